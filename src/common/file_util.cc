@@ -1,0 +1,120 @@
+#include "common/file_util.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <random>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace ck {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string random_suffix() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+Error errno_error(const std::string& what, const std::string& path, int err) {
+  ErrorKind kind = ErrorKind::kIo;
+  if (err == EACCES || err == EPERM || err == EROFS) kind = ErrorKind::kPermissionDenied;
+  if (err == ENOENT) kind = ErrorKind::kNotFound;
+  return Error{kind, what + " " + path + ": " + std::strerror(err)};
+}
+
+std::string parent_directory(const std::string& path) {
+  auto parent = std::filesystem::path(path).parent_path().string();
+  return parent.empty() ? "." : parent;
+}
+
+Result<std::string> read_file(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return errno_error("cannot open", path, errno);
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat", path, errno);
+  if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::kInvalidArgument, path + " is a directory");
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("cannot read", path, errno);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+    if (out.size() > max_bytes) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        path + " is larger than " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  return out;
+}
+
+Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
+  const std::string dir = parent_directory(path);
+  const std::string tmp = dir + "/." + std::filesystem::path(path).filename().string() + ".tmp-" +
+                          random_suffix();
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (fd.get() < 0) return errno_error("cannot create", tmp, errno);
+  auto fail = [&](const char* what) {
+    Error e = errno_error(what, tmp, errno);
+    ::unlink(tmp.c_str());
+    return e;
+  };
+  if (::fchmod(fd.get(), mode) != 0) return fail("cannot chmod");
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("cannot write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) return fail("cannot fsync");
+  if (::close(fd.release()) != 0) return fail("cannot close");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    Error e = errno_error("cannot rename to", path, errno);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some network mounts refuse it
+  return ok_status();
+}
+
+Status ensure_directory(const std::string& dir, mode_t mode) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return ok_status();
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return errno_error("cannot create directory", dir, ec.value());
+  ::chmod(dir.c_str(), mode);
+  return ok_status();
+}
+
+}  // namespace ck
