@@ -1,0 +1,118 @@
+#include "store/sqlite/sqlite_db.h"
+
+namespace ck::sqlite {
+
+Error sqlite_error(sqlite3* db, int rc, const std::string& what) {
+  int primary = rc & 0xff;
+  std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return Error{ErrorKind::kBusy,
+                 "store is busy: another certmgr or server is writing it; try again"};
+  }
+  if (primary == SQLITE_READONLY || primary == SQLITE_PERM || primary == SQLITE_AUTH ||
+      primary == SQLITE_CANTOPEN) {
+    return Error{ErrorKind::kPermissionDenied, what + ": " + detail};
+  }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+    return Error{ErrorKind::kCorrupt, what + ": " + detail};
+  }
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR) return Error{ErrorKind::kIo, what + ": " + detail};
+  if (primary == SQLITE_CONSTRAINT) return Error{ErrorKind::kConflict, what + ": " + detail};
+  return Error{ErrorKind::kInternal, what + ": " + detail};
+}
+
+Stmt& Stmt::bind(int i, int64_t v) {
+  sqlite3_bind_int64(stmt_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view text) {
+  sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_blob(int i, std::string_view blob) {
+  sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+  sqlite3_bind_null(stmt_, i);
+  return *this;
+}
+
+Result<bool> Stmt::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(db_, rc, "database error");
+}
+
+Status Stmt::run() {
+  for (;;) {
+    CK_ASSIGN_OR_RETURN(bool row, step());
+    if (!row) return ok_status();
+  }
+}
+
+Status Stmt::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  return ok_status();
+}
+
+std::string Stmt::text(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+Result<SqliteDb> SqliteDb::open(const std::string& path, const Options& options) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  SqliteDb db(raw, path);
+  if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open " + path);
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(raw, 1);
+  return db;
+}
+
+SqliteDb::~SqliteDb() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status SqliteDb::exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (err) sqlite3_free(err);
+  if (rc != SQLITE_OK) return sqlite_error(db_, rc, "database error");
+  return ok_status();
+}
+
+Result<Stmt> SqliteDb::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(db_, rc, "cannot prepare statement");
+  return Stmt(db_, stmt);
+}
+
+Error SqliteDb::last_error(const std::string& what) const {
+  return sqlite_error(db_, sqlite3_errcode(db_), what);
+}
+
+Result<WriteTransaction> WriteTransaction::begin(SqliteDb& db, bool immediate) {
+  CK_RETURN_IF_ERROR(db.exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+  return WriteTransaction(&db);
+}
+
+WriteTransaction::~WriteTransaction() {
+  if (db_) (void)db_->exec("ROLLBACK");
+}
+
+Status WriteTransaction::commit() {
+  Status s = db_->exec("COMMIT");
+  if (s.ok()) db_ = nullptr;
+  return s;
+}
+
+}  // namespace ck::sqlite
