@@ -1,0 +1,59 @@
+// The endpoint registry: which agents exist and which certificate each pins.
+// Implementations: SQLite (embedded default; file "registry.db" beside the store's
+// database) and PostgreSQL (same database as the store). open_endpoint_registry()
+// picks one from the store URL. Thread-safe: the server calls it from many threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace ck::registry {
+
+struct Endpoint {
+  std::string agent_id;  // 1-64 of [A-Za-z0-9._-]
+  std::string hostname;
+  std::string ip_address;
+  std::string domain;
+  std::string os;
+  std::string agent_version;
+  std::string pinned_fingerprint;
+  int64_t last_seq = 0;
+  int64_t first_seen = 0;  // unix seconds
+  int64_t last_seen = 0;
+};
+
+class EndpointRegistry {
+ public:
+  virtual ~EndpointRegistry() = default;
+
+  // Inserts or updates all `endpoints` in ONE transaction (group commit). first_seen is
+  // kept from the existing row. Returns only after the transaction committed.
+  virtual Status upsert_batch(const std::vector<Endpoint>& endpoints) = 0;
+
+  // Streams every endpoint whose pinned fingerprint is not `current_fingerprint`,
+  // ordered by agent_id, without holding the whole result in memory. `fn` returning an
+  // error stops the scan and that error is returned.
+  virtual Status for_each_mismatched(const std::string& current_fingerprint,
+                                     const std::function<Status(const Endpoint&)>& fn) = 0;
+
+  // Number of endpoints pinning each fingerprint.
+  virtual Result<std::map<std::string, int64_t>> count_by_fingerprint() = 0;
+
+  virtual Result<std::optional<Endpoint>> find(const std::string& agent_id) = 0;
+};
+
+// store_url as for open_cert_store: "sqlite:PATH" -> registry.db beside PATH;
+// "postgresql://..." -> same database.
+Result<std::unique_ptr<EndpointRegistry>> open_endpoint_registry(const std::string& store_url);
+
+// True when `id` is a valid agent id (1-64 characters of A-Z a-z 0-9 . _ -).
+bool is_valid_agent_id(const std::string& id);
+
+}  // namespace ck::registry
