@@ -1,0 +1,65 @@
+#include "cli/certmgr_main.h"
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <iostream>
+
+#include "cli/classic_forms.h"
+#include "cli/command.h"
+#include "common/logging.h"
+
+namespace ck::cli {
+namespace {
+
+// Private keys live in this process's memory: never let them reach a core dump.
+void disable_core_dumps() {
+  struct rlimit none{0, 0};
+  ::setrlimit(RLIMIT_CORE, &none);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s) if (c == '\n') c = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int certmgr_main(int argc, char** argv) {
+  disable_core_dumps();
+  GlobalOptions global;
+  CLI::App app{"certmgr — manage the authentication certificate of the certkeeper server\n"
+               "Classic forms: -c PASSWORD | -r PASSWORD ZIP | -re PASSWORD ZIP | -e PATH |\n"
+               "               -ine PASSWORD PFX | -l CSV",
+               "certmgr"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--store", global.store_url, "store URL: sqlite:PATH or postgresql://… (env CERTKEEPER_STORE)")
+      ->envname("CERTKEEPER_STORE");
+  app.set_config("--config", "", "read options from a config file (key = value)");
+  app.add_flag("--json", global.json, "machine-readable output");
+  app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off");
+  for (AddCommandFn add : command_table()) add(app, global);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  args = translate_classic_forms(args);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "certmgr: usage error: " << one_line(e.what()) << " (see certmgr --help)" << std::endl;
+    return kExitUsage;
+  } catch (const UsageError& e) {
+    std::cerr << "certmgr: usage error: " << one_line(e.what()) << " (see certmgr --help)" << std::endl;
+    return kExitUsage;
+  }
+  return global.exit_code;
+}
+
+}  // namespace ck::cli

@@ -1,0 +1,59 @@
+#include "cli/classic_forms.h"
+
+#include <array>
+#include <string_view>
+
+namespace ck::cli {
+namespace {
+
+struct ClassicForm {
+  std::string_view flag;
+  std::vector<std::string> replacement;
+};
+
+const std::array<ClassicForm, 6>& classic_forms() {
+  static const std::array<ClassicForm, 6> forms = {{
+      {"-c", {"generate"}},
+      {"-r", {"restore"}},
+      {"-re", {"restore", "--no-export"}},
+      {"-e", {"export-agent-key"}},
+      {"-ine", {"import"}},
+      {"-l", {"list-mismatched"}},
+  }};
+  return forms;
+}
+
+// Global flags that take a value (so their value is not mistaken for a command).
+bool global_flag_takes_value(std::string_view arg) {
+  return arg == "--store" || arg == "--config" || arg == "--log-level";
+}
+
+}  // namespace
+
+std::vector<std::string> translate_classic_forms(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  // Copy leading global flags unchanged.
+  while (i < args.size() && args[i].rfind("--", 0) == 0) {
+    out.push_back(args[i]);
+    if (global_flag_takes_value(args[i]) && args[i].find('=') == std::string::npos && i + 1 < args.size())
+      out.push_back(args[++i]);
+    ++i;
+  }
+  if (i < args.size()) {
+    for (const auto& form : classic_forms()) {
+      if (args[i] == form.flag) {
+        out.insert(out.end(), form.replacement.begin(), form.replacement.end());
+        // Arguments after a classic flag are positional even when they start with '-'
+        // (a password may), so end option parsing for them.
+        if (i + 1 < args.size()) out.push_back("--");
+        ++i;
+        break;
+      }
+    }
+  }
+  out.insert(out.end(), args.begin() + static_cast<long>(i), args.end());
+  return out;
+}
+
+}  // namespace ck::cli

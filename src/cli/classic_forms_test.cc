@@ -1,0 +1,37 @@
+#include "cli/classic_forms.h"
+
+#include <gtest/gtest.h>
+
+namespace ck::cli {
+namespace {
+
+using V = std::vector<std::string>;
+
+TEST(ClassicForms, EachFormMapsToItsSubcommand) {
+  EXPECT_EQ(translate_classic_forms(V{"-c", "pw"}), (V{"generate", "--", "pw"}));
+  EXPECT_EQ(translate_classic_forms(V{"-r", "pw", "a.zip"}), (V{"restore", "--", "pw", "a.zip"}));
+  EXPECT_EQ(translate_classic_forms(V{"-re", "pw", "a.zip"}),
+            (V{"restore", "--no-export", "--", "pw", "a.zip"}));
+  EXPECT_EQ(translate_classic_forms(V{"-e", "/x"}), (V{"export-agent-key", "--", "/x"}));
+  EXPECT_EQ(translate_classic_forms(V{"-ine", "pw", "f.pfx"}), (V{"import", "--", "pw", "f.pfx"}));
+  EXPECT_EQ(translate_classic_forms(V{"-l", "out.csv"}), (V{"list-mismatched", "--", "out.csv"}));
+}
+
+TEST(ClassicForms, GlobalFlagsMayComeFirst) {
+  EXPECT_EQ(translate_classic_forms(V{"--store", "sqlite:/srv/ck.db", "-c", "pw"}),
+            (V{"--store", "sqlite:/srv/ck.db", "generate", "--", "pw"}));
+  EXPECT_EQ(translate_classic_forms(V{"--store=sqlite:x", "--json", "-e", "d"}),
+            (V{"--store=sqlite:x", "--json", "export-agent-key", "--", "d"}));
+}
+
+TEST(ClassicForms, PasswordStartingWithDashStaysPositional) {
+  EXPECT_EQ(translate_classic_forms(V{"-c", "-Str0ng-pass"}), (V{"generate", "--", "-Str0ng-pass"}));
+}
+
+TEST(ClassicForms, LongFormsPassThrough) {
+  EXPECT_EQ(translate_classic_forms(V{"status", "--json"}), (V{"status", "--json"}));
+  EXPECT_EQ(translate_classic_forms(V{"-x"}), (V{"-x"}));
+}
+
+}  // namespace
+}  // namespace ck::cli

@@ -1,0 +1,55 @@
+#include "cli/cli_support.h"
+
+#include <iostream>
+
+#include "common/actor.h"
+#include "common/clock.h"
+
+namespace ck::cli {
+
+Result<std::unique_ptr<store::CertStore>> open_store(const GlobalOptions& global, bool for_write) {
+  std::string url = global.store_url.empty() ? store::default_store_url() : global.store_url;
+  store::StoreOptions options;
+  options.create = for_write;
+  options.require_write = for_write;
+  auto opened = store::open_cert_store(url, options);
+  if (!opened.ok() && opened.error().kind == ErrorKind::kNotFound && !for_write) {
+    return make_error(ErrorKind::kNotFound,
+                      opened.error().message + " (create one with: certmgr -c PASSWORD)");
+  }
+  return opened;
+}
+
+int fail(const Error& error) {
+  std::string message = error.message;
+  for (char& c : message) if (c == '\n') c = ' ';
+  std::cerr << "certmgr: error: " << message << std::endl;
+  return kExitFailed;
+}
+
+Result<std::string> any_password(const PasswordOptions& options) { return resolve_password(options); }
+
+Result<std::string> strong_password(const PasswordOptions& options) {
+  CK_ASSIGN_OR_RETURN(std::string password, resolve_password(options));
+  CK_RETURN_IF_ERROR(check_password_strength(password));
+  return password;
+}
+
+store::Context operation_context() { return store::Context{current_actor(), &system_clock()}; }
+
+boost::json::object cert_to_json(const store::CertRecord& r, int64_t endpoints) {
+  return boost::json::object{{"fingerprint", r.fingerprint},
+                             {"algorithm", r.algorithm},
+                             {"subject", r.subject},
+                             {"not_before", format_rfc3339(r.not_before)},
+                             {"not_after", format_rfc3339(r.not_after)},
+                             {"status", store::status_name(r.status)},
+                             {"exportable", r.exportable},
+                             {"endpoints", endpoints}};
+}
+
+void print_json(const boost::json::value& value) {
+  std::cout << boost::json::serialize(value) << std::endl;
+}
+
+}  // namespace ck::cli

@@ -1,0 +1,48 @@
+// certmgr export-agent-key PATH  (classic: -e PATH)
+// Writes the current certificate as the agents' key file OfcNTCer.dat (PEM),
+// atomically. PATH may be a folder (OfcNTCer.dat is written inside) or a file.
+#include <filesystem>
+#include <iostream>
+
+#include "cli/cli_support.h"
+#include "common/file_util.h"
+
+namespace ck::cli {
+namespace {
+
+constexpr const char* kAgentKeyFile = "OfcNTCer.dat";
+
+int run_export(const std::string& path_arg, GlobalOptions& global) {
+  auto store = open_store(global, /*for_write=*/false);
+  if (!store.ok()) return fail(store.error());
+  std::optional<store::CertRecord> current;
+  Status s = (*store)->read([&](store::CertTxn& t) -> Status {
+    CK_ASSIGN_OR_RETURN(current, t.current());
+    return ok_status();
+  });
+  if (!s.ok()) return fail(s.error());
+  if (!current) return fail(make_error(ErrorKind::kNotFound, "the store has no current certificate (run certmgr -c)"));
+  std::error_code ec;
+  std::string path = path_arg;
+  if (std::filesystem::is_directory(path, ec)) path = (std::filesystem::path(path) / kAgentKeyFile).string();
+  Status w = write_file_atomic(path, current->cert_pem, 0644);
+  if (!w.ok()) return fail(w.error());
+  if (global.json) {
+    print_json(boost::json::object{{"path", path}, {"fingerprint", current->fingerprint}});
+  } else {
+    std::cout << "wrote " << path << " (certificate " << current->fingerprint << ")" << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_export_agent_key_command(CLI::App& root, GlobalOptions& global) {
+  auto path = std::make_shared<std::string>();
+  CLI::App* cmd = root.add_subcommand(
+      "export-agent-key", "write the current certificate as the agents' OfcNTCer.dat (classic: -e PATH)");
+  cmd->add_option("PATH", *path, "file to write, or a folder to write OfcNTCer.dat into")->required();
+  cmd->callback([path, &global] { global.exit_code = run_export(*path, global); });
+}
+
+}  // namespace ck::cli

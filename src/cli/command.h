@@ -1,0 +1,35 @@
+// How certmgr commands plug in: one file per command exports an `add_*_command`
+// function that declares the subcommand's options on a CLI11 app and sets its
+// callback; commands.cc lists them in a table (like openssl's apps/*.c).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace ck::cli {
+
+// Exit codes (DESIGN.md §3).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+// Flags that come before the subcommand; shared by all commands.
+struct GlobalOptions {
+  std::string store_url;  // --store / CERTKEEPER_STORE
+  bool json = false;      // --json
+  std::string log_level = "warn";
+  int exit_code = kExitOk;  // set by the command that ran
+};
+
+using AddCommandFn = void (*)(CLI::App& root, GlobalOptions& global);
+
+// Every command; defined in commands.cc.
+const std::vector<AddCommandFn>& command_table();
+
+// Thrown by a command for a usage error found after parsing (exit code 2).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace ck::cli

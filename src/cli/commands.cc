@@ -1,0 +1,23 @@
+// The table of certmgr commands. Add one line per command file.
+#include "cli/command.h"
+
+namespace ck::cli {
+
+void add_generate_command(CLI::App&, GlobalOptions&);
+void add_export_agent_key_command(CLI::App&, GlobalOptions&);
+void add_import_command(CLI::App&, GlobalOptions&);
+void add_status_command(CLI::App&, GlobalOptions&);
+void add_revoke_command(CLI::App&, GlobalOptions&);
+
+const std::vector<AddCommandFn>& command_table() {
+  static const std::vector<AddCommandFn> table = {
+      add_generate_command,
+      add_export_agent_key_command,
+      add_import_command,
+      add_status_command,
+      add_revoke_command,
+  };
+  return table;
+}
+
+}  // namespace ck::cli
