@@ -1,5 +1,6 @@
 #include "cli/cli_support.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "common/actor.h"
@@ -12,6 +13,8 @@ Result<std::unique_ptr<store::CertStore>> open_store(const GlobalOptions& global
   store::StoreOptions options;
   options.create = for_write;
   options.require_write = for_write;
+  // How long to wait for another writer before "store is busy" (default 5 s).
+  if (const char* ms = std::getenv("CERTKEEPER_BUSY_TIMEOUT_MS")) options.busy_timeout_ms = std::atoi(ms);
   auto opened = store::open_cert_store(url, options);
   if (!opened.ok() && opened.error().kind == ErrorKind::kNotFound && !for_write) {
     return make_error(ErrorKind::kNotFound,

@@ -43,6 +43,11 @@ Result<Pkcs12Contents> read_pkcs12(std::string_view data, std::string_view passw
   ossl::X509StackPtr ca(raw_ca);
   if (ok != 1) return openssl_error("cannot decrypt PKCS#12 file", ErrorKind::kCrypto);
   if (!key) return make_error(ErrorKind::kInvalidArgument, "PKCS#12 file holds no private key");
+  if (!cert && ca && sk_X509_num(ca.get()) > 0) {
+    // PKCS12_parse pairs a certificate with the key only when they match.
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the private key in the PKCS#12 file does not match its certificate");
+  }
   if (!cert) return make_error(ErrorKind::kInvalidArgument, "PKCS#12 file holds no certificate");
   CK_ASSIGN_OR_RETURN(PrivateKey private_key, PrivateKey::adopt(std::move(key)));
   CK_ASSIGN_OR_RETURN(Certificate certificate, Certificate::adopt(std::move(cert)));
