@@ -1,0 +1,33 @@
+// Checks the claims of a verified server-initiated message (DESIGN.md §4):
+// typ == "command", aud names this agent ("all", or an array containing its id),
+// exp not past, iat not in the future and not after exp, jti fresh, seq newer.
+// Pure function of its inputs; thread-safe.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "agent/agent_state.h"
+#include "common/result.h"
+
+namespace ck::agent {
+
+inline constexpr size_t kMaxJtiLength = 128;
+
+struct CommandClaims {
+  std::string command;
+  boost::json::object args;
+  std::string jti;
+  int64_t seq = 0;
+  int64_t iat = 0;
+  int64_t exp = 0;
+};
+
+// Errors: kCrypto (never accept) with the reason.
+Result<CommandClaims> check_command_claims(const boost::json::object& payload,
+                                           const AgentState& state, int64_t now,
+                                           int64_t max_skew_seconds);
+
+}  // namespace ck::agent
