@@ -276,8 +276,9 @@ Result<std::unique_ptr<CertStore>> open_sqlite_cert_store(const std::string& pat
   CK_RETURN_IF_ERROR(db.exec("PRAGMA journal_mode = WAL"));
   CK_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL"));
   CK_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys = ON"));
-  {
+  if (!exists || options.require_write || options.create) {
     // Schema creation is idempotent; IMMEDIATE so two first-time openers do not race.
+    // Readers of an existing store skip it, so they need no write access.
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db, true));
     CK_RETURN_IF_ERROR(db.exec(kSchema));
     CK_RETURN_IF_ERROR(txn.commit());
