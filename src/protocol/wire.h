@@ -128,6 +128,7 @@ Result<AdminMessageRequest> admin_message_request_from_json(const boost::json::v
 boost::json::object to_json(const AdminMessageRequest& r);
 
 // {"delivered": live pushes over open channels, "queued": held for the next check-in}
+// For "to": "all", "queued" is the number of registered endpoints minus live deliveries.
 struct AdminMessageResponse {
   int64_t delivered = 0;
   int64_t queued = 0;

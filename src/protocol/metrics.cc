@@ -1,0 +1,61 @@
+#include "protocol/metrics.h"
+
+#include <sstream>
+
+namespace ck::protocol {
+namespace {
+
+void metric(std::ostringstream& out, const char* name, const char* type, const char* help, int64_t value) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+      << name << ' ' << value << '\n';
+}
+
+}  // namespace
+
+std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
+  std::ostringstream out;
+  metric(out, "certkeeper_checkins_total", "counter", "Check-ins answered after their registry commit.",
+         m.checkins_total.load());
+  metric(out, "certkeeper_checkins_rejected_total", "counter", "Agent requests refused with a 4xx status.",
+         m.checkins_rejected_total.load());
+  metric(out, "certkeeper_checkins_failed_total", "counter", "Check-ins whose registry commit failed.",
+         m.checkins_failed_total.load());
+  metric(out, "certkeeper_batches_total", "counter", "Registry group-commit transactions.", m.batches_total.load());
+  metric(out, "certkeeper_batch_size_sum", "counter", "Check-ins written by all group commits.",
+         m.batch_size_sum.load());
+  metric(out, "certkeeper_batch_size_last", "gauge", "Check-ins in the latest group commit.",
+         m.batch_size_last.load());
+  metric(out, "certkeeper_messages_signed_total", "counter", "Signed server-initiated messages.",
+         m.messages_signed_total.load());
+  metric(out, "certkeeper_messages_pushed_total", "counter", "Signed messages pushed over open channels.",
+         m.messages_pushed_total.load());
+  metric(out, "certkeeper_rotations_served_total", "counter", "Check-in answers carrying a rotation path.",
+         m.rotations_served_total.load());
+  metric(out, "certkeeper_messages_queued", "gauge", "Messages waiting for their agent's next check-in.",
+         s.messages_queued);
+  metric(out, "certkeeper_channels_connected", "gauge", "Open agent channels (WebSocket).", s.channels_connected);
+  metric(out, "certkeeper_certificate_reloads_total", "counter", "Certificate snapshots reloaded after a change.",
+         s.cert_reloads);
+  out << "# HELP certkeeper_current_certificate_expiry_seconds Seconds until the current authentication "
+         "certificate expires.\n# TYPE certkeeper_current_certificate_expiry_seconds gauge\n"
+      << "certkeeper_current_certificate_expiry_seconds{fingerprint=\"" << s.current_fingerprint << "\"} "
+      << s.current_expiry_seconds << '\n';
+  out << "# HELP certkeeper_endpoints Endpoints by pinned certificate.\n# TYPE certkeeper_endpoints gauge\n";
+  for (const auto& [fp, entry] : s.endpoints_by_fingerprint) {
+    // Fingerprints come from agents; only hex reaches the registry (validated), but
+    // escape anyway.
+    std::string safe;
+    for (char c : fp) {
+      if (c == '"' || c == '\\') safe += '\\';
+      if (c == '\n') { safe += "\\n"; continue; }
+      safe += c;
+    }
+    out << "certkeeper_endpoints{fingerprint=\"" << safe << "\",status=\"" << entry.first << "\"} "
+        << entry.second << '\n';
+  }
+  metric(out, "certkeeper_endpoints_scrape_ok", "gauge", "1 when the registry answered the endpoint count.",
+         s.endpoints_ok ? 1 : 0);
+  return out.str();
+}
+
+}  // namespace ck::protocol
