@@ -75,37 +75,60 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
-  const std::string dir = parent_directory(path);
-  const std::string tmp = dir + "/." + std::filesystem::path(path).filename().string() + ".tmp-" +
-                          random_suffix();
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
-  if (fd.get() < 0) return errno_error("cannot create", tmp, errno);
-  auto fail = [&](const char* what) {
-    Error e = errno_error(what, tmp, errno);
+Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path, mode_t mode) {
+  const std::string tmp = parent_directory(path) + "/." + std::filesystem::path(path).filename().string() +
+                          ".tmp-" + random_suffix();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return errno_error("cannot create", tmp, errno);
+  if (::fchmod(fd, mode) != 0) {
+    Error e = errno_error("cannot chmod", tmp, errno);
+    ::close(fd);
     ::unlink(tmp.c_str());
     return e;
-  };
-  if (::fchmod(fd.get(), mode) != 0) return fail("cannot chmod");
+  }
+  return AtomicFileWriter(path, tmp, fd);
+}
+
+AtomicFileWriter::AtomicFileWriter(AtomicFileWriter&& o) noexcept
+    : path_(std::move(o.path_)), tmp_(std::move(o.tmp_)), fd_(o.fd_) {
+  o.fd_ = -1;
+  o.tmp_.clear();
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+}
+
+Status AtomicFileWriter::write(std::string_view data) {
   size_t off = 0;
   while (off < data.size()) {
-    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail("cannot write");
+      return errno_error("cannot write", tmp_, errno);
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return fail("cannot fsync");
-  if (::close(fd.release()) != 0) return fail("cannot close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Error e = errno_error("cannot rename to", path, errno);
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return ok_status();
+}
+
+Status AtomicFileWriter::commit() {
+  if (::fsync(fd_) != 0) return errno_error("cannot fsync", tmp_, errno);
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) return errno_error("cannot close", tmp_, errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return errno_error("cannot rename to", path_, errno);
+  tmp_.clear();
+  Fd dfd(::open(parent_directory(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some network mounts refuse it
   return ok_status();
+}
+
+Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode) {
+  CK_ASSIGN_OR_RETURN(AtomicFileWriter writer, AtomicFileWriter::create(path, mode));
+  CK_RETURN_IF_ERROR(writer.write(data));
+  return writer.commit();
 }
 
 Status ensure_directory(const std::string& dir, mode_t mode) {

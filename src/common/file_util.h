@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 #include "common/result.h"
@@ -13,6 +14,27 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes = 64u <<
 
 // Writes `data` to `path` atomically with permission bits `mode`.
 Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644);
+
+// Streams into a temporary file beside `path`; commit() fsyncs and renames it into
+// place. Destroyed without commit, it removes the temporary file: the target is
+// never left half-written. One thread at a time.
+class AtomicFileWriter {
+ public:
+  static Result<AtomicFileWriter> create(const std::string& path, mode_t mode = 0644);
+  AtomicFileWriter(AtomicFileWriter&& other) noexcept;
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();
+
+  Status write(std::string_view data);
+  Status commit();
+  const std::string& path() const { return path_; }
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 
 // Creates `dir` (and parents) with `mode` if missing.
 Status ensure_directory(const std::string& dir, mode_t mode = 0755);

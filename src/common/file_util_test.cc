@@ -54,5 +54,19 @@ TEST(FileUtil, ReadMissingFileIsNotFound) {
   EXPECT_EQ(r.error().kind, ErrorKind::kNotFound);
 }
 
+TEST(FileUtil, UncommittedStreamingWriteLeavesNothing) {
+  auto dir = temp_dir();
+  ASSERT_TRUE(write_file_atomic(dir + "/out", "old").ok());
+  {
+    auto w = AtomicFileWriter::create(dir + "/out");
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write("partial").ok());
+  }  // abandoned, e.g. an error half way
+  EXPECT_EQ(*read_file(dir + "/out"), "old");
+  int entries = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
 }  // namespace
 }  // namespace ck
