@@ -1,0 +1,33 @@
+// Writing backups: take a snapshot of a store, encode it as an AES-256 ZIP
+// (manifest.json + one PBES2/AES-256 PKCS#12 per certificate whose key is exportable,
+// both protected by the backup password), and write it atomically.
+// Functions are thread-safe; the store serializes its own transactions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "archive/backup.h"
+#include "common/result.h"
+#include "store/cert_store.h"
+
+namespace ck::archive {
+
+// Every certificate (exportable keys only), the rotation chain and the generation, in
+// one read transaction. Errors: kNotFound when the store holds no certificate.
+Result<Backup> snapshot_store(store::CertStore& store, int64_t now);
+
+// Fingerprints of certificates listed without their key (not exportable or not held).
+std::vector<std::string> certificates_without_key(const Backup& backup);
+
+// The archive bytes. Every entry AES-256 encrypted with `password`.
+Result<std::string> encode_backup(const Backup& backup, const std::string& password);
+
+// Writes `archive` to `path` atomically (temporary file in the same folder, fsync,
+// rename) with mode 0600. Refuses to overwrite the store's own files (database, WAL,
+// key file) named by `store_location` ("sqlite:PATH"). On failure nothing is left
+// behind. Errors: kPermissionDenied (read-only folder), kIo (disk full), kConflict.
+Status write_backup_file(const std::string& path, const std::string& archive,
+                         const std::string& store_location);
+
+}  // namespace ck::archive

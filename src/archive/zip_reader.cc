@@ -1,0 +1,136 @@
+#include "archive/zip_reader.h"
+
+#include <sys/stat.h>
+
+#include <set>
+
+#include "archive/entry_name.h"
+#include "archive/limits.h"
+#include "archive/zip_handle.h"
+
+namespace ck::archive {
+namespace {
+
+Result<ZipPtr> open_read_only(std::string_view archive) {
+  if (archive.empty()) return make_error(ErrorKind::kInvalidArgument, "not a ZIP archive (empty file)");
+  if (archive.size() > kMaxArchiveBytes)
+    return make_error(ErrorKind::kInvalidArgument, "the archive is larger than " +
+                                                       std::to_string(kMaxArchiveBytes >> 20) + " MiB");
+  CK_ASSIGN_OR_RETURN(ZipSourcePtr src, memory_source(archive.data(), archive.size()));
+  zip_error_t err;
+  zip_error_init(&err);
+  ZipPtr zip(zip_open_from_source(src.get(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
+  if (!zip) {
+    Error e = zip_error("cannot open the archive", &err);
+    zip_error_fini(&err);
+    return e;
+  }
+  zip_error_fini(&err);
+  src.release();  // the archive owns the source now
+  return zip;
+}
+
+struct EntryInfo {
+  std::string name;
+  uint16_t encryption_method;
+};
+
+Result<std::vector<EntryInfo>> check_entries(zip_t* zip) {
+  zip_int64_t count = zip_get_num_entries(zip, 0);
+  if (count < 0) return zip_error("cannot list the archive", zip_get_error(zip));
+  if (count == 0) return make_error(ErrorKind::kInvalidArgument, "the archive is empty");
+  if (static_cast<uint64_t>(count) > kMaxEntries)
+    return make_error(ErrorKind::kInvalidArgument, "the archive has " + std::to_string(count) +
+                                                       " entries (at most " + std::to_string(kMaxEntries) +
+                                                       " allowed)");
+  std::vector<EntryInfo> out;
+  std::set<std::string> names;
+  uint64_t total = 0;
+  for (zip_uint64_t i = 0; i < static_cast<zip_uint64_t>(count); ++i) {
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(zip, i, 0, &st) != 0) return zip_error("cannot read the archive", zip_get_error(zip));
+    if (!(st.valid & ZIP_STAT_NAME) || !st.name)
+      return make_error(ErrorKind::kCorrupt, "an entry of the archive has no name");
+    const std::string name = st.name;
+    CK_RETURN_IF_ERROR(validate_entry_name(name));
+    if (!names.insert(name).second)
+      return make_error(ErrorKind::kInvalidArgument, "duplicate entry \"" + name + "\" in the archive");
+    zip_uint8_t opsys = 0;
+    zip_uint32_t attributes = 0;
+    if (zip_file_get_external_attributes(zip, i, 0, &opsys, &attributes) != 0)
+      return zip_error("cannot read the archive", zip_get_error(zip));
+    if (opsys == ZIP_OPSYS_UNIX) {
+      const mode_t mode = static_cast<mode_t>(attributes >> 16);
+      if (S_ISLNK(mode))
+        return make_error(ErrorKind::kInvalidArgument, "entry \"" + name + "\" is a symbolic link");
+      if ((mode & S_IFMT) != 0 && !S_ISREG(mode))
+        return make_error(ErrorKind::kInvalidArgument, "entry \"" + name + "\" is not a regular file");
+    }
+    if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxEntryBytes)
+      return make_error(ErrorKind::kInvalidArgument,
+                        "entry \"" + name + "\" declares " + std::to_string(st.size) +
+                            " bytes (more than the " + std::to_string(kMaxEntryBytes >> 20) +
+                            " MiB allowed; a ZIP bomb?)");
+    total += st.size;
+    if (total > kMaxTotalBytes)
+      return make_error(ErrorKind::kInvalidArgument,
+                        "the archive declares more than " + std::to_string(kMaxTotalBytes >> 20) +
+                            " MiB of content (a ZIP bomb?)");
+    const uint16_t method = (st.valid & ZIP_STAT_ENCRYPTION_METHOD) ? st.encryption_method : ZIP_EM_NONE;
+    if (method == ZIP_EM_NONE)
+      return make_error(ErrorKind::kInvalidArgument,
+                        "entry \"" + name + "\" is not encrypted (a backup must be password-protected)");
+    out.push_back(EntryInfo{name, method});
+  }
+  return out;
+}
+
+// Decrypts and inflates one entry, never holding more than kMaxEntryBytes.
+Result<std::string> read_entry(zip_t* zip, zip_uint64_t index, const std::string& name,
+                               const std::string& password) {
+  const std::string what = "entry \"" + name + "\"";
+  ZipFilePtr file(zip_fopen_index_encrypted(zip, index, 0, password.c_str()));
+  if (!file) {
+    Error e = zip_error(what, zip_get_error(zip));
+    if (e.kind == ErrorKind::kCrypto) return make_error(ErrorKind::kCrypto, "wrong password");
+    return e;
+  }
+  std::string out;
+  char chunk[16384];
+  for (;;) {
+    zip_int64_t n = zip_fread(file.get(), chunk, sizeof chunk);
+    if (n < 0) return zip_error(what, zip_file_get_error(file.get()));
+    if (n == 0) break;
+    out.append(chunk, static_cast<size_t>(n));
+    if (out.size() > kMaxEntryBytes)
+      return make_error(ErrorKind::kInvalidArgument,
+                        what + " inflates beyond " + std::to_string(kMaxEntryBytes >> 20) + " MiB (a ZIP bomb?)");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<ZipEntry>> read_zip_entries(std::string_view archive, const std::string& password) {
+  CK_ASSIGN_OR_RETURN(ZipPtr zip, open_read_only(archive));
+  CK_ASSIGN_OR_RETURN(auto infos, check_entries(zip.get()));
+  std::vector<ZipEntry> out;
+  uint64_t total = 0;
+  for (size_t i = 0; i < infos.size(); ++i) {
+    CK_ASSIGN_OR_RETURN(std::string data, read_entry(zip.get(), i, infos[i].name, password));
+    zip_stat_t st;
+    zip_stat_init(&st);
+    if (zip_stat_index(zip.get(), i, 0, &st) != 0 || data.size() != st.size)
+      return make_error(ErrorKind::kCorrupt, "entry \"" + infos[i].name +
+                                                 "\" does not have its declared size (damaged archive)");
+    total += data.size();
+    if (total > kMaxTotalBytes)
+      return make_error(ErrorKind::kInvalidArgument, "the archive holds more than " +
+                                                         std::to_string(kMaxTotalBytes >> 20) + " MiB");
+    out.push_back(ZipEntry{infos[i].name, std::move(data), infos[i].encryption_method});
+  }
+  return out;
+}
+
+}  // namespace ck::archive
