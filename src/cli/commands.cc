@@ -8,6 +8,10 @@ void add_export_agent_key_command(CLI::App&, GlobalOptions&);
 void add_import_command(CLI::App&, GlobalOptions&);
 void add_status_command(CLI::App&, GlobalOptions&);
 void add_revoke_command(CLI::App&, GlobalOptions&);
+void add_backup_command(CLI::App&, GlobalOptions&);
+void add_restore_command(CLI::App&, GlobalOptions&);
+void add_verify_backup_command(CLI::App&, GlobalOptions&);
+void add_send_command(CLI::App&, GlobalOptions&);
 
 const std::vector<AddCommandFn>& command_table() {
   static const std::vector<AddCommandFn> table = {
@@ -16,6 +20,10 @@ const std::vector<AddCommandFn>& command_table() {
       add_import_command,
       add_status_command,
       add_revoke_command,
+      add_backup_command,
+      add_restore_command,
+      add_verify_backup_command,
+      add_send_command,
   };
   return table;
 }
