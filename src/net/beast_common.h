@@ -1,0 +1,90 @@
+// Internal to src/net (server side): Beast/Asio aliases and the pieces the HTTP and
+// WebSocket sessions share. Heavy includes: only server.cc and channel_session.cc
+// include this.
+#pragma once
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "net/server.h"
+#include "protocol/service.h"
+
+namespace ck::net::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// Something shutdown() must wind down. stop() is thread-safe (posts to its strand).
+class Stoppable {
+ public:
+  virtual ~Stoppable() = default;
+  virtual void stop() = 0;
+};
+
+// Weak references to live sessions, so shutdown can reach them. Thread-safe.
+class SessionTracker {
+ public:
+  // Returns false when shutdown already began (the caller should stop itself).
+  bool add(std::weak_ptr<Stoppable> s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    if (sessions_.size() >= next_prune_) {
+      std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+      next_prune_ = 2 * sessions_.size() + 64;
+    }
+    sessions_.push_back(std::move(s));
+    return true;
+  }
+  void stop_all() {
+    std::vector<std::weak_ptr<Stoppable>> all;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+      all.swap(sessions_);
+    }
+    for (auto& w : all) {
+      if (auto s = w.lock()) s->stop();
+    }
+  }
+  bool stopping() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stopping_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool stopping_ = false;
+  size_t next_prune_ = 64;
+  std::vector<std::weak_ptr<Stoppable>> sessions_;
+};
+
+struct Shared {
+  protocol::Service& service;
+  ServerOptions options;
+  SessionTracker tracker;
+};
+
+// Takes over an upgraded agent connection as a /v1/channel WebSocket.
+void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req);
+
+}  // namespace ck::net::detail

@@ -1,0 +1,326 @@
+// Listeners and HTTP sessions (agent port: TLS; admin port: plain, loopback only).
+#include "net/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <condition_variable>
+#include <optional>
+#include <thread>
+
+#include "net/beast_common.h"
+#include "protocol/wire.h"
+
+namespace ck::net {
+using namespace detail;  // NOLINT: aliases only
+
+namespace detail {
+namespace {
+
+constexpr size_t kHeaderLimit = 16 * 1024;
+constexpr auto kCloseTimeout = std::chrono::seconds(3);
+
+template <bool kTls>
+class HttpSession final : public Stoppable, public std::enable_shared_from_this<HttpSession<kTls>> {
+  using Stream = std::conditional_t<kTls, TlsStream, beast::tcp_stream>;
+
+ public:
+  HttpSession(Shared& shared, tcp::socket&& socket, ssl::context& ctx)
+    requires kTls
+      : shared_(shared), stream_(std::move(socket), ctx) {}
+  HttpSession(Shared& shared, tcp::socket&& socket)
+    requires(!kTls)
+      : shared_(shared), stream_(std::move(socket)) {}
+
+  void run() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::start, this->shared_from_this()));
+  }
+
+  void stop() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->stopping_ = true;
+      if (self->reading_) beast::get_lowest_layer(self->stream_).cancel();  // idle: end it
+    });
+  }
+
+ private:
+  auto& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void start() {
+    beast::error_code ec;
+    auto ep = lowest().socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string();
+    if (!shared_.tracker.add(this->weak_from_this())) return;
+    if constexpr (kTls) {
+      lowest().expires_after(shared_.options.handshake_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      // Not TLS, a timeout, or a peer that gave up: this connection only.
+      spdlog::debug("TLS handshake with {} failed: {}", remote_, ec.message());
+      return;
+    }
+    do_read();
+  }
+
+  void do_read() {
+    if (stopping_) return do_close();
+    parser_.emplace();
+    parser_->body_limit(protocol::kMaxRequestBodyBytes);
+    parser_->header_limit(kHeaderLimit);
+    lowest().expires_after(shared_.options.read_timeout);
+    reading_ = true;
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream) return do_close();
+    if (ec == http::error::body_limit) return reply_and_close(413, "request body too large");
+    if (ec == http::error::header_limit) return reply_and_close(431, "request headers too large");
+    if (ec) {
+      // A parse error from the HTTP parser (not a transport error): answer 400.
+      if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+          ec != http::error::partial_message) {
+        return reply_and_close(400, "malformed HTTP request");
+      }
+      spdlog::debug("connection from {} ended: {}", remote_, ec.message());
+      return;  // timeout, reset, truncated TLS: drop
+    }
+    auto& req = parser_->get();
+    if constexpr (kTls) {
+      if (websocket::is_upgrade(req)) {
+        if (protocol::Service::is_channel_target(req.target()) && req.method() == http::verb::get) {
+          start_channel_session(shared_, std::move(stream_), parser_->release());
+          return;
+        }
+        return reply_and_close(404, "no WebSocket endpoint here");
+      }
+    }
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    protocol::HttpRequest request{std::string(req.method_string()), std::string(req.target()),
+                                  std::move(req.body()), remote_};
+    // Keeps run() going until the answer is written, even during shutdown.
+    auto guard = std::make_shared<asio::executor_work_guard<typename Stream::executor_type>>(stream_.get_executor());
+    auto done = [self = this->shared_from_this(), guard](protocol::HttpResponse resp) {
+      asio::post(self->stream_.get_executor(),
+                 [self, guard, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
+    };
+    if constexpr (kTls) {
+      shared_.service.handle_agent(std::move(request), std::move(done));
+    } else {
+      shared_.service.handle_admin(std::move(request), std::move(done));
+    }
+  }
+
+  void reply_and_close(int status, std::string_view why) {
+    spdlog::debug("refusing request from {}: {} {}", remote_, status, why);
+    keep_alive_ = false;
+    write(protocol::error_response(status, why));
+  }
+
+  void write(protocol::HttpResponse r) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
+    res->set(http::field::server, "certkeeper");
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_ && !stopping_);
+    res->prepare_payload();
+    lowest().expires_after(shared_.options.read_timeout);
+    http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec) return;
+      if (res->need_eof()) return self->do_close();
+      self->do_read();
+    });
+  }
+
+  void do_close() {
+    if constexpr (kTls) {
+      lowest().expires_after(kCloseTimeout);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
+  }
+
+  Shared& shared_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string remote_ = "?";
+  unsigned version_ = 11;
+  bool keep_alive_ = false, reading_ = false, stopping_ = false;
+};
+
+class Listener final : public std::enable_shared_from_this<Listener> {
+ public:
+  using OnAccept = std::function<void(tcp::socket)>;
+  Listener(asio::io_context& ioc, OnAccept on_accept) : ioc_(ioc), acceptor_(asio::make_strand(ioc)), on_accept_(std::move(on_accept)) {}
+
+  Status bind(const std::string& host, uint16_t port) {
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(host, ec);
+    if (ec) return make_error(ErrorKind::kInvalidArgument, "not an IP address: " + host);
+    tcp::endpoint ep(addr, port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return make_error(ErrorKind::kUnavailable, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    return ok_status();
+  }
+  tcp::endpoint local() const { return acceptor_.local_endpoint(); }
+  void start() {
+    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+  }
+  void stop() {
+    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void do_accept() {
+    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors; keep going
+    } else {
+      on_accept_(std::move(socket));
+    }
+    do_accept();
+  }
+
+  asio::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  OnAccept on_accept_;
+};
+
+std::string format_endpoint(const tcp::endpoint& ep) {
+  std::string host = ep.address().to_string();
+  if (ep.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+}  // namespace detail
+
+Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text) {
+  auto bad = [&] { return make_error(ErrorKind::kInvalidArgument, "expected HOST:PORT, got \"" + text + "\""); };
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad();
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port_text = text.substr(colon + 1);
+  unsigned port = 0;
+  auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535 || port_text.empty()) return bad();
+  if (host == "localhost") host = "127.0.0.1";
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+struct Server::Impl {
+  Impl(const ServerOptions& options, protocol::Service& service)
+      : shared{service, options, {}}, ioc(std::max(1, options.threads)), ssl_ctx(ssl::context::tls_server) {}
+
+  Shared shared;  // declared first: outlives the io_context and any session it holds
+  asio::io_context ioc;
+  ssl::context ssl_ctx;
+  std::shared_ptr<Listener> agent, admin;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false, finished = false;
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, const TlsIdentity& tls,
+                                               protocol::Service& service) {
+  auto impl = std::make_unique<Impl>(options, service);
+  // TLS 1.2+ only; the key is handed over as an EVP_PKEY, never as text in logs.
+  SSL_CTX* ctx = impl->ssl_ctx.native_handle();
+  impl->ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  beast::error_code ec;
+  impl->ssl_ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
+  if (ec) return make_error(ErrorKind::kCrypto, "TLS certificate: " + ec.message());
+  if (SSL_CTX_use_PrivateKey(ctx, tls.key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+    return make_error(ErrorKind::kCrypto, "TLS private key does not fit the TLS certificate");
+
+  auto addr = asio::ip::make_address(options.admin_host, ec);
+  if (ec || !addr.is_loopback()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the admin listener must use a loopback address (got " + options.admin_host + ")");
+  }
+  Impl* raw = impl.get();
+  impl->agent = std::make_shared<Listener>(impl->ioc, [raw](tcp::socket s) {
+    std::make_shared<HttpSession<true>>(raw->shared, std::move(s), raw->ssl_ctx)->run();
+  });
+  impl->admin = std::make_shared<Listener>(impl->ioc, [raw](tcp::socket s) {
+    std::make_shared<HttpSession<false>>(raw->shared, std::move(s))->run();
+  });
+  CK_RETURN_IF_ERROR(impl->agent->bind(options.agent_host, options.agent_port));
+  CK_RETURN_IF_ERROR(impl->admin->bind(options.admin_host, options.admin_port));
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+std::string Server::agent_endpoint() const { return format_endpoint(impl_->agent->local()); }
+std::string Server::admin_endpoint() const { return format_endpoint(impl_->admin->local()); }
+
+void Server::post(std::function<void()> fn) { asio::post(impl_->ioc, std::move(fn)); }
+
+void Server::run() {
+  Impl& s = *impl_;
+  s.agent->start();
+  s.admin->start();
+  // Cuts connections still open `shutdown_grace` after shutdown() began.
+  std::thread watchdog([&s] {
+    std::unique_lock<std::mutex> lock(s.mu);
+    s.cv.wait(lock, [&] { return s.stopping || s.finished; });
+    if (s.finished) return;
+    if (!s.cv.wait_for(lock, s.shared.options.shutdown_grace, [&] { return s.finished; })) {
+      spdlog::warn("shutdown: connections still open after the grace period; closing them");
+      s.ioc.stop();
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, s.shared.options.threads); ++i) threads.emplace_back([&s] { s.ioc.run(); });
+  s.ioc.run();
+  for (auto& t : threads) t.join();
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.finished = true;
+  }
+  s.cv.notify_all();
+  watchdog.join();
+}
+
+void Server::shutdown() {
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.stopping) return;
+    s.stopping = true;
+  }
+  s.cv.notify_all();
+  s.agent->stop();
+  s.admin->stop();
+  s.shared.tracker.stop_all();
+}
+
+}  // namespace ck::net

@@ -1,0 +1,69 @@
+// certkeeper-server's network side: an HTTPS listener for agents (Boost.Beast over
+// boost::asio::ssl / OpenSSL 3; POST /v1/checkin, GET /v1/channel WebSocket) and a
+// plain-HTTP admin listener that must be bound to a loopback address (GET /metrics,
+// POST /v1/admin/messages). All request logic lives in protocol::Service; this layer
+// only moves bytes.
+//
+// Sessions: each connection runs on its own strand with a TLS handshake timeout, a
+// read timeout (slow or half-open clients are dropped), a header limit and a body
+// limit (413). Bytes that are not TLS end that one connection only. WebSockets keep
+// alive with pings and close when idle.
+//
+// Lifecycle: create() binds both listeners (port 0 picks one; see the *_endpoint()
+// accessors), run() serves on `threads` threads and returns after shutdown() once
+// every connection has finished: shutdown stops accepting, closes idle connections and
+// channels, and lets in-flight requests (including check-ins waiting for their
+// registry commit) complete. shutdown() is thread-safe and idempotent.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "net/tls_identity.h"
+#include "protocol/service.h"
+
+namespace ck::net {
+
+struct ServerOptions {
+  std::string agent_host = "127.0.0.1";
+  uint16_t agent_port = 8443;
+  std::string admin_host = "127.0.0.1";
+  uint16_t admin_port = 9443;
+  int threads = 2;
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds read_timeout{30000};   // per request, from its first byte wait
+  std::chrono::milliseconds channel_idle_timeout{60000};  // WebSocket, pings at half
+  std::chrono::milliseconds shutdown_grace{10000};  // then remaining connections are cut
+};
+
+// "HOST:PORT" (IPv6 hosts in brackets) -> host, port. Errors: kInvalidArgument.
+Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text);
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> create(const ServerOptions& options, const TlsIdentity& tls,
+                                                protocol::Service& service);
+  ~Server();
+
+  // Bound addresses, "HOST:PORT".
+  std::string agent_endpoint() const;
+  std::string admin_endpoint() const;
+
+  // Runs `fn` on the server's thread pool (for protocol::ServiceDeps::dispatch).
+  void post(std::function<void()> fn);
+
+  // Serves until shutdown() has drained all connections.
+  void run();
+  void shutdown();
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ck::net
