@@ -1,0 +1,70 @@
+// certmgr backup [PASSWORD] ZIP
+// Writes every certificate of the store, its status, the rotation chain and every
+// exportable private key into an AES-256 ZIP protected by PASSWORD (strong password
+// required). Certificates whose key is not exportable are listed without it, and
+// the command says so. The ZIP is written atomically, mode 0600.
+#include <iostream>
+
+#include "archive/backup_writer.h"
+#include "archive/store_files.h"
+#include "cli/backup_args.h"
+#include "cli/cli_support.h"
+
+namespace ck::cli {
+namespace {
+
+int run_backup(BackupArgs args, GlobalOptions& global) {
+  resolve_backup_args(args, "backup");
+  auto password = strong_password(args.password);
+  if (!password.ok()) return fail(password.error());
+  Status not_store = archive::refuse_store_file(args.zip_path, store_url_of(global.store_url), "write the backup to");
+  if (!not_store.ok()) return fail(not_store.error());
+  auto store = open_store(global, /*for_write=*/false);
+  if (!store.ok()) return fail(store.error());
+  auto backup = archive::snapshot_store(**store, operation_context().now());
+  if (!backup.ok()) return fail(backup.error());
+  auto bytes = archive::encode_backup(*backup, *password);
+  if (!bytes.ok()) return fail(bytes.error());
+  Status written = archive::write_backup_file(args.zip_path, *bytes, (*store)->location());
+  if (!written.ok()) return fail(written.error());
+
+  const auto without_key = archive::certificates_without_key(*backup);
+  const auto* current = backup->current();
+  const bool current_without_key = current && !current->key;
+  if (global.json) {
+    boost::json::array missing;
+    for (const auto& fp : without_key) missing.push_back(boost::json::value(fp));
+    print_json(boost::json::object{{"backup", args.zip_path},
+                                   {"certificates", backup->certificates.size()},
+                                   {"keys", backup->certificates.size() - without_key.size()},
+                                   {"rotations", backup->rotations.size()},
+                                   {"without_key", std::move(missing)},
+                                   {"restorable", !current_without_key}});
+  } else {
+    std::cout << "backup written to " << args.zip_path << ": " << backup->certificates.size()
+              << " certificates, " << backup->certificates.size() - without_key.size() << " private keys, "
+              << backup->rotations.size() << " rotation statements\n";
+    for (const auto& fp : without_key)
+      std::cout << "note: the private key of " << fp
+                << " is not exportable; the backup holds its certificate without the key\n";
+    std::cout.flush();
+  }
+  if (current_without_key) {
+    std::cerr << "certmgr: warning: the current certificate's key is not exportable, so this backup "
+                 "cannot restore a working store"
+              << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_backup_command(CLI::App& root, GlobalOptions& global) {
+  auto args = std::make_shared<BackupArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "backup", "write all certificates, statuses, rotation chain and exportable keys to an AES-256 ZIP");
+  add_backup_args(*cmd, *args);
+  cmd->callback([args, &global] { global.exit_code = run_backup(*args, global); });
+}
+
+}  // namespace ck::cli

@@ -1,0 +1,73 @@
+// certmgr restore [--no-export] [PASSWORD] ZIP  (classic: -r PASSWORD ZIP, -re PASSWORD ZIP)
+// Replaces every certificate of the store with those in the backup, in one
+// transaction: statuses (which one is current), generations, the rotation chain and
+// the private keys, exportable unless --no-export. The archive is read and checked
+// completely before the store is opened, so a bad archive changes nothing.
+#include <iostream>
+
+#include "archive/backup_reader.h"
+#include "archive/restore.h"
+#include "archive/store_files.h"
+#include "cli/backup_args.h"
+#include "cli/cli_support.h"
+
+namespace ck::cli {
+namespace {
+
+struct RestoreArgs {
+  BackupArgs backup;
+  bool no_export = false;
+};
+
+int run_restore(RestoreArgs args, GlobalOptions& global) {
+  resolve_backup_args(args.backup, "restore");
+  const std::string& zip = args.backup.zip_path;
+  auto password = any_password(args.backup.password);
+  if (!password.ok()) return fail(password.error());
+  Status not_store = archive::refuse_store_file(zip, store_url_of(global.store_url), "restore from");
+  if (!not_store.ok()) return fail(not_store.error());
+  auto backup = archive::read_backup_file(zip, *password);
+  if (!backup.ok()) return fail(backup.error());
+  Status restorable = archive::check_restorable(*backup);
+  if (!restorable.ok()) return fail(restorable.error().with_context(zip));
+
+  auto store = open_store(global, /*for_write=*/true);
+  if (!store.ok()) return fail(store.error());
+  const bool exportable = !args.no_export;
+  auto summary = archive::restore_backup(**store, *backup, exportable, zip, operation_context());
+  if (!summary.ok()) return fail(summary.error());
+
+  const size_t without_key = summary->certificates - summary->with_key;
+  if (global.json) {
+    print_json(boost::json::object{{"restored", summary->certificates},
+                                   {"keys", summary->with_key},
+                                   {"rotations", summary->rotations},
+                                   {"replaced", summary->replaced},
+                                   {"current", summary->current},
+                                   {"exportable", exportable}});
+  } else {
+    std::cout << "restored " << summary->certificates << " certificates (" << summary->with_key
+              << " private keys, " << (exportable ? "exportable" : "not exportable") << ") and "
+              << summary->rotations << " rotation statements from " << zip << "\n"
+              << "current: " << summary->current << "\n";
+    if (summary->replaced > 0)
+      std::cout << "replaced the " << summary->replaced << " certificates the store held before\n";
+    if (without_key > 0)
+      std::cout << "note: " << without_key << " certificates were restored without their private key\n";
+    std::cout.flush();
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_restore_command(CLI::App& root, GlobalOptions& global) {
+  auto args = std::make_shared<RestoreArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "restore", "replace the store's certificates with all in a backup (classic: -r / -re PASSWORD ZIP)");
+  add_backup_args(*cmd, args->backup);
+  cmd->add_flag("--no-export", args->no_export, "mark the restored private keys not exportable (classic: -re)");
+  cmd->callback([args, &global] { global.exit_code = run_restore(*args, global); });
+}
+
+}  // namespace ck::cli
