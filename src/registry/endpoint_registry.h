@@ -53,6 +53,9 @@ class EndpointRegistry {
 // "postgresql://..." -> same database.
 Result<std::unique_ptr<EndpointRegistry>> open_endpoint_registry(const std::string& store_url);
 
+// The SQLite registry file for a store database path: "/x/ck.db" -> "/x/registry.db".
+std::string sqlite_registry_path(const std::string& store_db_path);
+
 // True when `id` is a valid agent id (1-64 characters of A-Z a-z 0-9 . _ -).
 bool is_valid_agent_id(const std::string& id);
 

@@ -1,0 +1,89 @@
+#include "registry/batching_writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <iterator>
+
+namespace ck::registry {
+
+BatchingWriter::BatchingWriter(EndpointRegistry& registry, Options options)
+    : registry_(registry), options_(options) {
+  thread_ = std::thread([this] { run(); });
+}
+
+BatchingWriter::~BatchingWriter() { shutdown(); }
+
+void BatchingWriter::submit(Endpoint endpoint, Done done) {
+  Error rejection;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_ && queue_.size() < options_.max_queue) {
+      queue_.push_back(Item{std::move(endpoint), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+    ++stats_.rejected;
+    rejection = stopping_ ? Error{ErrorKind::kUnavailable, "the server is shutting down"}
+                          : Error{ErrorKind::kBusy, "too many check-ins waiting for the registry; try again"};
+  }
+  done(Status(std::move(rejection)));
+}
+
+void BatchingWriter::shutdown() {
+  std::lock_guard once(shutdown_mu_);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+BatchingWriter::Stats BatchingWriter::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+void BatchingWriter::record(size_t size, bool ok, double seconds) {
+  std::lock_guard lock(mu_);
+  (ok ? stats_.committed : stats_.failed) += size;
+  ++stats_.batches;
+  stats_.last_batch_size = size;
+  stats_.max_batch_size = std::max<uint64_t>(stats_.max_batch_size, size);
+  stats_.batch_size_sum += size;
+  for (size_t i = 0; i < kBatchSizeBounds.size(); ++i) {
+    if (size <= kBatchSizeBounds[i]) ++stats_.batch_size_buckets[i];
+  }
+  ++stats_.batch_size_buckets.back();
+  stats_.commit_seconds_sum += seconds;
+}
+
+void BatchingWriter::run() {
+  std::vector<Item> batch;
+  std::vector<Endpoint> endpoints;
+  for (;;) {
+    batch.clear();
+    endpoints.clear();
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued was written
+      size_t n = std::min(queue_.size(), options_.max_batch);
+      auto end = queue_.begin() + static_cast<std::ptrdiff_t>(n);
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+      queue_.erase(queue_.begin(), end);
+    }
+    endpoints.reserve(batch.size());
+    for (const Item& item : batch) endpoints.push_back(item.endpoint);
+
+    auto start = std::chrono::steady_clock::now();
+    Status status = registry_.upsert_batch(endpoints);
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    record(batch.size(), status.ok(), took.count());
+    for (Item& item : batch) item.done(status);
+  }
+}
+
+}  // namespace ck::registry

@@ -1,0 +1,92 @@
+// Group commit for check-ins: many threads submit endpoints; one background thread
+// writes everything queued so far in ONE EndpointRegistry::upsert_batch transaction
+// and then calls each submitter's `done` with the transaction's outcome.
+//
+// - No added latency when idle: the writer starts a commit as soon as something is
+//   queued; submissions arriving during a commit form the next batch, so batches grow
+//   with load (thousands per commit) and shrink to one when idle.
+// - `done(ok)` is called only after the transaction holding that endpoint committed:
+//   an answered check-in is never lost. On failure every member of the batch gets the
+//   error (nothing of the batch was written).
+// - Back-pressure: when `max_queue` endpoints are already waiting, submit() does not
+//   block; it calls done(kBusy) at once (the server answers 503 + Retry-After).
+//   After shutdown() began, done(kUnavailable).
+// - shutdown() (also run by the destructor) stops accepting, commits everything
+//   already queued, calls those `done`s, and joins the thread.
+//
+// Thread-safety: submit(), stats() and shutdown() may be called from any thread.
+// `done` runs on the writer thread (or inline in submit() on rejection); it must be
+// quick and must not throw (post the response to the session's executor).
+#pragma once
+
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "registry/endpoint_registry.h"
+
+namespace ck::registry {
+
+class BatchingWriter {
+ public:
+  using Done = std::function<void(Status)>;
+
+  struct Options {
+    size_t max_queue = 100000;  // waiting endpoints beyond which submit answers kBusy
+    size_t max_batch = 10000;   // endpoints per transaction at most
+  };
+
+  // Upper bounds (le) of the batch-size histogram buckets; a last bucket is +Inf.
+  static constexpr std::array<uint64_t, 6> kBatchSizeBounds = {1, 10, 100, 1000, 10000, 100000};
+
+  struct Stats {
+    uint64_t committed = 0;  // check-ins in committed batches
+    uint64_t failed = 0;     // check-ins in batches whose transaction failed
+    uint64_t rejected = 0;   // refused by submit (queue full or shutting down)
+    uint64_t batches = 0;    // transactions attempted
+    uint64_t last_batch_size = 0;
+    uint64_t max_batch_size = 0;
+    uint64_t batch_size_sum = 0;  // Prometheus histogram _sum (count = batches)
+    // Cumulative: batch_size_buckets[i] = batches of size <= kBatchSizeBounds[i];
+    // the last entry is +Inf (== batches).
+    std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_buckets{};
+    double commit_seconds_sum = 0;  // time spent in upsert_batch
+    uint64_t queued = 0;            // waiting now
+  };
+
+  explicit BatchingWriter(EndpointRegistry& registry) : BatchingWriter(registry, Options{}) {}
+  BatchingWriter(EndpointRegistry& registry, Options options);
+  BatchingWriter(const BatchingWriter&) = delete;
+  BatchingWriter& operator=(const BatchingWriter&) = delete;
+  ~BatchingWriter();
+
+  void submit(Endpoint endpoint, Done done);
+  void shutdown();
+  Stats stats() const;
+
+ private:
+  struct Item {
+    Endpoint endpoint;
+    Done done;
+  };
+  void run();
+  void record(size_t size, bool ok, double seconds);
+
+  EndpointRegistry& registry_;
+  const Options options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  Stats stats_;
+
+  std::mutex shutdown_mu_;
+  std::thread thread_;
+};
+
+}  // namespace ck::registry

@@ -1,0 +1,220 @@
+// BatchingWriter: group commit under concurrency (on a real SQLite registry), and its
+// ordering, failure, back-pressure and shutdown rules (on a gated fake registry).
+#include "registry/batching_writer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+namespace ck::registry {
+namespace {
+
+using namespace std::chrono_literals;
+
+Endpoint make(const std::string& id) {
+  return Endpoint{id, "h", "127.0.0.1", "d", "linux", "1.0", "fp", 1, 1, 1};
+}
+
+// Counts down to zero; wait() returns false on timeout (a test failure, never a hang).
+class Latch {
+ public:
+  explicit Latch(int n) : n_(n) {}
+  void count_down() {
+    std::lock_guard lock(mu_);
+    if (--n_ == 0) cv_.notify_all();
+  }
+  bool wait(std::chrono::seconds timeout = 60s) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return n_ <= 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int n_;
+};
+
+// upsert_batch blocks while the gate is closed and records what it was given.
+class GatedRegistry final : public EndpointRegistry {
+ public:
+  Status upsert_batch(const std::vector<Endpoint>& endpoints) override {
+    std::unique_lock lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    batches_.push_back(endpoints.size());
+    for (const auto& e : endpoints) committed_.push_back(e.agent_id);
+    if (fail_) return make_error(ErrorKind::kIo, "disk on fire");
+    return ok_status();
+  }
+  Status for_each_mismatched(const std::string&, const std::function<Status(const Endpoint&)>&) override {
+    return ok_status();
+  }
+  Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
+    return std::map<std::string, int64_t>{};
+  }
+  Result<std::optional<Endpoint>> find(const std::string&) override { return std::optional<Endpoint>(); }
+
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void set_fail() {
+    std::lock_guard lock(mu_);
+    fail_ = true;
+  }
+  bool wait_entered(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 30s, [&] { return entered_ >= n; });
+  }
+  std::vector<size_t> batches() {
+    std::lock_guard lock(mu_);
+    return batches_;
+  }
+  size_t committed_count() {
+    std::lock_guard lock(mu_);
+    return committed_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  bool fail_ = false;
+  int entered_ = 0;
+  std::vector<size_t> batches_;
+  std::vector<std::string> committed_;
+};
+
+TEST(BatchingWriter, ConcurrentCheckinsShareTransactionsAndAreReadableWhenDone) {
+  auto dir = std::filesystem::temp_directory_path() / ("ck-bw-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto reg = open_endpoint_registry("sqlite:" + (dir / "ck.db").string());
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  EndpointRegistry& registry = **reg;
+
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 250;
+  std::atomic<int> ok{0}, visible{0};
+  Latch all_done(kThreads * kPerThread);
+  {
+    BatchingWriter writer(registry);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
+          writer.submit(make(id), [&, id](Status s) {
+            if (s.ok()) ++ok;
+            // done means committed: a fresh read must see it.
+            auto found = registry.find(id);
+            if (found.ok() && found->has_value()) ++visible;
+            all_done.count_down();
+          });
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_TRUE(all_done.wait());
+    auto stats = writer.stats();
+    EXPECT_EQ(stats.committed, uint64_t{kThreads * kPerThread});
+    EXPECT_EQ(stats.failed, 0u);
+    EXPECT_EQ(stats.batch_size_sum, uint64_t{kThreads * kPerThread});
+    EXPECT_LT(stats.batches, uint64_t{kThreads * kPerThread}) << "no check-ins shared a transaction";
+    EXPECT_GT(stats.max_batch_size, 1u);
+    EXPECT_EQ(stats.batch_size_buckets.back(), stats.batches);
+    EXPECT_GT(stats.commit_seconds_sum, 0.0);
+  }
+  EXPECT_EQ(ok.load(), kThreads * kPerThread);
+  EXPECT_EQ(visible.load(), kThreads * kPerThread);
+  auto counts = registry.count_by_fingerprint();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ((*counts)["fp"], kThreads * kPerThread);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(BatchingWriter, DoneOnlyAfterCommitAndSubmissionsDuringACommitFormTheNextBatch) {
+  GatedRegistry registry;
+  BatchingWriter writer(registry);
+  std::atomic<int> done{0};
+  writer.submit(make("first"), [&](Status s) {
+    EXPECT_TRUE(s.ok());
+    ++done;
+  });
+  ASSERT_TRUE(registry.wait_entered(1)) << "an idle writer must commit at once";
+  for (int i = 0; i < 5; ++i) writer.submit(make("next" + std::to_string(i)), [&](Status) { ++done; });
+  EXPECT_EQ(done.load(), 0) << "done ran before the transaction committed";
+  EXPECT_EQ(writer.stats().queued, 5u);
+  registry.open();
+  writer.shutdown();
+  EXPECT_EQ(done.load(), 6);
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 5}));
+}
+
+TEST(BatchingWriter, FailedTransactionReportsTheErrorToEveryMember) {
+  GatedRegistry registry;
+  registry.set_fail();
+  BatchingWriter writer(registry);
+  std::atomic<int> failed{0};
+  writer.submit(make("a"), [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
+  ASSERT_TRUE(registry.wait_entered(1));
+  writer.submit(make("b"), [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
+  writer.submit(make("c"), [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
+  registry.open();
+  writer.shutdown();
+  EXPECT_EQ(failed.load(), 3);
+  EXPECT_EQ(writer.stats().failed, 3u);
+  EXPECT_EQ(writer.stats().committed, 0u);
+}
+
+TEST(BatchingWriter, FullQueueAnswersBusyAtOnce) {
+  GatedRegistry registry;
+  BatchingWriter::Options options;
+  options.max_queue = 2;
+  BatchingWriter writer(registry, options);
+  std::atomic<int> ok{0};
+  writer.submit(make("in-flight"), [&](Status s) { ok += s.ok(); });
+  ASSERT_TRUE(registry.wait_entered(1));
+  writer.submit(make("q1"), [&](Status s) { ok += s.ok(); });
+  writer.submit(make("q2"), [&](Status s) { ok += s.ok(); });
+  std::optional<Status> rejected;
+  writer.submit(make("q3"), [&](Status s) { rejected = s; });
+  ASSERT_TRUE(rejected.has_value()) << "a full queue must answer inline, not block";
+  ASSERT_FALSE(rejected->ok());
+  EXPECT_EQ(rejected->error().kind, ErrorKind::kBusy);
+  EXPECT_EQ(writer.stats().rejected, 1u);
+  registry.open();
+  writer.shutdown();
+  EXPECT_EQ(ok.load(), 3);
+}
+
+TEST(BatchingWriter, ShutdownDrainsThenRefuses) {
+  GatedRegistry registry;
+  BatchingWriter::Options options;
+  options.max_batch = 4;
+  BatchingWriter writer(registry, options);
+  std::atomic<int> ok{0};
+  writer.submit(make("x"), [&](Status s) { ok += s.ok(); });
+  ASSERT_TRUE(registry.wait_entered(1));
+  for (int i = 0; i < 10; ++i) writer.submit(make("y" + std::to_string(i)), [&](Status s) { ok += s.ok(); });
+  auto stopped = std::async(std::launch::async, [&] { writer.shutdown(); });
+  registry.open();
+  stopped.get();
+  EXPECT_EQ(ok.load(), 11);
+  EXPECT_EQ(registry.committed_count(), 11u);
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 4, 4, 2})) << "max_batch caps a transaction";
+  std::optional<Status> late;
+  writer.submit(make("late"), [&](Status s) { late = s; });
+  ASSERT_TRUE(late.has_value());
+  ASSERT_FALSE(late->ok());
+  EXPECT_EQ(late->error().kind, ErrorKind::kUnavailable);
+}
+
+}  // namespace
+}  // namespace ck::registry

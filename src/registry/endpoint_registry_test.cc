@@ -1,0 +1,226 @@
+// EndpointRegistry contract tests, run against SQLite and PostgreSQL (the latter on
+// the server named by CK_TEST_POSTGRES_URL, one private schema per test).
+#include "registry/endpoint_registry.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "store/postgres/pg_test_env.h"
+
+namespace ck::registry {
+namespace {
+
+std::string fresh_dir() {
+  auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = std::string(info->test_suite_name()) + "-" + info->name();
+  for (char& c : name) if (c == '/') c = '_';
+  auto dir = std::filesystem::temp_directory_path() / ("ck-reg-" + std::to_string(::getpid()) + "-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+Endpoint make(const std::string& id, const std::string& fp, int64_t seen) {
+  return Endpoint{id, "host-" + id, "10.0.0.1", "corp.example", "linux", "1.0", fp, 7, seen, seen};
+}
+
+class RegistryTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "postgres") {
+      CK_REQUIRE_POSTGRES();
+      auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+      ASSERT_TRUE(schema.ok()) << schema.error().message;
+      schema_ = std::move(schema).value();
+      url_ = schema_->url();
+    } else {
+      dir_ = fresh_dir();
+      url_ = "sqlite:" + dir_ + "/ck.db";
+    }
+    auto r = open_endpoint_registry(url_);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    registry_ = std::move(r).value();
+  }
+  void TearDown() override {
+    registry_.reset();
+    schema_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  std::vector<Endpoint> mismatched(const std::string& current) {
+    std::vector<Endpoint> out;
+    Status s = registry_->for_each_mismatched(current, [&](const Endpoint& e) {
+      out.push_back(e);
+      return ok_status();
+    });
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return out;
+  }
+
+  std::string dir_, url_;
+  std::unique_ptr<pg::testing::TestSchema> schema_;
+  std::unique_ptr<EndpointRegistry> registry_;
+};
+
+TEST_P(RegistryTest, UpsertInsertsThenUpdatesKeepingFirstSeen) {
+  ASSERT_TRUE(registry_->upsert_batch({make("a1", "fp1", 100)}).ok());
+  Endpoint later = make("a1", "fp2", 200);
+  later.hostname = "renamed";
+  later.last_seq = 42;
+  later.first_seen = 200;  // what a check-in without memory of the agent would send
+  ASSERT_TRUE(registry_->upsert_batch({later}).ok());
+  auto found = registry_->find("a1");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  const Endpoint& e = **found;
+  EXPECT_EQ(e.hostname, "renamed");
+  EXPECT_EQ(e.pinned_fingerprint, "fp2");
+  EXPECT_EQ(e.ip_address, "10.0.0.1");
+  EXPECT_EQ(e.domain, "corp.example");
+  EXPECT_EQ(e.os, "linux");
+  EXPECT_EQ(e.agent_version, "1.0");
+  EXPECT_EQ(e.last_seq, 42);
+  EXPECT_EQ(e.first_seen, 100);
+  EXPECT_EQ(e.last_seen, 200);
+}
+
+TEST_P(RegistryTest, FindUnknownIsEmpty) {
+  auto found = registry_->find("nobody");
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->has_value());
+}
+
+TEST_P(RegistryTest, BatchIsOneTransaction) {
+  ASSERT_TRUE(registry_->upsert_batch({make("keep", "fp1", 1)}).ok());
+  // The second row breaks the agent-id constraint: nothing of the batch may remain.
+  Status s = registry_->upsert_batch({make("b1", "fp1", 5), make("", "fp1", 5), make("keep", "fp9", 5)});
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(registry_->find("b1")->has_value());
+  EXPECT_EQ((*registry_->find("keep"))->pinned_fingerprint, "fp1");
+}
+
+TEST_P(RegistryTest, DuplicatesInOneBatchLastWins) {
+  Endpoint second = make("dup", "fp2", 20);
+  second.hostname = "second";
+  ASSERT_TRUE(registry_->upsert_batch({make("dup", "fp1", 10), second}).ok());
+  auto e = registry_->find("dup");
+  ASSERT_TRUE(e.ok() && e->has_value());
+  EXPECT_EQ((*e)->hostname, "second");
+  EXPECT_EQ((*e)->pinned_fingerprint, "fp2");
+  EXPECT_EQ((*e)->first_seen, 10);
+  EXPECT_EQ(registry_->count_by_fingerprint()->size(), 1u);
+}
+
+TEST_P(RegistryTest, MismatchedAreFilteredAndOrderedByAgentId) {
+  ASSERT_TRUE(registry_->upsert_batch({make("c", "old", 1), make("a", "cur", 1), make("b", "", 1),
+                                       make("e", "revoked", 1), make("d", "cur", 1)})
+                  .ok());
+  auto rows = mismatched("cur");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].agent_id, "b");
+  EXPECT_EQ(rows[0].pinned_fingerprint, "");
+  EXPECT_EQ(rows[1].agent_id, "c");
+  EXPECT_EQ(rows[1].hostname, "host-c");
+  EXPECT_EQ(rows[2].agent_id, "e");
+  EXPECT_EQ(mismatched("nothing-pins-this").size(), 5u);
+}
+
+TEST_P(RegistryTest, CallbackErrorStopsTheScan) {
+  ASSERT_TRUE(registry_->upsert_batch({make("a", "x", 1), make("b", "x", 1), make("c", "x", 1)}).ok());
+  int seen = 0;
+  Status s = registry_->for_each_mismatched("cur", [&](const Endpoint&) -> Status {
+    if (++seen == 2) return make_error(ErrorKind::kIo, "disk full");
+    return ok_status();
+  });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kIo);
+  EXPECT_EQ(seen, 2);
+  // The registry stays usable after an aborted scan.
+  EXPECT_TRUE(registry_->upsert_batch({make("d", "x", 1)}).ok());
+  EXPECT_EQ(mismatched("cur").size(), 4u);
+}
+
+TEST_P(RegistryTest, WritersProceedWhileAScanIsOpen) {
+  ASSERT_TRUE(registry_->upsert_batch({make("a", "old", 1), make("b", "old", 1)}).ok());
+  int seen = 0;
+  Status s = registry_->for_each_mismatched("cur", [&](const Endpoint& e) -> Status {
+    ++seen;
+    if (e.agent_id == "a") {
+      Status w = registry_->upsert_batch({make("zz", "old", 2)});
+      EXPECT_TRUE(w.ok()) << w.error().message;
+    }
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(seen, 2) << "the scan reads one snapshot";
+  EXPECT_TRUE(registry_->find("zz")->has_value());
+}
+
+TEST_P(RegistryTest, CountByFingerprint) {
+  ASSERT_TRUE(registry_->upsert_batch({make("a", "f1", 1), make("b", "f1", 1), make("c", "f2", 1)}).ok());
+  auto counts = registry_->count_by_fingerprint();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"f1", 2}, {"f2", 1}}));
+}
+
+TEST_P(RegistryTest, HundredThousandEndpointsStreamInOrder) {
+  constexpr int kCount = 100000;
+  std::vector<Endpoint> batch;
+  batch.reserve(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "agent-%06d", i);
+    batch.push_back(make(id, i % 10 == 0 ? "cur" : "old", i));
+  }
+  ASSERT_TRUE(registry_->upsert_batch(batch).ok());
+  int64_t n = 0;
+  std::string previous;
+  Status s = registry_->for_each_mismatched("cur", [&](const Endpoint& e) -> Status {
+    if (e.agent_id <= previous) return make_error(ErrorKind::kInternal, "out of order at " + e.agent_id);
+    previous = e.agent_id;
+    ++n;
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(n, kCount - kCount / 10);
+  EXPECT_EQ(previous, "agent-099999");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+TEST(RegistryFactory, SqliteRegistryLivesBesideTheStore) {
+  auto dir = std::filesystem::temp_directory_path() / ("ck-reg-path-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto r = open_endpoint_registry("sqlite:" + (dir / "sub" / "ck.db").string());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(std::filesystem::exists(dir / "sub" / "registry.db"));
+  EXPECT_EQ(sqlite_registry_path("/x/ck.db"), "/x/registry.db");
+  r = open_endpoint_registry("sqlite:");
+  EXPECT_FALSE(r.ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RegistryFactory, UnreachablePostgresIsUnavailable) {
+  // Port 1 on loopback: nothing listens there.
+  auto r = open_endpoint_registry("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
+}
+
+TEST(AgentId, Validation) {
+  EXPECT_TRUE(is_valid_agent_id("a"));
+  EXPECT_TRUE(is_valid_agent_id("Host-01.corp_example"));
+  EXPECT_TRUE(is_valid_agent_id(std::string(64, 'x')));
+  EXPECT_FALSE(is_valid_agent_id(""));
+  EXPECT_FALSE(is_valid_agent_id(std::string(65, 'x')));
+  EXPECT_FALSE(is_valid_agent_id("a b"));
+  EXPECT_FALSE(is_valid_agent_id("a/b"));
+  EXPECT_FALSE(is_valid_agent_id("\xc3\xa9"));
+  EXPECT_FALSE(is_valid_agent_id(std::string("a\0b", 3)));
+}
+
+}  // namespace
+}  // namespace ck::registry

@@ -1,0 +1,154 @@
+#include "registry/postgres/postgres_endpoint_registry.h"
+
+#include <mutex>
+
+#include "store/postgres/pg_conn.h"
+
+namespace ck::registry {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS endpoints(
+  agent_id           TEXT PRIMARY KEY CHECK (length(agent_id) BETWEEN 1 AND 64),
+  hostname           TEXT NOT NULL,
+  ip_address         TEXT NOT NULL,
+  domain             TEXT NOT NULL,
+  os                 TEXT NOT NULL,
+  agent_version      TEXT NOT NULL,
+  pinned_fingerprint TEXT NOT NULL,
+  last_seq           BIGINT NOT NULL,
+  first_seen         BIGINT NOT NULL,
+  last_seen          BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS endpoints_by_fingerprint ON endpoints(pinned_fingerprint);
+)sql";
+
+constexpr const char* kColumns =
+    "agent_id, hostname, ip_address, domain, os, agent_version, pinned_fingerprint, last_seq, "
+    "first_seen, last_seen";
+constexpr int kColumnCount = 10;
+constexpr size_t kRowsPerStatement = 500;  // 5,000 parameters per INSERT
+constexpr int kFetchRows = 1000;
+
+Endpoint to_endpoint(const pg::Rows& r, int i) {
+  return Endpoint{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4),
+                  r.text(i, 5), r.text(i, 6), r.int64(i, 7), r.int64(i, 8), r.int64(i, 9)};
+}
+
+// One statement may not touch a row twice (ON CONFLICT DO UPDATE), so duplicates in a
+// batch collapse to their last occurrence, keeping the earliest first_seen. Sorting by
+// agent_id also gives every server the same lock order (no deadlocks between batches).
+std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
+  std::map<std::string, Endpoint> by_id;
+  for (const Endpoint& e : endpoints) {
+    auto [it, inserted] = by_id.try_emplace(e.agent_id, e);
+    if (!inserted) {
+      int64_t first = std::min(it->second.first_seen, e.first_seen);
+      it->second = e;
+      it->second.first_seen = first;
+    }
+  }
+  std::vector<Endpoint> out;
+  out.reserve(by_id.size());
+  for (auto& [id, e] : by_id) out.push_back(std::move(e));
+  return out;
+}
+
+std::string upsert_sql(size_t rows) {
+  std::string sql = std::string("INSERT INTO endpoints(") + kColumns + ") VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    for (int c = 0; c < kColumnCount; ++c) {
+      if (c) sql += ',';
+      sql += '$' + std::to_string(r * kColumnCount + c + 1);
+    }
+    sql += ')';
+  }
+  sql +=
+      " ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, "
+      "ip_address = excluded.ip_address, domain = excluded.domain, os = excluded.os, "
+      "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
+      "last_seq = excluded.last_seq, last_seen = excluded.last_seen";
+  return sql;
+}
+
+class PostgresEndpointRegistry final : public EndpointRegistry {
+ public:
+  explicit PostgresEndpointRegistry(pg::PgConn conn) : conn_(std::move(conn)) {}
+
+  Status upsert_batch(const std::vector<Endpoint>& endpoints) override {
+    if (endpoints.empty()) return ok_status();
+    std::vector<Endpoint> rows = dedupe_sorted(endpoints);
+    std::lock_guard lock(mu_);
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
+    for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
+      size_t n = std::min(kRowsPerStatement, rows.size() - start);
+      std::vector<pg::Param> params;
+      params.reserve(n * kColumnCount);
+      for (size_t i = start; i < start + n; ++i) {
+        const Endpoint& e = rows[i];
+        params.push_back(pg::Param::text(e.agent_id));
+        params.push_back(pg::Param::text(e.hostname));
+        params.push_back(pg::Param::text(e.ip_address));
+        params.push_back(pg::Param::text(e.domain));
+        params.push_back(pg::Param::text(e.os));
+        params.push_back(pg::Param::text(e.agent_version));
+        params.push_back(pg::Param::text(e.pinned_fingerprint));
+        params.push_back(pg::Param::int64(e.last_seq));
+        params.push_back(pg::Param::int64(e.first_seen));
+        params.push_back(pg::Param::int64(e.last_seen));
+      }
+      CK_RETURN_IF_ERROR(conn_.exec(upsert_sql(n), params));
+    }
+    return txn.commit();
+  }
+
+  Status for_each_mismatched(const std::string& current_fingerprint,
+                             const std::function<Status(const Endpoint&)>& fn) override {
+    CK_ASSIGN_OR_RETURN(pg::PgConn scan, pg::PgConn::connect(conn_.url()));
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(scan, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    CK_RETURN_IF_ERROR(scan.exec(std::string("DECLARE ck_mismatched NO SCROLL CURSOR FOR SELECT ") + kColumns +
+                                     " FROM endpoints WHERE pinned_fingerprint <> $1 ORDER BY agent_id",
+                                 {pg::Param::text(current_fingerprint)}));
+    const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM ck_mismatched";
+    for (;;) {
+      CK_ASSIGN_OR_RETURN(pg::Rows rows, scan.exec(fetch));
+      for (int i = 0; i < rows.size(); ++i) CK_RETURN_IF_ERROR(fn(to_endpoint(rows, i)));
+      if (rows.size() < kFetchRows) break;
+    }
+    return txn.commit();
+  }
+
+  Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
+    std::lock_guard lock(mu_);
+    CK_RETURN_IF_ERROR(conn_.ensure_connected());
+    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec("SELECT pinned_fingerprint, count(*) FROM endpoints "
+                                                  "GROUP BY pinned_fingerprint"));
+    std::map<std::string, int64_t> out;
+    for (int i = 0; i < rows.size(); ++i) out[rows.text(i, 0)] = rows.int64(i, 1);
+    return out;
+  }
+
+  Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
+    std::lock_guard lock(mu_);
+    CK_RETURN_IF_ERROR(conn_.ensure_connected());
+    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec(std::string("SELECT ") + kColumns +
+                                                      " FROM endpoints WHERE agent_id = $1",
+                                                  {pg::Param::text(agent_id)}));
+    if (rows.size() == 0) return std::optional<Endpoint>();
+    return std::optional<Endpoint>(to_endpoint(rows, 0));
+  }
+
+ private:
+  std::mutex mu_;
+  pg::PgConn conn_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EndpointRegistry>> open_postgres_endpoint_registry(const std::string& url) {
+  CK_ASSIGN_OR_RETURN(pg::PgConn conn, pg::PgConn::connect(url));
+  CK_RETURN_IF_ERROR(pg::apply_schema(conn, kSchema));
+  return std::unique_ptr<EndpointRegistry>(new PostgresEndpointRegistry(std::move(conn)));
+}
+
+}  // namespace ck::registry

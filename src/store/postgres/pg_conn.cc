@@ -1,0 +1,174 @@
+#include "store/postgres/pg_conn.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace ck::pg {
+namespace {
+
+constexpr const char* kBusyMessage = "store is busy: another certmgr or server is writing it; try again";
+
+void ignore_notice(void*, const char*) {}  // "relation already exists, skipping" etc.
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+Error pg_error(const PGresult* res, PGconn* conn, const std::string& what) {
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string detail = trim(res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+                                                               : (conn ? PQerrorMessage(conn) : ""));
+  if (!state) return Error{ErrorKind::kUnavailable, what + ": " + detail};
+  std::string code(state);
+  // lock_not_available (lock_timeout / NOWAIT), serialization_failure, deadlock_detected.
+  if (code == "55P03" || code == "40001" || code == "40P01") return Error{ErrorKind::kBusy, kBusyMessage};
+  if (code.rfind("23", 0) == 0) return Error{ErrorKind::kConflict, what + ": " + detail};
+  if (code.rfind("08", 0) == 0 || code.rfind("57P", 0) == 0) {
+    return Error{ErrorKind::kUnavailable, what + ": " + detail};
+  }
+  if (code == "42501") return Error{ErrorKind::kPermissionDenied, "permission denied: " + detail};
+  if (code == "53100") return Error{ErrorKind::kIo, what + ": " + detail};  // disk_full
+  return Error{ErrorKind::kInternal, what + ": " + detail};
+}
+
+std::string Rows::text(int row, int col) const {
+  return std::string(PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+}
+
+int64_t Rows::int64(int row, int col) const {
+  return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
+}
+
+Result<std::string> Rows::bytea(int row, int col) const {
+  size_t n = 0;
+  unsigned char* raw =
+      PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_.get(), row, col)), &n);
+  if (!raw) return make_error(ErrorKind::kInternal, "out of memory decoding bytea");
+  std::unique_ptr<unsigned char, decltype(&PQfreemem)> owned(raw, &PQfreemem);
+  return std::string(reinterpret_cast<const char*>(raw), n);
+}
+
+int64_t Rows::affected() const {
+  const char* n = PQcmdTuples(r_.get());
+  return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+Result<PgConn> PgConn::connect(const std::string& url) {
+  // Later entries override earlier ones, so the URL may override the defaults.
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {"10", "certkeeper", url.c_str(), nullptr};
+  UniqueConn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
+  if (!conn) return make_error(ErrorKind::kInternal, "out of memory connecting to PostgreSQL");
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    return make_error(ErrorKind::kUnavailable, "cannot connect to PostgreSQL at " + redact_url(url) + ": " +
+                                                   trim(PQerrorMessage(conn.get())));
+  }
+  PQsetNoticeProcessor(conn.get(), &ignore_notice, nullptr);
+  return PgConn(std::move(conn), url);
+}
+
+Status PgConn::ensure_connected() {
+  if (PQstatus(conn_.get()) == CONNECTION_OK) return ok_status();
+  PQreset(conn_.get());
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    return make_error(ErrorKind::kUnavailable, "lost the connection to PostgreSQL at " + redact_url(url_) +
+                                                   ": " + trim(PQerrorMessage(conn_.get())));
+  }
+  PQsetNoticeProcessor(conn_.get(), &ignore_notice, nullptr);
+  return ok_status();
+}
+
+Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& params) {
+  std::vector<const char*> values(params.size());
+  std::vector<int> lengths(params.size());
+  std::vector<int> formats(params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& v = params[i].value();
+    values[i] = v ? v->data() : nullptr;
+    lengths[i] = v ? static_cast<int>(v->size()) : 0;
+    formats[i] = params[i].binary() ? 1 : 0;
+  }
+  UniqueResult res(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                values.data(), lengths.data(), formats.data(), /*resultFormat=*/0));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return pg_error(res.get(), conn_.get(), "database error");
+  return Rows(std::move(res));
+}
+
+Status PgConn::exec_script(const std::string& sql) {
+  UniqueResult res(PQexec(conn_.get(), sql.c_str()));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return pg_error(res.get(), conn_.get(), "database error");
+  return ok_status();
+}
+
+bool PgConn::in_transaction() const { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
+
+std::string PgConn::quote_identifier(const std::string& name) const {
+  std::unique_ptr<char, decltype(&PQfreemem)> q(PQescapeIdentifier(conn_.get(), name.data(), name.size()),
+                                                 &PQfreemem);
+  return q ? std::string(q.get()) : std::string();
+}
+
+Result<PgTransaction> PgTransaction::begin(PgConn& conn, const std::string& begin_sql) {
+  CK_RETURN_IF_ERROR(conn.ensure_connected());
+  CK_RETURN_IF_ERROR(conn.exec(begin_sql));
+  return PgTransaction(&conn);
+}
+
+PgTransaction::~PgTransaction() {
+  if (conn_ && conn_->in_transaction()) (void)conn_->exec("ROLLBACK");
+}
+
+Status PgTransaction::commit() {
+  PgConn* conn = conn_;
+  conn_ = nullptr;
+  UniqueResult res(PQexec(conn->get(), "COMMIT"));
+  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK) {
+    Error e = pg_error(res.get(), conn->get(), "commit failed");
+    if (conn->in_transaction()) (void)conn->exec("ROLLBACK");
+    return e;
+  }
+  // COMMIT of a transaction that already failed answers "ROLLBACK", not an error.
+  if (std::strcmp(PQcmdStatus(res.get()), "COMMIT") != 0) {
+    return make_error(ErrorKind::kInternal, "commit failed: the transaction was rolled back");
+  }
+  return ok_status();
+}
+
+Status apply_schema(PgConn& conn, const std::string& sql) {
+  for (int attempt = 0;; ++attempt) {
+    Status s = [&]() -> Status {
+      CK_ASSIGN_OR_RETURN(auto txn, PgTransaction::begin(conn));
+      CK_RETURN_IF_ERROR(conn.exec_script(sql));
+      return txn.commit();
+    }();
+    // Two first-time openers racing on CREATE ... IF NOT EXISTS: one gets a unique
+    // violation on the catalog; the second attempt sees the finished objects.
+    if (s.ok() || attempt >= 4 || (s.error().kind != ErrorKind::kConflict && s.error().kind != ErrorKind::kBusy)) {
+      return s;
+    }
+  }
+}
+
+std::string redact_url(const std::string& url) {
+  // postgresql://user:password@host/... -> postgresql://user@host/...
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto at = url.find('@', scheme + 3);
+  auto slash = url.find('/', scheme + 3);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return url;
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon) + url.substr(at);
+}
+
+std::string url_with_search_path(const std::string& url, const std::string& schema) {
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+}
+
+}  // namespace ck::pg

@@ -1,0 +1,116 @@
+// Thin RAII layer over libpq, shared by the PostgreSQL store and registry.
+//
+// PgConn is one connection (not thread-safe: guard it with a mutex); Rows owns one
+// PGresult; PgTransaction is BEGIN ... COMMIT with ROLLBACK on destruction. SQL errors
+// become Error values: lock timeouts, serialization failures and deadlocks are
+// kBusy, constraint violations kConflict, connection failures kUnavailable.
+// Every parameter is sent as text except bytea (binary); results come back as text.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace ck::pg {
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using UniqueConn = std::unique_ptr<PGconn, ConnDeleter>;
+using UniqueResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+class Param {
+ public:
+  static Param text(std::string v) { return Param(std::move(v), false); }
+  static Param int64(int64_t v) { return Param(std::to_string(v), false); }
+  static Param bytes(std::string v) { return Param(std::move(v), true); }
+  static Param null() { return Param(); }
+
+  const std::optional<std::string>& value() const { return value_; }
+  bool binary() const { return binary_; }
+
+ private:
+  Param() = default;
+  Param(std::string v, bool binary) : value_(std::move(v)), binary_(binary) {}
+  std::optional<std::string> value_;
+  bool binary_ = false;
+};
+
+class Rows {
+ public:
+  explicit Rows(UniqueResult r) : r_(std::move(r)) {}
+  int size() const { return PQntuples(r_.get()); }
+  bool is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  std::string text(int row, int col) const;
+  int64_t int64(int row, int col) const;
+  // A bytea column (text form "\x...") decoded.
+  Result<std::string> bytea(int row, int col) const;
+  // Rows affected by INSERT/UPDATE/DELETE.
+  int64_t affected() const;
+
+ private:
+  UniqueResult r_;
+};
+
+class PgConn {
+ public:
+  // `url`: a libpq connection URI or keyword string ("postgresql://user@host:port/db?...").
+  static Result<PgConn> connect(const std::string& url);
+
+  // One statement, with $1.. parameters.
+  Result<Rows> exec(const std::string& sql, const std::vector<Param>& params = {});
+  // Several statements separated by ';', no parameters (schema scripts).
+  Status exec_script(const std::string& sql);
+  // Reconnects when the server dropped the connection (e.g. after a restart).
+  Status ensure_connected();
+  bool in_transaction() const;
+  // "name" quoted as an SQL identifier.
+  std::string quote_identifier(const std::string& name) const;
+  PGconn* get() const { return conn_.get(); }
+  const std::string& url() const { return url_; }
+
+ private:
+  PgConn(UniqueConn c, std::string url) : conn_(std::move(c)), url_(std::move(url)) {}
+  UniqueConn conn_;
+  std::string url_;
+};
+
+// BEGIN (with `begin_sql`, e.g. "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ...
+// COMMIT; ROLLBACK when destroyed uncommitted.
+class PgTransaction {
+ public:
+  static Result<PgTransaction> begin(PgConn& conn, const std::string& begin_sql = "BEGIN");
+  PgTransaction(PgTransaction&& o) noexcept : conn_(o.conn_) { o.conn_ = nullptr; }
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  ~PgTransaction();
+  Status commit();
+
+ private:
+  explicit PgTransaction(PgConn* conn) : conn_(conn) {}
+  PgConn* conn_;
+};
+
+// Runs an idempotent schema script (CREATE ... IF NOT EXISTS) in one transaction,
+// retrying when a concurrent first-time opener races it.
+Status apply_schema(PgConn& conn, const std::string& sql);
+
+// The Error for a failed result (or a null one: the connection broke).
+Error pg_error(const PGresult* res, PGconn* conn, const std::string& what);
+
+// `url` without its password, for messages and location().
+std::string redact_url(const std::string& url);
+
+// `url` with libpq option `-csearch_path=<schema>` added (tests use one schema each).
+std::string url_with_search_path(const std::string& url, const std::string& schema);
+
+}  // namespace ck::pg
