@@ -20,6 +20,12 @@ struct Metrics {
   std::atomic<int64_t> messages_pushed_total{0};  // sent live over a channel
   std::atomic<int64_t> rotations_served_total{0};  // check-in answers carrying a path
 
+  // Copies a batching writer's totals (it owns them).
+  void set_batches(int64_t batches, int64_t size_sum, int64_t size_last) {
+    batches_total.store(batches);
+    batch_size_sum.store(size_sum);
+    batch_size_last.store(size_last);
+  }
   void record_batch(int64_t size) {
     batches_total.fetch_add(1);
     batch_size_sum.fetch_add(size);

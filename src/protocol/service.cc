@@ -73,7 +73,9 @@ void Service::checkin(HttpRequest req, Done done) {
       if (!committed.ok()) {
         deps_.metrics->checkins_failed_total.fetch_add(1);
         spdlog::error("check-in not recorded: agent={} error={}", creq->agent_id, committed.error().message);
-        done(error_response(503, "the registry is unavailable; retry later"));
+        HttpResponse busy = error_response(503, "the registry is unavailable or busy; retry later");
+        busy.headers.emplace_back("Retry-After", "1");
+        done(std::move(busy));
         return;
       }
       done(checkin_answer(*creq));
@@ -159,6 +161,7 @@ void Service::handle_admin(HttpRequest req, Done done) {
 }
 
 HttpResponse Service::metrics() {
+  if (deps_.refresh_metrics) deps_.refresh_metrics(*deps_.metrics);
   MetricsSnapshot s;
   auto ring = deps_.certs->snapshot();
   s.current_fingerprint = ring->current_fingerprint;

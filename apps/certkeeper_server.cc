@@ -1,0 +1,262 @@
+// certkeeper-server: agent check-ins, registry updates, signed server-initiated
+// messages and key deployment (DESIGN.md §5). A thin main: flags and config file,
+// wiring, signals. Exit codes: 0 after a graceful shutdown (SIGTERM/SIGINT), 1 when it
+// cannot start, 2 for usage errors.
+#include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "net/server.h"
+#include "net/tls_identity.h"
+#include "protocol/service.h"
+#include "registry/batching_writer.h"
+#include "registry/endpoint_registry.h"
+#include "store/cert_store.h"
+
+namespace {
+
+using namespace ck;  // NOLINT
+
+constexpr auto kCertPollInterval = std::chrono::milliseconds(250);
+
+// "key = value" lines ('#' comments) -> "--key=value" arguments, placed before the
+// real command line so that flags win (options take the last value).
+Result<std::vector<std::string>> config_args(const std::string& path) {
+  CK_ASSIGN_OR_RETURN(std::string text, read_file(path, 1 << 20));
+  std::vector<std::string> out;
+  size_t line_no = 0, pos = 0;
+  auto trim = [](std::string s) {
+    size_t b = s.find_first_not_of(" \t\r");
+    size_t e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = trim(text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
+    ++line_no;
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      return make_error(ErrorKind::kInvalidArgument,
+                        path + ":" + std::to_string(line_no) + ": expected \"key = value\"");
+    }
+    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (key == "config") continue;
+    out.push_back("--" + key + "=" + value);
+  }
+  return out;
+}
+
+// Finds --config FILE / --config=FILE in argv without parsing the rest.
+std::string find_config(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) return argv[i + 1];
+    if (a.rfind("--config=", 0) == 0) return a.substr(9);
+  }
+  return {};
+}
+
+struct Flags {
+  std::string store_url;
+  std::string config;
+  std::string listen = "127.0.0.1:8443";
+  std::string admin_listen = "127.0.0.1:9443";
+  std::string state_dir = "./var/server";
+  std::string tls_cert, tls_key;
+  int threads = 2;
+  double read_timeout = 30;
+  std::string log_level = "info";
+  bool log_json = false;
+};
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "certkeeper-server: %s\n", message.c_str());
+  return 1;
+}
+
+int serve(const Flags& f) {
+  auto agent_addr = net::parse_host_port(f.listen);
+  auto admin_addr = net::parse_host_port(f.admin_listen);
+  if (!agent_addr.ok()) return fail("--listen: " + agent_addr.error().message);
+  if (!admin_addr.ok()) return fail("--admin-listen: " + admin_addr.error().message);
+
+  const std::string url = f.store_url.empty() ? store::default_store_url() : f.store_url;
+  store::StoreOptions store_options;
+  store_options.create = false;
+  auto cert_store = store::open_cert_store(url, store_options);
+  if (!cert_store.ok()) {
+    return fail("cannot open the store " + url + ": " + cert_store.error().message +
+                " (create it with `certmgr -c` first)");
+  }
+  protocol::CertState certs(**cert_store);
+  if (Status s = certs.load(); !s.ok()) {
+    if (s.error().kind == ErrorKind::kNotFound) {
+      return fail("the store " + url + " has no current authentication certificate; run `certmgr -c` first");
+    }
+    return fail("cannot read the certificates in " + url + ": " + s.error().message);
+  }
+  auto registry = registry::open_endpoint_registry(url);
+  if (!registry.ok()) return fail("cannot open the endpoint registry: " + registry.error().message);
+  registry::BatchingWriter writer(**registry);
+
+  if (Status s = ensure_directory(f.state_dir, 0700); !s.ok()) return fail("--state-dir: " + s.error().message);
+  auto seq = protocol::SeqSource::open(f.state_dir + "/message-seq");
+  if (!seq.ok()) return fail(seq.error().message);
+  auto tls = net::load_or_create_tls_identity(f.tls_cert, f.tls_key, f.state_dir);
+  if (!tls.ok()) return fail("TLS identity: " + tls.error().message);
+  spdlog::info("TLS certificate {} (sha256 spki {})", tls->source, tls->cert.fingerprint());
+
+  protocol::MessageQueue queue;
+  protocol::ChannelHub hub;
+  protocol::Metrics metrics;
+  std::atomic<net::Server*> server_ptr{nullptr};
+
+  protocol::ServiceDeps deps;
+  deps.submit = [&writer](registry::Endpoint e, std::function<void(Status)> done) {
+    writer.submit(std::move(e), std::move(done));
+  };
+  deps.count_by_fingerprint = [&registry]() { return (*registry)->count_by_fingerprint(); };
+  deps.refresh_metrics = [&writer](protocol::Metrics& m) {
+    auto st = writer.stats();
+    m.set_batches(static_cast<int64_t>(st.batches), static_cast<int64_t>(st.batch_size_sum),
+                  static_cast<int64_t>(st.last_batch_size));
+  };
+  deps.dispatch = [&server_ptr](std::function<void()> fn) {
+    if (net::Server* s = server_ptr.load()) {
+      s->post(std::move(fn));
+    } else {
+      fn();
+    }
+  };
+  deps.certs = &certs;
+  deps.seq = seq->get();
+  deps.queue = &queue;
+  deps.hub = &hub;
+  deps.metrics = &metrics;
+  protocol::Service service(std::move(deps));
+
+  net::ServerOptions options;
+  options.agent_host = agent_addr->first;
+  options.agent_port = agent_addr->second;
+  options.admin_host = admin_addr->first;
+  options.admin_port = admin_addr->second;
+  options.threads = std::max(1, f.threads);
+  options.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.read_timeout * 1000));
+  auto server = net::Server::create(options, *tls, service);
+  if (!server.ok()) return fail(server.error().message);
+  server_ptr.store(server->get());
+
+  std::cout << "listening on " << (*server)->agent_endpoint() << " (agents)" << std::endl;
+  std::cout << "listening on " << (*server)->admin_endpoint() << " (admin)" << std::endl;
+  spdlog::info("serving: store={} current={} threads={}", (*cert_store)->location(),
+               certs.snapshot()->current_fingerprint, options.threads);
+
+  // Certificate changes by certmgr: noticed within a poll interval.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop_polling = false;
+  std::thread poller([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, kCertPollInterval, [&] { return stop_polling; })) {
+      lock.unlock();
+      (void)certs.poll();  // errors are logged; the previous snapshot stays
+      lock.lock();
+    }
+  });
+
+  // SIGTERM/SIGINT (blocked in every thread) arrive here.
+  std::thread signals([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);  // internal wake-up
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig != SIGUSR1) spdlog::info("signal {}: shutting down (finishing in-flight requests)", sig);
+    (*server)->shutdown();
+  });
+
+  (*server)->run();  // returns after shutdown() drained every connection
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop_polling = true;
+  }
+  cv.notify_all();
+  poller.join();
+  signals.join();
+  hub.close_all();
+  server_ptr.store(nullptr);
+  writer.shutdown();  // commits anything still queued
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread starts: signals are taken by sigwait() only.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Flags f;
+  CLI::App app{"certkeeper-server: agent check-ins, signed messages and key deployment"};
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--store", f.store_url, "store URL: sqlite:PATH or postgresql://... (default sqlite:./var/certkeeper.db)")
+      ->envname("CERTKEEPER_STORE");
+  app.add_option("--config", f.config, "file of \"key = value\" lines with the long flag names; flags win");
+  app.add_option("--listen", f.listen, "agent HTTPS listener HOST:PORT (port 0 picks one)")->capture_default_str();
+  app.add_option("--admin-listen", f.admin_listen, "admin/metrics listener HOST:PORT, loopback only")
+      ->capture_default_str();
+  app.add_option("--state-dir", f.state_dir, "server state: TLS certificate/key, message sequence")
+      ->capture_default_str();
+  app.add_option("--tls-cert", f.tls_cert, "TLS certificate (PEM) for the agent listener");
+  app.add_option("--tls-key", f.tls_key, "TLS private key (PEM) for the agent listener");
+  app.add_option("--threads", f.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--read-timeout", f.read_timeout, "seconds a client may take to send a request")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
+  app.add_flag("--log-json", f.log_json, "log JSON lines");
+
+  std::vector<std::string> args;
+  if (std::string config = find_config(argc, argv); !config.empty()) {
+    auto from_file = config_args(config);
+    if (!from_file.ok()) {
+      std::fprintf(stderr, "certkeeper-server: --config: %s\n", from_file.error().message.c_str());
+      return 2;
+    }
+    args = std::move(from_file).value();
+  }
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  init_logging(f.log_level, f.log_json);
+  try {
+    return serve(f);
+  } catch (const std::exception& e) {
+    return fail(std::string("fatal: ") + e.what());
+  }
+}
