@@ -155,7 +155,7 @@ TEST_F(AgentAttackTest, IssuedInTheFuture) {
 }
 
 TEST_F(AgentAttackTest, MissingClaims) {
-  for (const char* claim : {"exp", "iat", "jti", "seq", "command", "typ"}) {
+  for (const char* claim : {"exp", "iat", "jti", "seq", "cmd", "typ"}) {
     auto p = payload(6, "x");
     p.erase(claim);
     expect_rejected(sign(b_->key, p));
@@ -182,10 +182,10 @@ TEST_F(AgentAttackTest, ReplayAcrossRestart) {
 
 TEST_F(AgentAttackTest, UnknownCommand) {
   auto p = payload(6, "x");
-  p["command"] = "rm -rf /";
+  p["cmd"] = "rm -rf /";
   expect_rejected(sign(b_->key, p));
   p["args"] = "not an object";
-  p["command"] = "set-policy";
+  p["cmd"] = "set-policy";
   expect_rejected(sign(b_->key, p));
 }
 

@@ -59,7 +59,7 @@ struct Command {
 inline boost::json::object command_payload(const Command& c) {
   return boost::json::object{{"typ", "command"}, {"aud", c.aud},   {"iat", c.iat},
                              {"exp", c.exp},     {"jti", c.jti},   {"seq", c.seq},
-                             {"command", c.command}, {"args", c.args}};
+                             {"cmd", c.command}, {"args", c.args}};
 }
 
 inline std::string sign(const crypto::PrivateKey& key, const boost::json::object& payload) {

@@ -49,7 +49,9 @@ Result<CommandClaims> check_command_claims(const json::object& p, const AgentSta
   if (*seq <= state.last_seq)
     return reject("replayed or reordered seq " + std::to_string(*seq) + " (last " +
                   std::to_string(state.last_seq) + ")");
-  const json::value* command = p.if_contains("command");
+  // "cmd" is the wire name (protocol/wire.h); "command" is accepted as an alias.
+  const json::value* command = p.if_contains("cmd");
+  if (!command) command = p.if_contains("command");
   if (!command || !command->is_string() || command->as_string().empty()) return reject("missing command");
   CommandClaims c;
   c.command = std::string(command->as_string());

@@ -1,0 +1,229 @@
+// certkeeper-fleet: N simulated agents (up to 100,000) in one process on Asio, for
+// load tests, benchmarks and the demonstration. Prints a progress line every
+// --progress seconds and a summary JSON line at exit.
+//   certkeeper-fleet --server https://127.0.0.1:8443 -n 1000 --agent-key OfcNTCer.dat
+//       --memory --offline-fraction 0.2 --offline-until-file /tmp/online --until-converged current
+// The offline share comes online when --offline-until-file exists or when "online" is
+// read on stdin. Exit codes: 0 converged / duration reached, 1 not converged, 2 usage.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "common/file_util.h"
+#include "common/logging.h"
+#include "net/client_fleet.h"
+
+namespace {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+void raise_fd_limit() {
+  struct rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+std::string short_fp(const std::string& fp) { return fp.empty() ? "-" : fp.substr(0, 16); }
+
+int run(int argc, char** argv) {
+  CLI::App app{"certkeeper-fleet: many simulated agents in one process"};
+  std::string server, agent_key_file, state_root, server_ca, until_converged, offline_file,
+      summary_file, log_level = "warn", id_prefix = "fleet-";
+  int n = 100, threads = 2;
+  double interval = 30, offline_fraction = 0, duration = 0, progress_every = 1, spread = -1;
+  bool memory = false, no_channel = false;
+  app.add_option("--server", server, "server URL, https://HOST:PORT")->required();
+  app.add_option("-n,--agents", n, "number of agents")->check(CLI::Range(1, 100000));
+  app.add_option("--agent-key", agent_key_file, "initial OfcNTCer.dat (from certmgr -e)")->required();
+  auto* root_opt = app.add_option("--state-root", state_root, "one state folder per agent under DIR");
+  app.add_flag("--memory", memory, "keep agent state in memory")->excludes(root_opt);
+  app.add_option("--id-prefix", id_prefix, "agent ids are PREFIX000000, PREFIX000001, ...");
+  app.add_option("--checkin-interval", interval, "seconds between check-ins (jitter ±20%)")
+      ->check(CLI::Range(0.05, 86400.0));
+  app.add_option("--spread", spread, "first check-ins spread over this many seconds (default: interval)");
+  app.add_option("--threads", threads, "io threads")->check(CLI::Range(1, 64));
+  app.add_option("--server-ca", server_ca, "CA file for the server's TLS certificate (else trust on first use)");
+  app.add_flag("--no-channel", no_channel, "check-ins only, no WebSocket channels (saves descriptors)");
+  app.add_option("--offline-fraction", offline_fraction, "share of agents kept offline until told")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--offline-until-file", offline_file, "bring the offline share online when PATH exists");
+  app.add_option("--duration", duration, "stop after this many seconds (0: no limit)");
+  app.add_option("--until-converged", until_converged,
+                 "stop once every agent pins FP (\"current\": the server's current fingerprint)");
+  app.add_option("--progress", progress_every, "seconds between progress lines (0: none)");
+  app.add_option("--summary", summary_file, "also write the summary JSON to FILE");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (!memory && state_root.empty()) {
+    std::cerr << "one of --memory or --state-root DIR is required\n";
+    return 2;
+  }
+  ck::init_logging(log_level);
+  raise_fd_limit();
+
+  auto url = ck::net::parse_server_url(server);
+  if (!url.ok()) {
+    std::cerr << url.error().message << "\n";
+    return 2;
+  }
+  auto key = ck::read_file(agent_key_file, 64 * 1024);
+  if (!key.ok()) {
+    std::cerr << key.error().message << "\n";
+    return 1;
+  }
+  if (!state_root.empty()) {
+    if (auto st = ck::ensure_directory(state_root); !st.ok()) {
+      std::cerr << st.error().message << "\n";
+      return 1;
+    }
+  }
+  auto trust = server_ca.empty() ? ck::net::ServerTrust::trust_on_first_use(
+                                       state_root.empty() ? "" : state_root + "/" + ck::net::kServerTlsPinFile)
+                                 : ck::net::ServerTrust::from_ca_file(server_ca);
+  if (!trust.ok()) {
+    std::cerr << trust.error().message << "\n";
+    return 1;
+  }
+  auto ctx = (*trust)->make_context();
+  auto target = ck::net::resolve_server(*url);
+  if (!ctx.ok() || !target.ok()) {
+    std::cerr << (!ctx.ok() ? ctx.error().message : target.error().message) << "\n";
+    return 1;
+  }
+
+  asio::io_context io(threads);
+  ck::net::FleetOptions fo;
+  fo.agents = n;
+  fo.id_prefix = id_prefix;
+  fo.state_root = state_root;
+  fo.agent_key = std::move(key).value();
+  fo.offline_fraction = offline_fraction;
+  fo.runner.checkin_interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
+  fo.runner.first_delay_max =
+      std::chrono::milliseconds(static_cast<int64_t>((spread >= 0 ? spread : interval) * 1000));
+  fo.runner.channel = !no_channel;
+  fo.runner.host = ck::agent::local_host_info();
+  auto fleet = ck::net::Fleet::create(io, std::move(fo), std::move(ctx).value(), std::move(trust).value(),
+                                      std::make_shared<const ck::net::ServerTarget>(std::move(target).value()));
+  if (!fleet.ok()) {
+    std::cerr << fleet.error().message << "\n";
+    return 1;
+  }
+  auto& f = **fleet;
+  const auto started = Clock::now();
+  std::atomic<bool> online_requested{offline_fraction == 0};
+  bool converged = false, stopping = false;
+
+  // "online" on stdin brings the offline share back.
+  std::thread stdin_reader([&] {
+    std::string line;
+    while (!online_requested && std::getline(std::cin, line)) {
+      if (line == "online") online_requested = true;
+    }
+  });
+  stdin_reader.detach();
+
+  auto finish = [&] {
+    if (stopping) return;
+    stopping = true;
+    f.stop([&io] { io.stop(); });
+    // Do not wait forever for in-flight check-ins.
+    auto guard = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(10));
+    guard->async_wait([&io, guard](boost::system::error_code) { io.stop(); });
+  };
+
+  asio::steady_timer tick(io);
+  Clock::time_point last_progress{};
+  bool online_done = offline_fraction == 0;
+  std::function<void()> on_tick = [&] {
+    if (!online_done && (online_requested || (!offline_file.empty() && std::filesystem::exists(offline_file)))) {
+      online_done = true;
+      online_requested = true;
+      f.bring_online();
+      std::cout << "offline agents brought online" << std::endl;
+    }
+    auto p = f.progress();
+    const std::string goal = until_converged == "current" ? p.server_current : until_converged;
+    int at_goal = goal.empty() ? 0 : (p.pinned.count(goal) ? p.pinned.at(goal) : 0);
+    double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    if (progress_every > 0 && Clock::now() - last_progress >= std::chrono::duration<double>(progress_every)) {
+      last_progress = Clock::now();
+      std::cout << "progress: " << p.pinning_current << "/" << p.agents << " agents pin current "
+                << short_fp(p.server_current) << " online=" << p.online << " channels=" << p.channels_open
+                << " checkins=" << p.checkins_ok << " failed=" << p.checkins_failed
+                << " messages=" << p.messages_accepted << " rejected=" << p.messages_rejected
+                << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
+    }
+    if (!until_converged.empty() && !goal.empty() && at_goal == p.agents) {
+      converged = true;
+      return finish();
+    }
+    if (duration > 0 && elapsed >= duration) return finish();
+    tick.expires_after(std::chrono::milliseconds(100));
+    tick.async_wait([&](boost::system::error_code ec) {
+      if (!ec && !stopping) on_tick();
+    });
+  };
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) asio::post(io, finish);
+  });
+  f.start();
+  asio::post(io, on_tick);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+
+  auto p = f.progress();
+  json::object pinned;
+  for (const auto& [fp, count] : p.pinned) pinned[fp] = count;
+  json::object summary{{"agents", p.agents},
+                       {"server_current", p.server_current},
+                       {"pinning_current", p.pinning_current},
+                       {"pinned", pinned},
+                       {"online", p.online},
+                       {"checkins_ok", p.checkins_ok},
+                       {"checkins_failed", p.checkins_failed},
+                       {"messages_accepted", p.messages_accepted},
+                       {"messages_rejected", p.messages_rejected},
+                       {"links_accepted", p.links_accepted},
+                       {"links_rejected", p.links_rejected},
+                       {"converged", converged},
+                       {"elapsed_seconds", std::chrono::duration<double>(Clock::now() - started).count()}};
+  std::string text = json::serialize(summary);
+  std::cout << text << std::endl;
+  if (!summary_file.empty()) (void)ck::write_file_atomic(summary_file, text + "\n");
+  return until_converged.empty() || converged ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "certkeeper-fleet: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,105 @@
+#include "net/client_fleet.h"
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "agent/file_state_store.h"
+#include "agent/memory_state_store.h"
+#include "common/file_util.h"
+
+namespace ck::net {
+
+Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetOptions options,
+                                             std::shared_ptr<boost::asio::ssl::context> ctx,
+                                             std::shared_ptr<ServerTrust> trust,
+                                             std::shared_ptr<const ServerTarget> server) {
+  if (options.agents < 1) return make_error(ErrorKind::kInvalidArgument, "need at least one agent");
+  std::unique_ptr<Fleet> fleet(new Fleet());
+  auto cache = std::make_shared<agent::CertCache>();
+  auto key = std::make_shared<const std::string>(options.agent_key);
+  fleet->offline_count_ = static_cast<int>(options.offline_fraction * options.agents);
+  auto shared = fleet->shared_;
+  for (int i = 0; i < options.agents; ++i) {
+    char id[80];
+    std::snprintf(id, sizeof id, "%s%06d", options.id_prefix.c_str(), i);
+    std::unique_ptr<agent::AgentStateStore> store;
+    if (options.state_root.empty()) {
+      store = std::make_unique<agent::MemoryStateStore>(key);
+    } else {
+      std::string dir = options.state_root + "/" + id;
+      CK_ASSIGN_OR_RETURN(auto fs, agent::FileStateStore::open(dir));
+      if (::access(fs->path(agent::kAgentKeyFileName).c_str(), F_OK) != 0 &&
+          ::access(fs->path("agent_state.json").c_str(), F_OK) != 0) {
+        CK_RETURN_IF_ERROR(write_file_atomic(fs->path(agent::kAgentKeyFileName), *key, 0644));
+      }
+      store = std::move(fs);
+    }
+    agent::AgentOptions ao;
+    ao.agent_id = id;
+    ao.cache = cache;
+    ao.max_seen_jti = options.max_seen_jti;
+    auto a = agent::Agent::open(std::move(store), ao);
+    if (!a.ok()) return a.error().with_context(id);
+    auto runner = std::make_shared<AgentRunner>(io, ctx, trust, server, std::move(a).value(), options.runner);
+    runner->on_checkin = [shared](const CheckinEvent& ev) {
+      if (!ev.ok) {
+        ++shared->failed;
+        return;
+      }
+      ++shared->ok;
+      std::lock_guard lock(shared->mu);
+      if (shared->server_current != ev.server_current) shared->server_current = ev.server_current;
+    };
+    if (i < fleet->offline_count_) runner->set_online(false);
+    fleet->runners_.push_back(std::move(runner));
+  }
+  return fleet;
+}
+
+void Fleet::start() {
+  for (auto& r : runners_) r->start();
+}
+
+void Fleet::bring_online() {
+  for (int i = 0; i < offline_count_; ++i) runners_[i]->set_online(true);
+  offline_count_ = 0;
+}
+
+void Fleet::stop(std::function<void()> done) {
+  shared_->done = std::move(done);
+  shared_->stopped = 0;
+  const int total = static_cast<int>(runners_.size());
+  for (auto& r : runners_) {
+    r->on_stopped = [shared = shared_, total] {
+      if (++shared->stopped == total && shared->done) shared->done();
+    };
+    r->stop();
+  }
+}
+
+FleetProgress Fleet::progress() const {
+  FleetProgress p;
+  p.agents = static_cast<int>(runners_.size());
+  {
+    std::lock_guard lock(shared_->mu);
+    p.server_current = shared_->server_current;
+  }
+  p.checkins_ok = shared_->ok;
+  p.checkins_failed = shared_->failed;
+  for (const auto& r : runners_) {
+    std::string fp = r->pinned_fingerprint();
+    if (fp == p.server_current) ++p.pinning_current;
+    ++p.pinned[fp];
+    if (r->online()) ++p.online;
+    if (r->channel_open()) ++p.channels_open;
+    auto c = r->counters();
+    p.messages_accepted += c.messages_accepted;
+    p.messages_rejected += c.messages_rejected;
+    p.links_accepted += c.links_accepted;
+    p.links_rejected += c.links_rejected;
+  }
+  return p;
+}
+
+}  // namespace ck::net

@@ -1,0 +1,210 @@
+#include "net/client_runner.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "net/client_https.h"
+
+namespace ck::net {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+AgentRunner::AgentRunner(asio::io_context& io, std::shared_ptr<asio::ssl::context> ctx,
+                         std::shared_ptr<ServerTrust> trust, std::shared_ptr<const ServerTarget> server,
+                         std::unique_ptr<agent::Agent> agent, RunnerOptions options)
+    : strand_(asio::make_strand(io)),
+      ctx_(std::move(ctx)),
+      trust_(std::move(trust)),
+      server_(std::move(server)),
+      agent_(std::move(agent)),
+      options_(std::move(options)),
+      checkin_timer_(strand_),
+      channel_timer_(strand_),
+      rng_(std::random_device{}()),
+      agent_id_(agent_->agent_id()) {
+  publish();
+}
+
+void AgentRunner::start() {
+  asio::post(strand_, [self = shared_from_this()] {
+    milliseconds first{0};
+    if (self->options_.first_delay_max.count() > 0) {
+      std::uniform_int_distribution<int64_t> d(0, self->options_.first_delay_max.count() - 1);
+      first = milliseconds(d(self->rng_));
+    }
+    if (self->online_) self->schedule_checkin(first);
+  });
+}
+
+void AgentRunner::stop() {
+  asio::post(strand_, [self = shared_from_this()] {
+    if (self->stopped_) return;
+    self->stopped_ = true;
+    self->checkin_timer_.cancel();
+    self->channel_timer_.cancel();
+    if (self->channel_) self->channel_->close();
+    if (!self->checkin_in_flight_ && self->on_stopped) self->on_stopped();
+  });
+}
+
+void AgentRunner::set_online(bool online) {
+  online_ = online;
+  asio::post(strand_, [self = shared_from_this(), online] {
+    if (self->stopped_) return;
+    if (online) {
+      if (!self->checkin_in_flight_) self->schedule_checkin(milliseconds(0));
+    } else {
+      self->checkin_timer_.cancel();
+      self->channel_timer_.cancel();
+      if (self->channel_) self->channel_->close();
+    }
+  });
+}
+
+std::string AgentRunner::pinned_fingerprint() const {
+  std::lock_guard lock(snapshot_mu_);
+  return pinned_snapshot_;
+}
+
+agent::AgentCounters AgentRunner::counters() const {
+  std::lock_guard lock(snapshot_mu_);
+  return counters_snapshot_;
+}
+
+void AgentRunner::publish() {
+  std::lock_guard lock(snapshot_mu_);
+  if (pinned_snapshot_ != agent_->pinned_fingerprint()) pinned_snapshot_ = agent_->pinned_fingerprint();
+  counters_snapshot_ = agent_->counters();
+}
+
+milliseconds AgentRunner::jittered(milliseconds base) {
+  double j = std::clamp(options_.jitter, 0.0, 0.9);
+  std::uniform_real_distribution<double> d(1.0 - j, 1.0 + j);
+  return milliseconds(static_cast<int64_t>(static_cast<double>(base.count()) * d(rng_)));
+}
+
+std::string AgentRunner::hello() const {
+  return json::serialize(json::object{{"agent_id", agent_->agent_id()},
+                                      {"pinned_fingerprint", agent_->pinned_fingerprint()}});
+}
+
+void AgentRunner::schedule_checkin(milliseconds delay) {
+  checkin_timer_.expires_after(delay);
+  checkin_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->checkin();
+  });
+}
+
+void AgentRunner::checkin() {
+  if (stopped_ || !online_ || checkin_in_flight_) return;
+  auto refreshed = agent_->refresh_agent_key();
+  if (!refreshed.ok()) {
+    spdlog::error("agent_id={} cannot read {}: {}", agent_id_, agent::kAgentKeyFileName,
+                  refreshed.error().message);
+  } else if (*refreshed) {
+    publish();
+    if (channel_ && channel_open_) channel_->send(hello());
+  }
+  checkin_in_flight_ = true;
+  HttpsRequest req;
+  req.target = "/v1/checkin";
+  req.timeout = options_.timeout;
+  req.body_limit = agent::kMaxCheckinResponseBytes;
+  req.body = [self = shared_from_this()](const std::string& local_ip) {
+    agent::HostInfo host = self->options_.host;
+    if (host.ip.empty()) host.ip = local_ip;
+    return agent::serialize_checkin_request(self->agent_->checkin_request(host));
+  };
+  async_https(strand_, ctx_, trust_, server_, std::move(req),
+              [self = shared_from_this()](Result<HttpReply> r) { self->on_checkin_reply(std::move(r)); });
+}
+
+void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
+  checkin_in_flight_ = false;
+  CheckinEvent ev;
+  if (!reply.ok()) {
+    ev.error = reply.error().message;
+  } else if (reply->status != 200) {
+    ev.error = "server answered " + std::to_string(reply->status) + ": " + reply->body.substr(0, 200);
+  } else {
+    auto outcome = agent_->apply_checkin_response(reply->body);
+    if (!outcome.ok()) {
+      ev.error = outcome.error().message;
+    } else {
+      ev.ok = true;
+      ev.outcome = std::move(outcome).value();
+      auto parsed = agent::parse_checkin_response(reply->body);
+      if (parsed.ok()) ev.server_current = parsed->current_fingerprint;
+    }
+  }
+  publish();
+  if (!ev.ok) {
+    spdlog::warn("check-in failed agent_id={} error=\"{}\"", agent_id_, ev.error);
+  } else {
+    spdlog::debug("check-in ok agent_id={} pinned={} accepted={} rejected={} links={}", agent_id_,
+                  agent_->pinned_fingerprint(), ev.outcome.messages_accepted,
+                  ev.outcome.messages_rejected, ev.outcome.links_accepted);
+    if (channel_ && channel_open_) {
+      if (ev.outcome.rotated) channel_->send(hello());
+      send_replies(ev.outcome.replies);
+    }
+  }
+  if (on_checkin) on_checkin(ev);
+  if (stopped_) {
+    if (on_stopped) on_stopped();
+    return;
+  }
+  if (options_.once) {
+    stopped_ = true;
+    if (on_stopped) on_stopped();
+    return;
+  }
+  if (!online_) return;
+  if (ev.ok && options_.channel && !channel_) open_channel();
+  schedule_checkin(jittered(options_.checkin_interval));
+}
+
+void AgentRunner::send_replies(const std::vector<json::object>& replies) {
+  for (auto reply : replies) {
+    // Carries agent_id and pinned_fingerprint, so a server reading every frame as a
+    // hello still understands it.
+    reply["pinned_fingerprint"] = agent_->pinned_fingerprint();
+    channel_->send(json::serialize(reply));
+  }
+}
+
+void AgentRunner::open_channel() {
+  ChannelClient::Callbacks cb;
+  auto self = shared_from_this();
+  cb.on_open = [self] {
+    self->channel_open_ = true;
+    self->channel_backoff_ = milliseconds(1000);
+    spdlog::debug("channel open agent_id={}", self->agent_id_);
+  };
+  cb.on_frame = [self](std::string frame) { self->on_channel_frame(std::move(frame)); };
+  cb.on_closed = [self](Error why) { self->on_channel_closed(std::move(why)); };
+  channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb));
+  channel_->start(hello());
+}
+
+void AgentRunner::on_channel_frame(std::string frame) {
+  auto r = agent_->handle_message(frame);
+  if (r.ok() && r->reply && channel_) send_replies({*r->reply});
+  publish();
+}
+
+void AgentRunner::on_channel_closed(Error why) {
+  channel_open_ = false;
+  channel_.reset();
+  if (stopped_ || !online_) return;
+  spdlog::info("channel closed agent_id={} reason=\"{}\"; reconnecting", agent_id_, why.message);
+  channel_timer_.expires_after(jittered(channel_backoff_));
+  channel_backoff_ = std::min(channel_backoff_ * 2, milliseconds(30000));
+  channel_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->stopped_ && self->online_ && !self->channel_) self->open_channel();
+  });
+}
+
+}  // namespace ck::net
