@@ -11,6 +11,8 @@
 
 #include "crypto/rotation_statement.h"
 #include "store/cert_operations.h"
+#include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_test_env.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace ck::store {
@@ -26,24 +28,73 @@ std::string fresh_dir() {
   return dir.string();
 }
 
-class CertStoreTest : public ::testing::Test {
+// Parameterized over the backend: "sqlite" or "postgres" (a private schema on the
+// CK_TEST_POSTGRES_URL server; skipped locally without it, a failure under CI=true).
+class CertStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = fresh_dir();
-    url_ = "sqlite:" + dir_ + "/ck.db";
-    StoreOptions options;
-    options.busy_timeout_ms = 100;
-    auto s = open_cert_store(url_, options);
+    if (postgres()) {
+      CK_REQUIRE_POSTGRES();
+      auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+      ASSERT_TRUE(schema.ok()) << schema.error().message;
+      schema_ = std::move(schema).value();
+      url_ = schema_->url();
+      kek_ = dir_ + "/pg.kek";
+    } else {
+      url_ = "sqlite:" + dir_ + "/ck.db";
+      kek_ = dir_ + "/ck.db.kek";
+    }
+    auto s = open_cert_store(url_, options());
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s).value();
   }
+  void TearDown() override {
+    store_.reset();
+    schema_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  bool postgres() const { return GetParam() == "postgres"; }
+  StoreOptions options() const {
+    StoreOptions options;
+    options.busy_timeout_ms = 100;
+    if (postgres()) options.key_file = kek_;
+    return options;
+  }
   Context ctx() const { return Context{"tester", nullptr}; }
 
-  std::string dir_, url_;
+  // Raw access to the database behind the store, bypassing it.
+  Status raw_exec(const std::string& sql) {
+    if (postgres()) {
+      CK_ASSIGN_OR_RETURN(auto conn, pg::PgConn::connect(url_));
+      CK_RETURN_IF_ERROR(conn.exec(sql));
+      return ok_status();
+    }
+    CK_ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::open(dir_ + "/ck.db", {}));
+    return db.exec(sql);
+  }
+  Result<std::string> raw_sealed_key() {
+    const std::string sql = "SELECT sealed_key FROM certificates";
+    if (postgres()) {
+      CK_ASSIGN_OR_RETURN(auto conn, pg::PgConn::connect(url_));
+      CK_ASSIGN_OR_RETURN(auto rows, conn.exec(sql));
+      if (rows.size() != 1) return make_error(ErrorKind::kNotFound, "expected one row");
+      return rows.bytea(0, 0);
+    }
+    CK_ASSIGN_OR_RETURN(auto db, sqlite::SqliteDb::open(dir_ + "/ck.db", {}));
+    CK_ASSIGN_OR_RETURN(auto stmt, db.prepare(sql));
+    CK_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) return make_error(ErrorKind::kNotFound, "no row");
+    return stmt.text(0);
+  }
+
+  std::string dir_, url_, kek_;
+  std::unique_ptr<pg::testing::TestSchema> schema_;
   std::unique_ptr<CertStore> store_;
 };
 
-TEST_F(CertStoreTest, FirstGenerateBecomesCurrentWithGenerationOne) {
+TEST_P(CertStoreTest, FirstGenerateBecomesCurrentWithGenerationOne) {
   auto r = generate_certificate(*store_, {}, ctx());
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, CertStatus::kCurrent);
@@ -58,7 +109,7 @@ TEST_F(CertStoreTest, FirstGenerateBecomesCurrentWithGenerationOne) {
   EXPECT_EQ(current->fingerprint, r->fingerprint);
 }
 
-TEST_F(CertStoreTest, ReplacementRetiresPreviousAndRecordsVerifiableRotation) {
+TEST_P(CertStoreTest, ReplacementRetiresPreviousAndRecordsVerifiableRotation) {
   auto a = generate_certificate(*store_, {}, ctx());
   auto b = generate_certificate(*store_, {}, ctx());
   ASSERT_TRUE(a.ok() && b.ok());
@@ -89,7 +140,7 @@ TEST_F(CertStoreTest, ReplacementRetiresPreviousAndRecordsVerifiableRotation) {
   EXPECT_EQ(audit[1].action, "generate");
 }
 
-TEST_F(CertStoreTest, RevokeRulesAndRevokePrevious) {
+TEST_P(CertStoreTest, RevokeRulesAndRevokePrevious) {
   auto a = generate_certificate(*store_, {}, ctx());
   ASSERT_TRUE(a.ok());
   auto refused = revoke_certificate(*store_, a->fingerprint, ctx());
@@ -111,7 +162,7 @@ TEST_F(CertStoreTest, RevokeRulesAndRevokePrevious) {
   EXPECT_FALSE(revoke_certificate(*store_, "00", ctx()).ok());
 }
 
-TEST_F(CertStoreTest, RevokedKeyCanNeverBecomeCurrentAgain) {
+TEST_P(CertStoreTest, RevokedKeyCanNeverBecomeCurrentAgain) {
   auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
   auto cert = crypto::Certificate::make_self_signed(*key, crypto::kAuthenticationSubject, 5, 1800000000);
   ASSERT_TRUE(key.ok() && cert.ok());
@@ -123,7 +174,7 @@ TEST_F(CertStoreTest, RevokedKeyCanNeverBecomeCurrentAgain) {
   EXPECT_NE(again.error().message.find("revoked"), std::string::npos);
 }
 
-TEST_F(CertStoreTest, FailedWriteLeavesStoreUnchanged) {
+TEST_P(CertStoreTest, FailedWriteLeavesStoreUnchanged) {
   ASSERT_TRUE(generate_certificate(*store_, {}, ctx()).ok());
   auto before = store_->change_counter();
   Status s = store_->write([&](CertTxn& t) -> Status {
@@ -141,10 +192,8 @@ TEST_F(CertStoreTest, FailedWriteLeavesStoreUnchanged) {
   EXPECT_EQ(*store_->change_counter(), *before);
 }
 
-TEST_F(CertStoreTest, SecondConcurrentWriterGetsBusy) {
-  StoreOptions options;
-  options.busy_timeout_ms = 100;
-  auto other = open_cert_store(url_, options);
+TEST_P(CertStoreTest, SecondConcurrentWriterGetsBusy) {
+  auto other = open_cert_store(url_, options());
   ASSERT_TRUE(other.ok());
   Status inner_status;
   ASSERT_TRUE(store_->write([&](CertTxn&) -> Status {
@@ -156,45 +205,101 @@ TEST_F(CertStoreTest, SecondConcurrentWriterGetsBusy) {
   EXPECT_NE(inner_status.error().message.find("store is busy"), std::string::npos);
 }
 
-TEST_F(CertStoreTest, KeysAreEncryptedAtRestAndKekIsPrivate) {
+TEST_P(CertStoreTest, KeysAreEncryptedAtRestAndKekIsPrivate) {
   auto a = generate_certificate(*store_, {}, ctx());
   ASSERT_TRUE(a.ok());
   struct stat st{};
-  ASSERT_EQ(::stat((dir_ + "/ck.db.kek").c_str(), &st), 0);
+  ASSERT_EQ(::stat(kek_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  ASSERT_EQ(::stat((dir_ + "/ck.db").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0077, 0u);
+  if (!postgres()) {
+    ASSERT_EQ(::stat((dir_ + "/ck.db").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077, 0u);
+  }
   // The stored blob is an encrypted PKCS#8 and only opens with the KEK.
-  auto db = sqlite::SqliteDb::open(dir_ + "/ck.db", {});
-  ASSERT_TRUE(db.ok());
-  auto stmt = db->prepare("SELECT sealed_key FROM certificates");
-  ASSERT_TRUE(stmt.ok());
-  ASSERT_TRUE(*stmt->step());
-  std::string blob = stmt->text(0);
-  EXPECT_FALSE(crypto::PrivateKey::from_pkcs8_der(blob).ok());
-  EXPECT_FALSE(crypto::PrivateKey::from_encrypted_pkcs8_der(blob, "guess").ok());
+  auto blob = raw_sealed_key();
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  EXPECT_GT(blob->size(), 32u);
+  EXPECT_FALSE(crypto::PrivateKey::from_pkcs8_der(*blob).ok());
+  EXPECT_FALSE(crypto::PrivateKey::from_encrypted_pkcs8_der(*blob, "guess").ok());
+  // With the KEK, the store gives the key back.
+  std::optional<crypto::PrivateKey> key;
+  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
+    CK_ASSIGN_OR_RETURN(key, t.private_key(a->fingerprint));
+    return ok_status();
+  }).ok());
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(key->fingerprint(), a->fingerprint);
   // A lost KEK means the store does not open for key use.
-  std::filesystem::remove(dir_ + "/ck.db.kek");
-  StoreOptions no_create;
+  std::filesystem::remove(kek_);
+  StoreOptions no_create = options();
   no_create.create = false;
   EXPECT_FALSE(open_cert_store(url_, no_create).ok());
 }
 
-TEST_F(CertStoreTest, AuditLogIsAppendOnly) {
+TEST_P(CertStoreTest, AuditLogIsAppendOnly) {
   ASSERT_TRUE(generate_certificate(*store_, {}, ctx()).ok());
-  auto db = sqlite::SqliteDb::open(dir_ + "/ck.db", {});
-  ASSERT_TRUE(db.ok());
-  EXPECT_FALSE(db->exec("UPDATE audit SET actor = 'mallory'").ok());
-  EXPECT_FALSE(db->exec("DELETE FROM audit").ok());
+  std::vector<std::string> attacks = {"UPDATE audit SET actor = 'mallory'", "DELETE FROM audit"};
+  if (postgres()) attacks.push_back("TRUNCATE audit");
+  for (const auto& sql : attacks) {
+    Status s = raw_exec(sql);
+    ASSERT_FALSE(s.ok()) << sql;
+    EXPECT_NE(s.error().message.find("append-only"), std::string::npos) << sql << ": " << s.error().message;
+  }
+  std::vector<AuditEntry> audit;
+  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
+    CK_ASSIGN_OR_RETURN(audit, t.audit_log());
+    return ok_status();
+  }).ok());
+  ASSERT_EQ(audit.size(), 1u);
+  EXPECT_EQ(audit[0].actor, "tester");
 }
 
-TEST_F(CertStoreTest, ChangeCounterMovesOnEveryCommit) {
+TEST_P(CertStoreTest, ChangeCounterMovesOnEveryCommit) {
   auto c0 = store_->change_counter();
   ASSERT_TRUE(generate_certificate(*store_, {}, ctx()).ok());
   auto c1 = store_->change_counter();
   ASSERT_TRUE(c0.ok() && c1.ok());
   EXPECT_GT(*c1, *c0);
 }
+
+TEST_P(CertStoreTest, ChangeCounterSeesCommitsOfAnotherConnection) {
+  auto other = open_cert_store(url_, options());
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  auto before = (*other)->change_counter();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE(generate_certificate(*store_, {}, ctx()).ok());
+  auto after = (*other)->change_counter();
+  ASSERT_TRUE(after.ok());
+  EXPECT_GT(*after, *before);
+  std::optional<CertRecord> current;
+  ASSERT_TRUE((*other)->read([&](CertTxn& t) -> Status {
+    CK_ASSIGN_OR_RETURN(current, t.current());
+    return ok_status();
+  }).ok());
+  ASSERT_TRUE(current.has_value());
+  EXPECT_TRUE(current->has_private_key);
+}
+
+TEST_P(CertStoreTest, MissingStoreIsNotCreatedWithoutCreate) {
+  StoreOptions no_create = options();
+  no_create.create = false;
+  std::string url;
+  std::unique_ptr<pg::testing::TestSchema> empty;
+  if (postgres()) {
+    auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+    ASSERT_TRUE(schema.ok());
+    empty = std::move(schema).value();
+    url = empty->url();
+  } else {
+    url = "sqlite:" + dir_ + "/absent.db";
+  }
+  auto s = open_cert_store(url, no_create);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CertStoreTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace ck::store
