@@ -155,6 +155,7 @@ int serve(const Flags& f) {
   options.admin_port = admin_addr->second;
   options.threads = std::max(1, f.threads);
   options.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.read_timeout * 1000));
+  options.handshake_timeout = std::min<std::chrono::milliseconds>(options.read_timeout, std::chrono::seconds(10));
   auto server = net::Server::create(options, *tls, service);
   if (!server.ok()) return fail(server.error().message);
   server_ptr.store(server->get());
@@ -231,7 +232,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", f.tls_cert, "TLS certificate (PEM) for the agent listener");
   app.add_option("--tls-key", f.tls_key, "TLS private key (PEM) for the agent listener");
   app.add_option("--threads", f.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
-  app.add_option("--read-timeout", f.read_timeout, "seconds a client may take to send a request")
+  app.add_option("--read-timeout", f.read_timeout, "seconds a client may take for the TLS handshake (at most 10) and for each request")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|off")->capture_default_str();

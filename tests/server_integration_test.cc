@@ -1,0 +1,312 @@
+// Integration tests: the real certkeeper-server on 127.0.0.1 (ports picked by the OS)
+// with a temporary SQLite store, driven by real HTTPS/WebSocket clients.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "common/file_util.h"
+#include "crypto/jws.h"
+#include "crypto/rotation_statement.h"
+#include "crypto/x509.h"
+#include "protocol/wire.h"
+#include "registry/endpoint_registry.h"
+#include "store/cert_operations.h"
+#include "store/cert_store.h"
+#include "support/process.h"
+#include "support/server_client.h"
+
+namespace ck::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = temp_dir("server");
+    url_ = "sqlite:" + dir_ + "/ck.db";
+    auto s = store::open_cert_store(url_);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(s).value();
+  }
+
+  std::string generate(bool revoke_previous = false) {
+    store::GenerateOptions opts;
+    opts.revoke_previous = revoke_previous;
+    auto r = store::generate_certificate(*store_, opts, store::Context{"tester", nullptr});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? r->fingerprint : "";
+  }
+  crypto::PublicKey public_key(const std::string& fp) {
+    std::string pem;
+    EXPECT_TRUE(store_->read([&](store::CertTxn& t) -> Status {
+      CK_ASSIGN_OR_RETURN(auto rec, t.find(fp));
+      pem = rec->cert_pem;
+      return ok_status();
+    }).ok());
+    return crypto::Certificate::parse(pem)->public_key();
+  }
+  void start(const std::vector<std::string>& extra = {}) {
+    server_ = std::make_unique<ServerUnderTest>(url_, dir_ + "/state", extra);
+    ASSERT_TRUE(server_->started()) << server_->process().error_output();
+  }
+  static std::string checkin_body(const std::string& id, const std::string& pinned, int64_t last_seq = 0) {
+    protocol::CheckinRequest r;
+    r.agent_id = id;
+    r.hostname = "host-" + id;
+    r.ip = "10.1.2.3";
+    r.domain = "example.test";
+    r.os = "linux";
+    r.agent_version = "test";
+    r.pinned_fingerprint = pinned;
+    r.last_seq = last_seq;
+    return json::serialize(protocol::to_json(r));
+  }
+  HttpReply checkin(const std::string& id, const std::string& pinned) {
+    return http_request(server_->agents(), true, "POST", "/v1/checkin", checkin_body(id, pinned));
+  }
+  protocol::CheckinResponse checkin_ok(const std::string& id, const std::string& pinned) {
+    HttpReply r = checkin(id, pinned);
+    EXPECT_EQ(r.status, 200) << r.error << " " << r.body;
+    auto v = protocol::parse_json_body(r.body, 1 << 20);
+    if (!v.ok()) return {};
+    auto parsed = protocol::checkin_response_from_json(*v);
+    EXPECT_TRUE(parsed.ok()) << r.body;
+    return parsed.ok() ? *parsed : protocol::CheckinResponse{};
+  }
+  std::string metrics() {
+    HttpReply r = http_request(server_->admin(), false, "GET", "/metrics");
+    EXPECT_EQ(r.status, 200) << r.error;
+    return r.body;
+  }
+  static int64_t metric(const std::string& text, const std::string& name) {
+    size_t pos = text.find("\n" + name + " ");
+    if (pos == std::string::npos) return -1;
+    return std::stoll(text.substr(pos + name.size() + 2));
+  }
+
+  std::string dir_, url_;
+  std::unique_ptr<store::CertStore> store_;
+  std::unique_ptr<ServerUnderTest> server_;
+};
+
+TEST_F(ServerTest, RefusesToStartWithoutCurrentCertificate) {
+  ProcessResult r = run({bin("certkeeper-server"), "--store", url_, "--listen", "127.0.0.1:0", "--admin-listen",
+                         "127.0.0.1:0", "--state-dir", dir_ + "/state"},
+                        RunOptions{.timeout = 20s});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("certmgr -c"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("listening on"), std::string::npos);
+}
+
+TEST_F(ServerTest, CheckinAnswersCurrentFingerprintAndIsRecorded) {
+  std::string fp = generate();
+  start();
+  auto before = metrics();
+  auto resp = checkin_ok("agent-1", fp);
+  EXPECT_EQ(resp.current_fingerprint, fp);
+  EXPECT_TRUE(resp.rotations.empty());
+  EXPECT_TRUE(resp.messages.empty());
+  auto reg = registry::open_endpoint_registry(url_);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  auto e = (*reg)->find("agent-1");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->has_value());
+  EXPECT_EQ((*e)->pinned_fingerprint, fp);
+  EXPECT_EQ((*e)->hostname, "host-agent-1");
+  EXPECT_EQ((*e)->ip_address, "10.1.2.3");
+  auto after = metrics();
+  EXPECT_EQ(metric(after, "certkeeper_checkins_total"), metric(before, "certkeeper_checkins_total") + 1);
+  EXPECT_GE(metric(after, "certkeeper_batches_total"), 1);
+  EXPECT_GE(metric(after, "certkeeper_batch_size_sum"), 1);
+  EXPECT_NE(after.find("certkeeper_endpoints{fingerprint=\"" + fp + "\",status=\"current\"} 1"), std::string::npos)
+      << after;
+  EXPECT_GT(metric(after, "certkeeper_channels_connected"), -1);
+  EXPECT_NE(after.find("certkeeper_current_certificate_expiry_seconds{"), std::string::npos);
+}
+
+TEST_F(ServerTest, NewCertificateIsServedWithinASecondAndAHalf) {
+  std::string old_fp = generate();
+  start();
+  EXPECT_EQ(checkin_ok("a", old_fp).current_fingerprint, old_fp);
+  std::string new_fp = generate();  // as `certmgr -c` would, from another process
+  auto deadline = std::chrono::steady_clock::now() + 1500ms;
+  std::string seen;
+  while (std::chrono::steady_clock::now() < deadline) {
+    seen = checkin_ok("a", old_fp).current_fingerprint;
+    if (seen == new_fp) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(seen, new_fp) << "the server did not notice the new certificate within 1.5 s";
+  // The stale agent gets a link it can verify with the key it pins.
+  auto resp = checkin_ok("a", old_fp);
+  ASSERT_EQ(resp.rotations.size(), 1u);
+  auto link = crypto::verify_rotation(resp.rotations[0].by_old, resp.rotations[0].by_new, public_key(old_fp), 0);
+  ASSERT_TRUE(link.ok()) << link.error().message;
+  EXPECT_EQ(link->to, new_fp);
+  EXPECT_TRUE(checkin_ok("a", new_fp).rotations.empty());
+}
+
+TEST_F(ServerTest, BadInputGetsTheRightStatus) {
+  std::string fp = generate();
+  start();
+  const HostPort& a = server_->agents();
+  EXPECT_EQ(http_request(a, true, "POST", "/v1/checkin", "{\"agent_id\": ").status, 400);
+  EXPECT_EQ(http_request(a, true, "POST", "/v1/checkin", "{\"agent_id\": 42}").status, 422);
+  EXPECT_EQ(http_request(a, true, "POST", "/v1/checkin", checkin_body("bad/id", fp)).status, 422);
+  EXPECT_EQ(http_request(a, true, "POST", "/v1/checkin", std::string(200 * 1024, 'x')).status, 413);
+  EXPECT_EQ(http_request(a, true, "GET", "/etc/passwd").status, 404);
+  HttpReply wrong_method = http_request(a, true, "GET", "/v1/checkin");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.headers["allow"], "POST");
+  EXPECT_EQ(http_request(a, true, "DELETE", "/v1/checkin").status, 405);
+  // The admin API is not on the agent port, and the agent API is not on the admin port.
+  EXPECT_EQ(http_request(a, true, "GET", "/metrics").status, 404);
+  EXPECT_EQ(http_request(server_->admin(), false, "POST", "/v1/checkin", checkin_body("x", fp)).status, 404);
+  // Still serving.
+  EXPECT_EQ(checkin_ok("after-bad-input", fp).current_fingerprint, fp);
+  auto m = metrics();
+  EXPECT_GE(metric(m, "certkeeper_checkins_rejected_total"), 7);
+}
+
+TEST_F(ServerTest, GarbageAndSlowClientsDoNotHurtOthers) {
+  std::string fp = generate();
+  start({"--read-timeout", "1"});
+  const HostPort& a = server_->agents();
+  // Plain HTTP and random bytes to the TLS port: that connection is dropped.
+  RawResult plain = raw_tcp(a, "POST /v1/checkin HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", 5s);
+  EXPECT_TRUE(plain.connected);
+  EXPECT_TRUE(plain.closed_by_peer);
+  EXPECT_EQ(plain.data.find("200 OK"), std::string::npos);
+  std::string noise(4096, '\0');
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 7919) & 0xff);
+  EXPECT_TRUE(raw_tcp(a, noise, 5s).closed_by_peer);
+  // Half-open clients that never speak, kept open meanwhile.
+  std::vector<std::thread> idle;
+  std::atomic<int> idle_closed{0};
+  for (int i = 0; i < 8; ++i) {
+    idle.emplace_back([&] {
+      if (raw_tcp(a, "", 20s).closed_by_peer) idle_closed++;
+    });
+  }
+  std::this_thread::sleep_for(200ms);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(checkin_ok("well-behaved", fp).current_fingerprint, fp);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  // A slow client that sends half a request over plain TCP on the admin port is cut
+  // after the read timeout (1 s here).
+  auto t1 = std::chrono::steady_clock::now();
+  RawResult slow = raw_tcp(server_->admin(), "GET /metrics HTTP/1.1\r\nHost: x\r\n", 15s);
+  EXPECT_TRUE(slow.closed_by_peer);
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 8s);
+  for (auto& t : idle) t.join();
+  EXPECT_EQ(idle_closed.load(), 8);  // dropped by the handshake timeout
+  EXPECT_EQ(checkin_ok("still-fine", fp).current_fingerprint, fp);
+}
+
+TEST_F(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
+  std::string fp = generate();
+  start();
+  ChannelClient ch;
+  std::string err;
+  ASSERT_TRUE(ch.connect(server_->agents(), 5s, &err)) << err;
+  ASSERT_TRUE(ch.send_text(json::serialize(protocol::to_json(protocol::ChannelHello{"live-1", fp}))));
+  // The hello is processed asynchronously; retry the admin call until it is live.
+  protocol::AdminMessageResponse out;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages",
+                               R"({"command":"set-policy","args":{"mode":"strict"},"to":"live-1"})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    out = *protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body));
+    if (out.delivered == 1) break;
+    // Queued instead: it arrives on the channel too once the hello lands; drain below.
+    std::this_thread::sleep_for(50ms);
+  }
+  auto frame = ch.read(5s);
+  ASSERT_TRUE(frame.has_value());
+  auto payload = crypto::jws_verify(*frame, public_key(fp));
+  ASSERT_TRUE(payload.ok()) << payload.error().message;
+  auto p = protocol::command_payload_from_json(*payload);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->aud, "live-1");
+  EXPECT_EQ(p->cmd, "set-policy");
+  EXPECT_GT(metric(metrics(), "certkeeper_channels_connected"), 0);
+
+  // Offline agent: queued, then delivered at its next check-in, signed.
+  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages",
+                             R"({"command":"run-scan","to":"offline-1"})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->queued, 1);
+  auto resp = checkin_ok("offline-1", fp);
+  ASSERT_EQ(resp.messages.size(), 1u);
+  EXPECT_TRUE(crypto::jws_verify(resp.messages[0], public_key(fp)).ok());
+  EXPECT_EQ(http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"rm -rf","to":"all"})")
+                .status,
+            422);
+}
+
+TEST_F(ServerTest, SigtermExitsZeroAndEveryAnsweredCheckinIsRecorded) {
+  std::string fp = generate();
+  start({"--threads", "2"});
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> answered;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; !stop.load() && i < 200; ++i) {
+        std::string id = "drain-" + std::to_string(c) + "-" + std::to_string(i);
+        HttpReply r = checkin(id, fp);
+        if (r.status == 200) {
+          std::lock_guard<std::mutex> lock(mu);
+          answered.push_back(id);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(700ms);
+  int code = server_->process().stop(SIGTERM, 15s);
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(code, 0) << server_->process().error_output();
+  ASSERT_FALSE(answered.empty());
+  auto reg = registry::open_endpoint_registry(url_);
+  ASSERT_TRUE(reg.ok());
+  for (const auto& id : answered) {
+    auto e = (*reg)->find(id);
+    ASSERT_TRUE(e.ok());
+    EXPECT_TRUE(e->has_value()) << id << " was answered but is not in the registry";
+  }
+}
+
+TEST_F(ServerTest, TlsIdentityIsGeneratedOnceAndKeptPrivate) {
+  generate();
+  start();
+  std::string key = dir_ + "/state/server-tls.key";
+  struct stat st;
+  ASSERT_EQ(::stat(key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string cert_before = *read_file(dir_ + "/state/server-tls.crt");
+  EXPECT_EQ(server_->process().stop(SIGTERM), 0);
+  start();
+  EXPECT_EQ(*read_file(dir_ + "/state/server-tls.crt"), cert_before);
+}
+
+TEST_F(ServerTest, ConfigFileSetsOptionsAndFlagsWin) {
+  std::string fp = generate();
+  std::string config = dir_ + "/server.conf";
+  ASSERT_TRUE(write_file_atomic(config, "# test\nstore = " + url_ + "\nthreads = 3\nlisten = 127.0.0.1:1\n").ok());
+  // The config's listen port 1 is overridden by the flag (port 0).
+  server_ = std::make_unique<ServerUnderTest>("sqlite:/nonexistent/overridden-below.db", dir_ + "/state",
+                                              std::vector<std::string>{"--config", config, "--store", url_});
+  ASSERT_TRUE(server_->started()) << server_->process().error_output();
+  EXPECT_EQ(checkin_ok("cfg", fp).current_fingerprint, fp);
+}
+
+}  // namespace
+}  // namespace ck::testing
