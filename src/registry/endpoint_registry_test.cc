@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_test_env.h"
 
 namespace ck::registry {
@@ -190,6 +191,27 @@ TEST_P(RegistryTest, HundredThousandEndpointsStreamInOrder) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
+
+TEST(PostgresRegistry, ReconnectsAfterTheServerDropsTheConnection) {
+  CK_REQUIRE_POSTGRES();
+  auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+  ASSERT_TRUE(schema.ok()) << schema.error().message;
+  // Connections named uniquely for this test, so only they are killed.
+  const std::string app = "ck_" + (*schema)->name();
+  auto reg = open_endpoint_registry((*schema)->url() + "&application_name=" + app);
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  ASSERT_TRUE((*reg)->upsert_batch({make("before", "fp", 1)}).ok());
+  auto admin = pg::PgConn::connect((*schema)->url());
+  ASSERT_TRUE(admin.ok());
+  auto killed = admin->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                            {pg::Param::text(app)});
+  ASSERT_TRUE(killed.ok()) << killed.error().message;
+  ASSERT_EQ(killed->size(), 1);
+  Status s = (*reg)->upsert_batch({make("after", "fp", 2)});
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE((*reg)->find("after")->has_value());
+  EXPECT_TRUE((*reg)->find("before")->has_value());
+}
 
 TEST(RegistryFactory, SqliteRegistryLivesBesideTheStore) {
   auto dir = std::filesystem::temp_directory_path() / ("ck-reg-path-" + std::to_string(::getpid()));

@@ -115,7 +115,14 @@ std::string PgConn::quote_identifier(const std::string& name) const {
 
 Result<PgTransaction> PgTransaction::begin(PgConn& conn, const std::string& begin_sql) {
   CK_RETURN_IF_ERROR(conn.ensure_connected());
-  CK_RETURN_IF_ERROR(conn.exec(begin_sql));
+  auto begun = conn.exec(begin_sql);
+  if (!begun.ok() && PQstatus(conn.get()) == CONNECTION_BAD) {
+    // The server dropped an idle connection (restart, failover): nothing has been
+    // done yet, so reconnecting and beginning again is safe.
+    CK_RETURN_IF_ERROR(conn.ensure_connected());
+    begun = conn.exec(begin_sql);
+  }
+  if (!begun.ok()) return begun.error();
   return PgTransaction(&conn);
 }
 
