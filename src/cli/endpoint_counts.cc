@@ -1,10 +1,19 @@
 #include "cli/endpoint_counts.h"
 
+#include "registry/endpoint_registry.h"
+#include "store/cert_store.h"
+
 namespace ck::cli {
 
-Result<std::map<std::string, int64_t>> endpoint_counts(const GlobalOptions&) {
-  // No server has recorded check-ins until the registry exists (issue 4).
-  return std::map<std::string, int64_t>{};
+Result<std::map<std::string, int64_t>> endpoint_counts(const GlobalOptions& global) {
+  auto registry = registry::open_endpoint_registry(
+      global.store_url.empty() ? store::default_store_url() : global.store_url);
+  if (!registry.ok()) {
+    // No server has recorded a check-in yet: no registry, no endpoints.
+    if (registry.error().kind == ErrorKind::kNotFound) return std::map<std::string, int64_t>{};
+    return registry.error();
+  }
+  return (*registry)->count_by_fingerprint();
 }
 
 }  // namespace ck::cli
