@@ -31,6 +31,8 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
          m.messages_pushed_total.load());
   metric(out, "certkeeper_rotations_served_total", "counter", "Check-in answers carrying a rotation path.",
          m.rotations_served_total.load());
+  metric(out, "certkeeper_channel_replies_total", "counter", "Command replies received on agent channels.",
+         m.channel_replies_total.load());
   metric(out, "certkeeper_messages_queued", "gauge", "Messages waiting for their agent's next check-in.",
          s.messages_queued);
   metric(out, "certkeeper_channels_connected", "gauge", "Open agent channels (WebSocket).", s.channels_connected);

@@ -19,6 +19,7 @@ struct Metrics {
   std::atomic<int64_t> messages_signed_total{0};
   std::atomic<int64_t> messages_pushed_total{0};  // sent live over a channel
   std::atomic<int64_t> rotations_served_total{0};  // check-in answers carrying a path
+  std::atomic<int64_t> channel_replies_total{0};   // command replies received on channels
 
   // Copies a batching writer's totals (it owns them).
   void set_batches(int64_t batches, int64_t size_sum, int64_t size_last) {

@@ -227,6 +227,21 @@ HttpResponse Service::admin_message(const HttpRequest& req) {
 Result<std::string> Service::channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink) {
   CK_ASSIGN_OR_RETURN(auto value, parse_json_body(frame, kMaxAgentFrameBytes));
   CK_ASSIGN_OR_RETURN(ChannelHello hello, channel_hello_from_json(value));
+  if (const json::value* type = value.as_object().if_contains("type");
+      type && type->is_string() && type->as_string() == "reply") {
+    // A command's reply; it also carries agent_id and pinned_fingerprint.
+    deps_.metrics->channel_replies_total.fetch_add(1);
+    const json::value* jti = value.as_object().if_contains("jti");
+    const json::value* result = value.as_object().if_contains("result");
+    spdlog::info("reply from agent {}: jti={} result={}", hello.agent_id,
+                 jti && jti->is_string() ? std::string(jti->as_string()) : "?",
+                 result ? json::serialize(*result).substr(0, 200) : "");
+    auto live = deps_.hub->find(hello.agent_id);
+    if (live && live->sink == sink) {
+      deps_.hub->update_pinned(hello.agent_id, hello.pinned_fingerprint);
+      return hello.agent_id;
+    }
+  }
   deps_.hub->attach(hello.agent_id, hello.pinned_fingerprint, sink);
   auto ring = deps_.certs->snapshot();
   auto plan = deps_.certs->plan(*ring, hello.pinned_fingerprint);

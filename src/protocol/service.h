@@ -68,7 +68,8 @@ class Service {
   static bool is_channel_target(std::string_view target);
 
   // A text frame from an open channel. The first valid hello attaches `sink` (later
-  // hellos update the pinned fingerprint) and pushes queued commands. Returns the
+  // hellos update the pinned fingerprint) and pushes queued commands; a reply frame
+  // ({"type":"reply",…}) is logged and counted. Returns the
   // agent id; errors (kInvalidArgument) mean the channel should be closed.
   Result<std::string> channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink);
   void channel_closed(const std::string& agent_id, const ChannelSink* sink);

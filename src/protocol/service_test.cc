@@ -242,6 +242,13 @@ TEST_F(ServiceTest, LiveChannelGetsPushAndQueuedOnHello) {
   EXPECT_EQ(sink->frames.size(), 3u);
   EXPECT_EQ(checkin_ok("offline", first_).messages.size(), 1u);
   EXPECT_TRUE(checkin_ok("live", first_).messages.empty());  // already pushed
+  // A reply frame (it carries agent_id and pinned_fingerprint) is counted, not re-attached.
+  auto reply = service_->channel_hello(
+      R"({"type":"reply","jti":"ab","result":"pong","agent_id":"live","pinned_fingerprint":")" + first_ + "\"}",
+      sink);
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(metrics_.channel_replies_total.load(), 1);
+  EXPECT_EQ(sink->frames.size(), 3u);
   service_->channel_closed("live", sink.get());
   EXPECT_EQ(hub_.size(), 0u);
   EXPECT_FALSE(service_->channel_hello("{\"agent_id\":\"x\"}", sink).ok());

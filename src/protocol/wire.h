@@ -83,7 +83,9 @@ Result<CheckinResponse> checkin_response_from_json(const boost::json::value& v);
 
 // ---- GET /v1/channel (WebSocket) ------------------------------------------------
 // First text frame from the agent. The agent may send another hello later (e.g. after
-// it followed a rotation) to update its pinned fingerprint.
+// it followed a rotation) to update its pinned fingerprint. Command replies travel the
+// same way: {"type":"reply","jti":…,"result":…,"agent_id":…,"pinned_fingerprint":…}
+// (the server logs and counts them; they also act as a hello).
 struct ChannelHello {
   std::string agent_id;
   std::string pinned_fingerprint;
