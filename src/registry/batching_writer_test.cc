@@ -11,6 +11,8 @@
 #include <future>
 #include <thread>
 
+#include "store/postgres/pg_test_env.h"
+
 namespace ck::registry {
 namespace {
 
@@ -92,10 +94,22 @@ class GatedRegistry final : public EndpointRegistry {
   std::vector<std::string> committed_;
 };
 
-TEST(BatchingWriter, ConcurrentCheckinsShareTransactionsAndAreReadableWhenDone) {
+// On a real registry of each backend (PostgreSQL: a private schema on the test server).
+class BatchingWriterOnBackend : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BatchingWriterOnBackend, ConcurrentCheckinsShareTransactionsAndAreReadableWhenDone) {
   auto dir = std::filesystem::temp_directory_path() / ("ck-bw-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  auto reg = open_endpoint_registry("sqlite:" + (dir / "ck.db").string());
+  std::unique_ptr<pg::testing::TestSchema> schema;
+  std::string url = "sqlite:" + (dir / "ck.db").string();
+  if (GetParam() == "postgres") {
+    CK_REQUIRE_POSTGRES();
+    auto created = pg::testing::TestSchema::create(pg::testing::server_url());
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    schema = std::move(created).value();
+    url = schema->url();
+  }
+  auto reg = open_endpoint_registry(url);
   ASSERT_TRUE(reg.ok()) << reg.error().message;
   EndpointRegistry& registry = **reg;
 
@@ -138,6 +152,9 @@ TEST(BatchingWriter, ConcurrentCheckinsShareTransactionsAndAreReadableWhenDone) 
   EXPECT_EQ((*counts)["fp"], kThreads * kPerThread);
   std::filesystem::remove_all(dir);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, BatchingWriterOnBackend, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 TEST(BatchingWriter, DoneOnlyAfterCommitAndSubmissionsDuringACommitFormTheNextBatch) {
   GatedRegistry registry;
