@@ -24,7 +24,8 @@ void BatchingWriter::submit(Endpoint endpoint, Done done) {
     }
     ++stats_.rejected;
     rejection = stopping_ ? Error{ErrorKind::kUnavailable, "the server is shutting down"}
-                          : Error{ErrorKind::kBusy, "too many check-ins waiting for the registry; try again"};
+                          : Error{ErrorKind::kBusy,
+                                  "too many check-ins waiting for the registry; try again"};
   }
   done(Status(std::move(rejection)));
 }

@@ -54,13 +54,16 @@ class GatedRegistry final : public EndpointRegistry {
     if (fail_) return make_error(ErrorKind::kIo, "disk on fire");
     return ok_status();
   }
-  Status for_each_mismatched(const std::string&, const std::function<Status(const Endpoint&)>&) override {
+  Status for_each_mismatched(const std::string&,
+                             const std::function<Status(const Endpoint&)>&) override {
     return ok_status();
   }
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
     return std::map<std::string, int64_t>{};
   }
-  Result<std::optional<Endpoint>> find(const std::string&) override { return std::optional<Endpoint>(); }
+  Result<std::optional<Endpoint>> find(const std::string&) override {
+    return std::optional<Endpoint>();
+  }
 
   void open() {
     std::lock_guard lock(mu_);
@@ -140,7 +143,8 @@ TEST_P(BatchingWriterOnBackend, ConcurrentCheckinsShareTransactionsAndAreReadabl
     EXPECT_EQ(stats.committed, uint64_t{kThreads * kPerThread});
     EXPECT_EQ(stats.failed, 0u);
     EXPECT_EQ(stats.batch_size_sum, uint64_t{kThreads * kPerThread});
-    EXPECT_LT(stats.batches, uint64_t{kThreads * kPerThread}) << "no check-ins shared a transaction";
+    EXPECT_LT(stats.batches, uint64_t{kThreads * kPerThread})
+        << "no check-ins shared a transaction";
     EXPECT_GT(stats.max_batch_size, 1u);
     EXPECT_EQ(stats.batch_size_buckets.back(), stats.batches);
     EXPECT_GT(stats.commit_seconds_sum, 0.0);
@@ -165,7 +169,8 @@ TEST(BatchingWriter, DoneOnlyAfterCommitAndSubmissionsDuringACommitFormTheNextBa
     ++done;
   });
   ASSERT_TRUE(registry.wait_entered(1)) << "an idle writer must commit at once";
-  for (int i = 0; i < 5; ++i) writer.submit(make("next" + std::to_string(i)), [&](Status) { ++done; });
+  for (int i = 0; i < 5; ++i)
+    writer.submit(make("next" + std::to_string(i)), [&](Status) { ++done; });
   EXPECT_EQ(done.load(), 0) << "done ran before the transaction committed";
   EXPECT_EQ(writer.stats().queued, 5u);
   registry.open();
@@ -179,10 +184,13 @@ TEST(BatchingWriter, FailedTransactionReportsTheErrorToEveryMember) {
   registry.set_fail();
   BatchingWriter writer(registry);
   std::atomic<int> failed{0};
-  writer.submit(make("a"), [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
+  writer.submit(make("a"),
+                [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
   ASSERT_TRUE(registry.wait_entered(1));
-  writer.submit(make("b"), [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
-  writer.submit(make("c"), [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
+  writer.submit(make("b"),
+                [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
+  writer.submit(make("c"),
+                [&](Status s) { failed += !s.ok() && s.error().kind == ErrorKind::kIo; });
   registry.open();
   writer.shutdown();
   EXPECT_EQ(failed.load(), 3);
@@ -219,13 +227,15 @@ TEST(BatchingWriter, ShutdownDrainsThenRefuses) {
   std::atomic<int> ok{0};
   writer.submit(make("x"), [&](Status s) { ok += s.ok(); });
   ASSERT_TRUE(registry.wait_entered(1));
-  for (int i = 0; i < 10; ++i) writer.submit(make("y" + std::to_string(i)), [&](Status s) { ok += s.ok(); });
+  for (int i = 0; i < 10; ++i)
+    writer.submit(make("y" + std::to_string(i)), [&](Status s) { ok += s.ok(); });
   auto stopped = std::async(std::launch::async, [&] { writer.shutdown(); });
   registry.open();
   stopped.get();
   EXPECT_EQ(ok.load(), 11);
   EXPECT_EQ(registry.committed_count(), 11u);
-  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 4, 4, 2})) << "max_batch caps a transaction";
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 4, 4, 2}))
+      << "max_batch caps a transaction";
   std::optional<Status> late;
   writer.submit(make("late"), [&](Status s) { late = s; });
   ASSERT_TRUE(late.has_value());

@@ -16,8 +16,10 @@ namespace {
 std::string fresh_dir() {
   auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string(info->test_suite_name()) + "-" + info->name();
-  for (char& c : name) if (c == '/') c = '_';
-  auto dir = std::filesystem::temp_directory_path() / ("ck-reg-" + std::to_string(::getpid()) + "-" + name);
+  for (char& c : name)
+    if (c == '/') c = '_';
+  auto dir = std::filesystem::temp_directory_path() /
+             ("ck-reg-" + std::to_string(::getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
@@ -96,7 +98,8 @@ TEST_P(RegistryTest, FindUnknownIsEmpty) {
 TEST_P(RegistryTest, BatchIsOneTransaction) {
   ASSERT_TRUE(registry_->upsert_batch({make("keep", "fp1", 1)}).ok());
   // The second row breaks the agent-id constraint: nothing of the batch may remain.
-  Status s = registry_->upsert_batch({make("b1", "fp1", 5), make("", "fp1", 5), make("keep", "fp9", 5)});
+  Status s =
+      registry_->upsert_batch({make("b1", "fp1", 5), make("", "fp1", 5), make("keep", "fp9", 5)});
   ASSERT_FALSE(s.ok());
   EXPECT_FALSE(registry_->find("b1")->has_value());
   EXPECT_EQ((*registry_->find("keep"))->pinned_fingerprint, "fp1");
@@ -115,8 +118,9 @@ TEST_P(RegistryTest, DuplicatesInOneBatchLastWins) {
 }
 
 TEST_P(RegistryTest, MismatchedAreFilteredAndOrderedByAgentId) {
-  ASSERT_TRUE(registry_->upsert_batch({make("c", "old", 1), make("a", "cur", 1), make("b", "", 1),
-                                       make("e", "revoked", 1), make("d", "cur", 1)})
+  ASSERT_TRUE(registry_
+                  ->upsert_batch({make("c", "old", 1), make("a", "cur", 1), make("b", "", 1),
+                                  make("e", "revoked", 1), make("d", "cur", 1)})
                   .ok());
   auto rows = mismatched("cur");
   ASSERT_EQ(rows.size(), 3u);
@@ -129,7 +133,8 @@ TEST_P(RegistryTest, MismatchedAreFilteredAndOrderedByAgentId) {
 }
 
 TEST_P(RegistryTest, CallbackErrorStopsTheScan) {
-  ASSERT_TRUE(registry_->upsert_batch({make("a", "x", 1), make("b", "x", 1), make("c", "x", 1)}).ok());
+  ASSERT_TRUE(
+      registry_->upsert_batch({make("a", "x", 1), make("b", "x", 1), make("c", "x", 1)}).ok());
   int seen = 0;
   Status s = registry_->for_each_mismatched("cur", [&](const Endpoint&) -> Status {
     if (++seen == 2) return make_error(ErrorKind::kIo, "disk full");
@@ -160,7 +165,8 @@ TEST_P(RegistryTest, WritersProceedWhileAScanIsOpen) {
 }
 
 TEST_P(RegistryTest, CountByFingerprint) {
-  ASSERT_TRUE(registry_->upsert_batch({make("a", "f1", 1), make("b", "f1", 1), make("c", "f2", 1)}).ok());
+  ASSERT_TRUE(
+      registry_->upsert_batch({make("a", "f1", 1), make("b", "f1", 1), make("c", "f2", 1)}).ok());
   auto counts = registry_->count_by_fingerprint();
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"f1", 2}, {"f2", 1}}));
@@ -179,7 +185,8 @@ TEST_P(RegistryTest, HundredThousandEndpointsStreamInOrder) {
   int64_t n = 0;
   std::string previous;
   Status s = registry_->for_each_mismatched("cur", [&](const Endpoint& e) -> Status {
-    if (e.agent_id <= previous) return make_error(ErrorKind::kInternal, "out of order at " + e.agent_id);
+    if (e.agent_id <= previous)
+      return make_error(ErrorKind::kInternal, "out of order at " + e.agent_id);
     previous = e.agent_id;
     ++n;
     return ok_status();
@@ -203,8 +210,9 @@ TEST(PostgresRegistry, ReconnectsAfterTheServerDropsTheConnection) {
   ASSERT_TRUE((*reg)->upsert_batch({make("before", "fp", 1)}).ok());
   auto admin = pg::PgConn::connect((*schema)->url());
   ASSERT_TRUE(admin.ok());
-  auto killed = admin->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-                            {pg::Param::text(app)});
+  auto killed = admin->exec(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+      {pg::Param::text(app)});
   ASSERT_TRUE(killed.ok()) << killed.error().message;
   ASSERT_EQ(killed->size(), 1);
   Status s = (*reg)->upsert_batch({make("after", "fp", 2)});

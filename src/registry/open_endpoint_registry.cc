@@ -11,7 +11,8 @@ Result<std::unique_ptr<EndpointRegistry>> open_endpoint_registry(const std::stri
     return open_postgres_endpoint_registry(store_url);
   }
   std::string path = store_url.rfind("sqlite:", 0) == 0 ? store_url.substr(7) : store_url;
-  if (path.empty()) return make_error(ErrorKind::kInvalidArgument, "empty store path in '" + store_url + "'");
+  if (path.empty())
+    return make_error(ErrorKind::kInvalidArgument, "empty store path in '" + store_url + "'");
   return open_sqlite_endpoint_registry(sqlite_registry_path(path));
 }
 
@@ -22,8 +23,8 @@ std::string sqlite_registry_path(const std::string& store_db_path) {
 bool is_valid_agent_id(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
-              c == '_' || c == '-';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;

@@ -21,8 +21,10 @@ namespace {
 std::string fresh_dir() {
   auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = std::string(info->test_suite_name()) + "-" + info->name();
-  for (char& c : name) if (c == '/') c = '_';
-  auto dir = std::filesystem::temp_directory_path() / ("ck-store-" + std::to_string(::getpid()) + "-" + name);
+  for (char& c : name)
+    if (c == '/') c = '_';
+  auto dir = std::filesystem::temp_directory_path() /
+             ("ck-store-" + std::to_string(::getpid()) + "-" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
@@ -101,10 +103,12 @@ TEST_P(CertStoreTest, FirstGenerateBecomesCurrentWithGenerationOne) {
   EXPECT_EQ(r->generation, 1);
   EXPECT_TRUE(r->exportable);
   std::optional<CertRecord> current;
-  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(current, t.current());
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(current, t.current());
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_TRUE(current.has_value());
   EXPECT_EQ(current->fingerprint, r->fingerprint);
 }
@@ -116,12 +120,14 @@ TEST_P(CertStoreTest, ReplacementRetiresPreviousAndRecordsVerifiableRotation) {
   std::vector<CertRecord> all;
   std::vector<RotationRecord> rotations;
   std::vector<AuditEntry> audit;
-  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(all, t.list());
-    CK_ASSIGN_OR_RETURN(rotations, t.rotations());
-    CK_ASSIGN_OR_RETURN(audit, t.audit_log());
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(all, t.list());
+                    CK_ASSIGN_OR_RETURN(rotations, t.rotations());
+                    CK_ASSIGN_OR_RETURN(audit, t.audit_log());
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].fingerprint, a->fingerprint);
   EXPECT_EQ(all[0].status, CertStatus::kRetired);
@@ -132,7 +138,8 @@ TEST_P(CertStoreTest, ReplacementRetiresPreviousAndRecordsVerifiableRotation) {
   EXPECT_EQ(rotations[0].to_fingerprint, b->fingerprint);
   auto a_cert = crypto::Certificate::parse(a->cert_pem);
   ASSERT_TRUE(a_cert.ok());
-  auto v = crypto::verify_rotation(rotations[0].by_old, rotations[0].by_new, a_cert->public_key(), 1);
+  auto v =
+      crypto::verify_rotation(rotations[0].by_old, rotations[0].by_new, a_cert->public_key(), 1);
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_EQ(v->generation, 2);
   ASSERT_EQ(audit.size(), 2u);
@@ -152,11 +159,13 @@ TEST_P(CertStoreTest, RevokeRulesAndRevokePrevious) {
   ASSERT_TRUE(b.ok());
   std::optional<CertRecord> old;
   std::vector<RotationRecord> rotations;
-  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(old, t.find(a->fingerprint));
-    CK_ASSIGN_OR_RETURN(rotations, t.rotations());
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(old, t.find(a->fingerprint));
+                    CK_ASSIGN_OR_RETURN(rotations, t.rotations());
+                    return ok_status();
+                  })
+                  .ok());
   EXPECT_EQ(old->status, CertStatus::kRevoked);
   EXPECT_TRUE(rotations.empty()) << "a revoked key must not sign a rotation statement";
   EXPECT_FALSE(revoke_certificate(*store_, "00", ctx()).ok());
@@ -164,7 +173,8 @@ TEST_P(CertStoreTest, RevokeRulesAndRevokePrevious) {
 
 TEST_P(CertStoreTest, RevokedKeyCanNeverBecomeCurrentAgain) {
   auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
-  auto cert = crypto::Certificate::make_self_signed(*key, crypto::kAuthenticationSubject, 5, 1800000000);
+  auto cert =
+      crypto::Certificate::make_self_signed(*key, crypto::kAuthenticationSubject, 5, 1800000000);
   ASSERT_TRUE(key.ok() && cert.ok());
   ASSERT_TRUE(install_current(*store_, *key, *cert, false, false, "import", ctx()).ok());
   ASSERT_TRUE(generate_certificate(*store_, {}, ctx()).ok());
@@ -183,11 +193,13 @@ TEST_P(CertStoreTest, FailedWriteLeavesStoreUnchanged) {
   });
   ASSERT_FALSE(s.ok());
   size_t count = 0;
-  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(auto all, t.list());
-    count = all.size();
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(auto all, t.list());
+                    count = all.size();
+                    return ok_status();
+                  })
+                  .ok());
   EXPECT_EQ(count, 1u);
   EXPECT_EQ(*store_->change_counter(), *before);
 }
@@ -196,10 +208,12 @@ TEST_P(CertStoreTest, SecondConcurrentWriterGetsBusy) {
   auto other = open_cert_store(url_, options());
   ASSERT_TRUE(other.ok());
   Status inner_status;
-  ASSERT_TRUE(store_->write([&](CertTxn&) -> Status {
-    inner_status = (*other)->write([](CertTxn&) { return ok_status(); });
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->write([&](CertTxn&) -> Status {
+                    inner_status = (*other)->write([](CertTxn&) { return ok_status(); });
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_FALSE(inner_status.ok());
   EXPECT_EQ(inner_status.error().kind, ErrorKind::kBusy);
   EXPECT_NE(inner_status.error().message.find("store is busy"), std::string::npos);
@@ -208,7 +222,7 @@ TEST_P(CertStoreTest, SecondConcurrentWriterGetsBusy) {
 TEST_P(CertStoreTest, KeysAreEncryptedAtRestAndKekIsPrivate) {
   auto a = generate_certificate(*store_, {}, ctx());
   ASSERT_TRUE(a.ok());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(kek_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   if (!postgres()) {
@@ -223,10 +237,12 @@ TEST_P(CertStoreTest, KeysAreEncryptedAtRestAndKekIsPrivate) {
   EXPECT_FALSE(crypto::PrivateKey::from_encrypted_pkcs8_der(*blob, "guess").ok());
   // With the KEK, the store gives the key back.
   std::optional<crypto::PrivateKey> key;
-  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(key, t.private_key(a->fingerprint));
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(key, t.private_key(a->fingerprint));
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_TRUE(key.has_value());
   EXPECT_EQ(key->fingerprint(), a->fingerprint);
   // A lost KEK means the store does not open for key use.
@@ -243,13 +259,16 @@ TEST_P(CertStoreTest, AuditLogIsAppendOnly) {
   for (const auto& sql : attacks) {
     Status s = raw_exec(sql);
     ASSERT_FALSE(s.ok()) << sql;
-    EXPECT_NE(s.error().message.find("append-only"), std::string::npos) << sql << ": " << s.error().message;
+    EXPECT_NE(s.error().message.find("append-only"), std::string::npos)
+        << sql << ": " << s.error().message;
   }
   std::vector<AuditEntry> audit;
-  ASSERT_TRUE(store_->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(audit, t.audit_log());
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(audit, t.audit_log());
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0].actor, "tester");
 }
@@ -272,10 +291,12 @@ TEST_P(CertStoreTest, ChangeCounterSeesCommitsOfAnotherConnection) {
   ASSERT_TRUE(after.ok());
   EXPECT_GT(*after, *before);
   std::optional<CertRecord> current;
-  ASSERT_TRUE((*other)->read([&](CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(current, t.current());
-    return ok_status();
-  }).ok());
+  ASSERT_TRUE((*other)
+                  ->read([&](CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(current, t.current());
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_TRUE(current.has_value());
   EXPECT_TRUE(current->has_private_key);
 }

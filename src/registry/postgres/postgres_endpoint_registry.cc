@@ -30,7 +30,7 @@ constexpr size_t kRowsPerStatement = 500;  // 5,000 parameters per INSERT
 constexpr int kFetchRows = 1000;
 
 Endpoint to_endpoint(const pg::Rows& r, int i) {
-  return Endpoint{r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4),
+  return Endpoint{r.text(i, 0), r.text(i, 1), r.text(i, 2),  r.text(i, 3),  r.text(i, 4),
                   r.text(i, 5), r.text(i, 6), r.int64(i, 7), r.int64(i, 8), r.int64(i, 9)};
 }
 
@@ -105,10 +105,12 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   Status for_each_mismatched(const std::string& current_fingerprint,
                              const std::function<Status(const Endpoint&)>& fn) override {
     CK_ASSIGN_OR_RETURN(pg::PgConn scan, pg::PgConn::connect(conn_.url()));
-    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(scan, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    CK_RETURN_IF_ERROR(scan.exec(std::string("DECLARE ck_mismatched NO SCROLL CURSOR FOR SELECT ") + kColumns +
-                                     " FROM endpoints WHERE pinned_fingerprint <> $1 ORDER BY agent_id",
-                                 {pg::Param::text(current_fingerprint)}));
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(
+                                      scan, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    CK_RETURN_IF_ERROR(
+        scan.exec(std::string("DECLARE ck_mismatched NO SCROLL CURSOR FOR SELECT ") + kColumns +
+                      " FROM endpoints WHERE pinned_fingerprint <> $1 ORDER BY agent_id",
+                  {pg::Param::text(current_fingerprint)}));
     const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM ck_mismatched";
     for (;;) {
       CK_ASSIGN_OR_RETURN(pg::Rows rows, scan.exec(fetch));
@@ -121,8 +123,9 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
     std::lock_guard lock(mu_);
     CK_RETURN_IF_ERROR(conn_.ensure_connected());
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec("SELECT pinned_fingerprint, count(*) FROM endpoints "
-                                                  "GROUP BY pinned_fingerprint"));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn_.exec("SELECT pinned_fingerprint, count(*) FROM endpoints "
+                                   "GROUP BY pinned_fingerprint"));
     std::map<std::string, int64_t> out;
     for (int i = 0; i < rows.size(); ++i) out[rows.text(i, 0)] = rows.int64(i, 1);
     return out;

@@ -40,7 +40,7 @@ constexpr const char* kUpsert =
     "last_seq = excluded.last_seq, last_seen = excluded.last_seen";
 
 Endpoint to_endpoint(const sqlite::Stmt& s) {
-  return Endpoint{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4),
+  return Endpoint{s.text(0), s.text(1), s.text(2),  s.text(3),  s.text(4),
                   s.text(5), s.text(6), s.int64(7), s.int64(8), s.int64(9)};
 }
 
@@ -67,9 +67,16 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db_, /*immediate=*/true));
     CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(kUpsert));
     for (const Endpoint& e : endpoints) {
-      stmt.bind(1, e.agent_id).bind(2, e.hostname).bind(3, e.ip_address).bind(4, e.domain)
-          .bind(5, e.os).bind(6, e.agent_version).bind(7, e.pinned_fingerprint)
-          .bind(8, e.last_seq).bind(9, e.first_seen).bind(10, e.last_seen);
+      stmt.bind(1, e.agent_id)
+          .bind(2, e.hostname)
+          .bind(3, e.ip_address)
+          .bind(4, e.domain)
+          .bind(5, e.os)
+          .bind(6, e.agent_version)
+          .bind(7, e.pinned_fingerprint)
+          .bind(8, e.last_seq)
+          .bind(9, e.first_seen)
+          .bind(10, e.last_seen);
       CK_RETURN_IF_ERROR(stmt.run());
       CK_RETURN_IF_ERROR(stmt.reset());
     }
@@ -106,8 +113,8 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
 
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
     std::lock_guard lock(mu_);
-    CK_ASSIGN_OR_RETURN(auto stmt,
-                        db_.prepare(std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = ?1"));
+    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string("SELECT ") + kColumns +
+                                               " FROM endpoints WHERE agent_id = ?1"));
     stmt.bind(1, agent_id);
     CK_ASSIGN_OR_RETURN(bool row, stmt.step());
     if (!row) return std::optional<Endpoint>();

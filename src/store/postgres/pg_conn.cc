@@ -6,7 +6,8 @@
 namespace ck::pg {
 namespace {
 
-constexpr const char* kBusyMessage = "store is busy: another certmgr or server is writing it; try again";
+constexpr const char* kBusyMessage =
+    "store is busy: another certmgr or server is writing it; try again";
 
 void ignore_notice(void*, const char*) {}  // "relation already exists, skipping" etc.
 
@@ -20,11 +21,12 @@ std::string trim(std::string s) {
 Error pg_error(const PGresult* res, PGconn* conn, const std::string& what) {
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string detail = trim(res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
-                                                               : (conn ? PQerrorMessage(conn) : ""));
+                                                              : (conn ? PQerrorMessage(conn) : ""));
   if (!state) return Error{ErrorKind::kUnavailable, what + ": " + detail};
   std::string code(state);
   // lock_not_available (lock_timeout / NOWAIT), serialization_failure, deadlock_detected.
-  if (code == "55P03" || code == "40001" || code == "40P01") return Error{ErrorKind::kBusy, kBusyMessage};
+  if (code == "55P03" || code == "40001" || code == "40P01")
+    return Error{ErrorKind::kBusy, kBusyMessage};
   if (code.rfind("23", 0) == 0) return Error{ErrorKind::kConflict, what + ": " + detail};
   if (code.rfind("08", 0) == 0 || code.rfind("57P", 0) == 0) {
     return Error{ErrorKind::kUnavailable, what + ": " + detail};
@@ -35,7 +37,8 @@ Error pg_error(const PGresult* res, PGconn* conn, const std::string& what) {
 }
 
 std::string Rows::text(int row, int col) const {
-  return std::string(PQgetvalue(r_.get(), row, col), static_cast<size_t>(PQgetlength(r_.get(), row, col)));
+  return std::string(PQgetvalue(r_.get(), row, col),
+                     static_cast<size_t>(PQgetlength(r_.get(), row, col)));
 }
 
 int64_t Rows::int64(int row, int col) const {
@@ -63,7 +66,8 @@ Result<PgConn> PgConn::connect(const std::string& url) {
   UniqueConn conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (!conn) return make_error(ErrorKind::kInternal, "out of memory connecting to PostgreSQL");
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return make_error(ErrorKind::kUnavailable, "cannot connect to PostgreSQL at " + redact_url(url) + ": " +
+    return make_error(ErrorKind::kUnavailable, "cannot connect to PostgreSQL at " +
+                                                   redact_url(url) + ": " +
                                                    trim(PQerrorMessage(conn.get())));
   }
   PQsetNoticeProcessor(conn.get(), &ignore_notice, nullptr);
@@ -74,8 +78,9 @@ Status PgConn::ensure_connected() {
   if (PQstatus(conn_.get()) == CONNECTION_OK) return ok_status();
   PQreset(conn_.get());
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    return make_error(ErrorKind::kUnavailable, "lost the connection to PostgreSQL at " + redact_url(url_) +
-                                                   ": " + trim(PQerrorMessage(conn_.get())));
+    return make_error(ErrorKind::kUnavailable, "lost the connection to PostgreSQL at " +
+                                                   redact_url(url_) + ": " +
+                                                   trim(PQerrorMessage(conn_.get())));
   }
   PQsetNoticeProcessor(conn_.get(), &ignore_notice, nullptr);
   return ok_status();
@@ -94,22 +99,24 @@ Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& para
   UniqueResult res(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
                                 values.data(), lengths.data(), formats.data(), /*resultFormat=*/0));
   ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return pg_error(res.get(), conn_.get(), "database error");
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    return pg_error(res.get(), conn_.get(), "database error");
   return Rows(std::move(res));
 }
 
 Status PgConn::exec_script(const std::string& sql) {
   UniqueResult res(PQexec(conn_.get(), sql.c_str()));
   ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return pg_error(res.get(), conn_.get(), "database error");
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+    return pg_error(res.get(), conn_.get(), "database error");
   return ok_status();
 }
 
 bool PgConn::in_transaction() const { return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE; }
 
 std::string PgConn::quote_identifier(const std::string& name) const {
-  std::unique_ptr<char, decltype(&PQfreemem)> q(PQescapeIdentifier(conn_.get(), name.data(), name.size()),
-                                                 &PQfreemem);
+  std::unique_ptr<char, decltype(&PQfreemem)> q(
+      PQescapeIdentifier(conn_.get(), name.data(), name.size()), &PQfreemem);
   return q ? std::string(q.get()) : std::string();
 }
 
@@ -156,7 +163,8 @@ Status apply_schema(PgConn& conn, const std::string& sql) {
     }();
     // Two first-time openers racing on CREATE ... IF NOT EXISTS: one gets a unique
     // violation on the catalog; the second attempt sees the finished objects.
-    if (s.ok() || attempt >= 4 || (s.error().kind != ErrorKind::kConflict && s.error().kind != ErrorKind::kBusy)) {
+    if (s.ok() || attempt >= 4 ||
+        (s.error().kind != ErrorKind::kConflict && s.error().kind != ErrorKind::kBusy)) {
       return s;
     }
   }
@@ -175,7 +183,8 @@ std::string redact_url(const std::string& url) {
 }
 
 std::string url_with_search_path(const std::string& url, const std::string& schema) {
-  return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" +
+         schema;
 }
 
 }  // namespace ck::pg

@@ -21,10 +21,12 @@ bool required() {
 
 Result<std::unique_ptr<TestSchema>> TestSchema::create(const std::string& server_url) {
   std::random_device rd;
-  std::string name = "ck_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1000000000);
+  std::string name =
+      "ck_test_" + std::to_string(::getpid()) + "_" + std::to_string(rd() % 1000000000);
   CK_ASSIGN_OR_RETURN(PgConn conn, PgConn::connect(server_url));
   CK_RETURN_IF_ERROR(conn.exec("CREATE SCHEMA " + name));
-  return std::unique_ptr<TestSchema>(new TestSchema(server_url, name, url_with_search_path(server_url, name)));
+  return std::unique_ptr<TestSchema>(
+      new TestSchema(server_url, name, url_with_search_path(server_url, name)));
 }
 
 TestSchema::~TestSchema() {

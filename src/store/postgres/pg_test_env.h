@@ -39,13 +39,13 @@ class TestSchema {
 }  // namespace ck::pg::testing
 
 // In a gtest SetUp(): skip (locally) or fail (CI) when no PostgreSQL server is set.
-#define CK_REQUIRE_POSTGRES()                                                                \
-  do {                                                                                       \
-    if (::ck::pg::testing::server_url().empty()) {                                          \
-      if (::ck::pg::testing::required()) {                                                  \
-        FAIL() << "CK_TEST_POSTGRES_URL is not set under CI=true: the PostgreSQL tests "    \
-                  "must run (scripts/test starts scripts/postgres-test-server)";            \
-      }                                                                                      \
+#define CK_REQUIRE_POSTGRES()                                                                  \
+  do {                                                                                         \
+    if (::ck::pg::testing::server_url().empty()) {                                             \
+      if (::ck::pg::testing::required()) {                                                     \
+        FAIL() << "CK_TEST_POSTGRES_URL is not set under CI=true: the PostgreSQL tests "       \
+                  "must run (scripts/test starts scripts/postgres-test-server)";               \
+      }                                                                                        \
       GTEST_SKIP() << "CK_TEST_POSTGRES_URL not set (run scripts/postgres-test-server start)"; \
-    }                                                                                        \
+    }                                                                                          \
   } while (0)

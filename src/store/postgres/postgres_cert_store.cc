@@ -88,7 +88,8 @@ class PostgresCertTxn final : public CertTxn {
       : conn_(conn), keys_(keys), clock_(clock) {}
 
   Result<std::optional<CertRecord>> current() override {
-    return one(std::string("SELECT ") + kCertColumns + " FROM certificates WHERE status = 'current'", {});
+    return one(
+        std::string("SELECT ") + kCertColumns + " FROM certificates WHERE status = 'current'", {});
   }
   Result<std::vector<CertRecord>> list() override {
     CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec(std::string("SELECT ") + kCertColumns +
@@ -106,34 +107,40 @@ class PostgresCertTxn final : public CertTxn {
                {Param::text(fp)});
   }
   Result<std::optional<crypto::PrivateKey>> private_key(const std::string& fp) override {
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec("SELECT sealed_key FROM certificates WHERE fingerprint = $1",
-                                                  {Param::text(fp)}));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn_.exec("SELECT sealed_key FROM certificates WHERE fingerprint = $1",
+                                   {Param::text(fp)}));
     if (rows.size() == 0 || rows.is_null(0, 0)) return std::optional<crypto::PrivateKey>();
     CK_ASSIGN_OR_RETURN(std::string sealed, rows.bytea(0, 0));
     CK_ASSIGN_OR_RETURN(crypto::PrivateKey key, keys_.unseal(sealed));
-    if (key.fingerprint() != fp) return make_error(ErrorKind::kCorrupt, "stored key does not match certificate " + fp);
+    if (key.fingerprint() != fp)
+      return make_error(ErrorKind::kCorrupt, "stored key does not match certificate " + fp);
     return std::optional<crypto::PrivateKey>(std::move(key));
   }
   Result<std::vector<RotationRecord>> rotations() override {
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec("SELECT generation, from_fp, to_fp, by_old, by_new, created_at "
-                                                  "FROM rotations ORDER BY generation"));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn_.exec("SELECT generation, from_fp, to_fp, by_old, by_new, created_at "
+                                   "FROM rotations ORDER BY generation"));
     std::vector<RotationRecord> out;
     for (int i = 0; i < rows.size(); ++i) {
-      out.push_back(RotationRecord{rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
-                                   rows.text(i, 4), rows.int64(i, 5)});
+      out.push_back(RotationRecord{rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2),
+                                   rows.text(i, 3), rows.text(i, 4), rows.int64(i, 5)});
     }
     return out;
   }
   Result<int64_t> max_generation() override {
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec("SELECT coalesce(max(generation), 0) FROM certificates"));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn_.exec("SELECT coalesce(max(generation), 0) FROM certificates"));
     return rows.int64(0, 0);
   }
   Result<std::vector<AuditEntry>> audit_log() override {
-    CK_ASSIGN_OR_RETURN(pg::Rows rows,
-                        conn_.exec("SELECT at, actor, action, detail, fingerprints FROM audit ORDER BY id"));
+    CK_ASSIGN_OR_RETURN(
+        pg::Rows rows,
+        conn_.exec("SELECT at, actor, action, detail, fingerprints FROM audit ORDER BY id"));
     std::vector<AuditEntry> out;
     for (int i = 0; i < rows.size(); ++i) {
-      out.push_back(AuditEntry{rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3), rows.text(i, 4)});
+      out.push_back(AuditEntry{rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
+                               rows.text(i, 4)});
     }
     return out;
   }
@@ -148,11 +155,13 @@ class PostgresCertTxn final : public CertTxn {
         "INSERT INTO certificates(fingerprint, algorithm, subject, not_before, not_after, status, "
         "exportable, generation, created_at, cert_pem, sealed_key) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        {Param::text(r.fingerprint), Param::text(r.algorithm), Param::text(r.subject), Param::int64(r.not_before),
-         Param::int64(r.not_after), Param::text(stored_status(r.status)), Param::text(r.exportable ? "t" : "f"),
+        {Param::text(r.fingerprint), Param::text(r.algorithm), Param::text(r.subject),
+         Param::int64(r.not_before), Param::int64(r.not_after),
+         Param::text(stored_status(r.status)), Param::text(r.exportable ? "t" : "f"),
          Param::int64(r.generation), Param::int64(r.created_at), Param::text(r.cert_pem), sealed});
     if (!res.ok() && res.error().kind == ErrorKind::kConflict) {
-      return make_error(ErrorKind::kConflict, "certificate " + r.fingerprint + " is already in the store");
+      return make_error(ErrorKind::kConflict,
+                        "certificate " + r.fingerprint + " is already in the store");
     }
     if (!res.ok()) return res.error();
     return ok_status();
@@ -166,19 +175,21 @@ class PostgresCertTxn final : public CertTxn {
                {Param::text(fp), Param::int64(generation)});
   }
   Status insert_rotation(const RotationRecord& r) override {
-    return run("INSERT INTO rotations(generation, from_fp, to_fp, by_old, by_new, created_at) "
-               "VALUES ($1, $2, $3, $4, $5, $6)",
-               {Param::int64(r.generation), Param::text(r.from_fingerprint), Param::text(r.to_fingerprint),
-                Param::text(r.by_old), Param::text(r.by_new), Param::int64(r.created_at)});
+    return run(
+        "INSERT INTO rotations(generation, from_fp, to_fp, by_old, by_new, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6)",
+        {Param::int64(r.generation), Param::text(r.from_fingerprint), Param::text(r.to_fingerprint),
+         Param::text(r.by_old), Param::text(r.by_new), Param::int64(r.created_at)});
   }
   Status delete_all_certificates() override {
     CK_RETURN_IF_ERROR(run("DELETE FROM rotations", {}));
     return run("DELETE FROM certificates", {});
   }
   Status append_audit(const AuditEntry& e) override {
-    return run("INSERT INTO audit(at, actor, action, detail, fingerprints) VALUES ($1, $2, $3, $4, $5)",
-               {Param::int64(e.at), Param::text(e.actor), Param::text(e.action), Param::text(e.detail),
-                Param::text(e.fingerprints)});
+    return run(
+        "INSERT INTO audit(at, actor, action, detail, fingerprints) VALUES ($1, $2, $3, $4, $5)",
+        {Param::int64(e.at), Param::text(e.actor), Param::text(e.action), Param::text(e.detail),
+         Param::text(e.fingerprints)});
   }
 
  private:
@@ -200,7 +211,8 @@ class PostgresCertTxn final : public CertTxn {
     r.not_before = rows.int64(i, 3);
     r.not_after = rows.int64(i, 4);
     CK_ASSIGN_OR_RETURN(r.status, parse_status(rows.text(i, 5)));
-    if (r.status == CertStatus::kRetired && r.not_after < clock_.now()) r.status = CertStatus::kExpired;
+    if (r.status == CertStatus::kRetired && r.not_after < clock_.now())
+      r.status = CertStatus::kExpired;
     r.exportable = rows.text(i, 6) == "t";
     r.generation = rows.int64(i, 7);
     r.created_at = rows.int64(i, 8);
@@ -224,11 +236,15 @@ class PostgresCertTxn final : public CertTxn {
 class PostgresCertStore final : public CertStore {
  public:
   PostgresCertStore(pg::PgConn conn, KeyProtector keys, const Clock& clock, int busy_timeout_ms)
-      : conn_(std::move(conn)), keys_(std::move(keys)), clock_(clock), busy_timeout_ms_(busy_timeout_ms) {}
+      : conn_(std::move(conn)),
+        keys_(std::move(keys)),
+        clock_(clock),
+        busy_timeout_ms_(busy_timeout_ms) {}
 
   Status read(const TxnFn& fn) override {
     std::lock_guard lock(mu_);
-    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(
+                                      conn_, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     PostgresCertTxn t(conn_, keys_, clock_);
     CK_RETURN_IF_ERROR(fn(t));
     return txn.commit();
@@ -236,23 +252,28 @@ class PostgresCertStore final : public CertStore {
 
   Status write(const TxnFn& fn) override {
     std::lock_guard lock(mu_);
-    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_, "BEGIN ISOLATION LEVEL READ COMMITTED"));
+    CK_ASSIGN_OR_RETURN(auto txn,
+                        pg::PgTransaction::begin(conn_, "BEGIN ISOLATION LEVEL READ COMMITTED"));
     // The writers' lock: one writer at a time across every process sharing the database.
     if (busy_timeout_ms_ > 0) {
-      CK_RETURN_IF_ERROR(conn_.exec("SET LOCAL lock_timeout = '" + std::to_string(busy_timeout_ms_) + "ms'"));
+      CK_RETURN_IF_ERROR(
+          conn_.exec("SET LOCAL lock_timeout = '" + std::to_string(busy_timeout_ms_) + "ms'"));
     }
-    CK_RETURN_IF_ERROR(conn_.exec(std::string("SELECT value FROM meta WHERE key = 'change_counter' FOR UPDATE") +
-                                  (busy_timeout_ms_ > 0 ? "" : " NOWAIT")));
+    CK_RETURN_IF_ERROR(
+        conn_.exec(std::string("SELECT value FROM meta WHERE key = 'change_counter' FOR UPDATE") +
+                   (busy_timeout_ms_ > 0 ? "" : " NOWAIT")));
     PostgresCertTxn t(conn_, keys_, clock_);
     CK_RETURN_IF_ERROR(fn(t));
-    CK_RETURN_IF_ERROR(conn_.exec("UPDATE meta SET value = value + 1 WHERE key = 'change_counter'"));
+    CK_RETURN_IF_ERROR(
+        conn_.exec("UPDATE meta SET value = value + 1 WHERE key = 'change_counter'"));
     return txn.commit();
   }
 
   Result<int64_t> change_counter() override {
     std::lock_guard lock(mu_);
     CK_RETURN_IF_ERROR(conn_.ensure_connected());
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec("SELECT value FROM meta WHERE key = 'change_counter'"));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn_.exec("SELECT value FROM meta WHERE key = 'change_counter'"));
     return rows.size() ? rows.int64(0, 0) : int64_t{0};
   }
 
@@ -277,7 +298,8 @@ Result<bool> has_store_tables(pg::PgConn& conn) {
 
 }  // namespace
 
-Result<std::unique_ptr<CertStore>> open_postgres_cert_store(const std::string& url, const StoreOptions& options) {
+Result<std::unique_ptr<CertStore>> open_postgres_cert_store(const std::string& url,
+                                                            const StoreOptions& options) {
   std::string kek = options.key_file.empty() ? key_file_path(kDefaultKekFile) : options.key_file;
   CK_ASSIGN_OR_RETURN(pg::PgConn conn, pg::PgConn::connect(url));
   CK_ASSIGN_OR_RETURN(bool exists, has_store_tables(conn));
@@ -290,15 +312,16 @@ Result<std::unique_ptr<CertStore>> open_postgres_cert_store(const std::string& u
   CK_ASSIGN_OR_RETURN(KeyProtector keys, KeyProtector::open(kek, options.create));
   if (!exists) CK_RETURN_IF_ERROR(pg::apply_schema(conn, kSchema));
   if (options.require_write) {
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn.exec("SELECT has_table_privilege('certificates', 'INSERT')"));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn.exec("SELECT has_table_privilege('certificates', 'INSERT')"));
     if (rows.text(0, 0) != "t") {
       return make_error(ErrorKind::kPermissionDenied, "permission denied: " + pg::redact_url(url) +
                                                           " (run as the certkeeper administrator)");
     }
   }
   const Clock& clock = options.clock ? *options.clock : system_clock();
-  return std::unique_ptr<CertStore>(new PostgresCertStore(std::move(conn), std::move(keys), clock,
-                                                          options.busy_timeout_ms));
+  return std::unique_ptr<CertStore>(
+      new PostgresCertStore(std::move(conn), std::move(keys), clock, options.busy_timeout_ms));
 }
 
 }  // namespace ck::store
