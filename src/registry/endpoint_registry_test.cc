@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "registry/sqlite/sqlite_endpoint_registry.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_test_env.h"
 
@@ -230,6 +231,33 @@ TEST(RegistryFactory, SqliteRegistryLivesBesideTheStore) {
   EXPECT_EQ(sqlite_registry_path("/x/ck.db"), "/x/registry.db");
   r = open_endpoint_registry("sqlite:");
   EXPECT_FALSE(r.ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SqliteRegistry, ReadOnlyOpenReadsButRefusesWrites) {
+  auto dir = std::filesystem::temp_directory_path() / ("ck-reg-ro-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const std::string path = (dir / "registry.db").string();
+  EXPECT_FALSE(open_sqlite_endpoint_registry(path, /*read_only=*/true).ok())
+      << "nothing to read yet";
+  {
+    auto writer = open_sqlite_endpoint_registry(path);
+    ASSERT_TRUE(writer.ok()) << writer.error().message;
+    ASSERT_TRUE((*writer)->upsert_batch({make("a", "old", 1), make("b", "cur", 1)}).ok());
+  }
+  auto reader = open_sqlite_endpoint_registry(path, /*read_only=*/true);
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  std::vector<std::string> ids;
+  Status s = (*reader)->for_each_mismatched("cur", [&](const Endpoint& e) {
+    ids.push_back(e.agent_id);
+    return ok_status();
+  });
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(ids, std::vector<std::string>{"a"});
+  EXPECT_EQ((*reader)->count_by_fingerprint()->at("cur"), 1);
+  Status w = (*reader)->upsert_batch({make("c", "cur", 2)});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().kind, ErrorKind::kPermissionDenied);
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 #include "registry/sqlite/sqlite_endpoint_registry.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <mutex>
@@ -44,13 +45,20 @@ Endpoint to_endpoint(const sqlite::Stmt& s) {
                   s.text(5), s.text(6), s.int64(7), s.int64(8), s.int64(9)};
 }
 
-// `create`: the writer connection; otherwise a scan connection to an existing file.
-// (Scans open read-write, not SQLITE_OPEN_READONLY: a read-only WAL reader needs
-// the -shm file to exist already, which a fresh registry does not guarantee.)
-Result<sqlite::SqliteDb> open_db(const std::string& path, bool create) {
+enum class Mode {
+  kWriter,    // creates the file when missing
+  kScan,      // a second connection to an existing file, for one scan
+  kReadOnly,  // a user who may read the registry but not write it (certmgr -l)
+};
+
+// Scans open read-write when they can, not SQLITE_OPEN_READONLY: a read-only WAL
+// reader needs the -shm file to exist already, which a fresh registry does not ensure.
+Result<sqlite::SqliteDb> open_db(const std::string& path, Mode mode) {
   sqlite::SqliteDb::Options options;
-  options.create = create;
+  options.create = mode == Mode::kWriter;
+  options.read_only = mode == Mode::kReadOnly;
   CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, sqlite::SqliteDb::open(path, options));
+  if (mode == Mode::kReadOnly) return db;
   CK_RETURN_IF_ERROR(db.exec("PRAGMA journal_mode = WAL"));
   // FULL: a committed batch survives power loss (every answered check-in is durable).
   CK_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL"));
@@ -59,10 +67,15 @@ Result<sqlite::SqliteDb> open_db(const std::string& path, bool create) {
 
 class SqliteEndpointRegistry final : public EndpointRegistry {
  public:
-  explicit SqliteEndpointRegistry(sqlite::SqliteDb db) : db_(std::move(db)) {}
+  SqliteEndpointRegistry(sqlite::SqliteDb db, bool read_only)
+      : db_(std::move(db)), read_only_(read_only) {}
 
   Status upsert_batch(const std::vector<Endpoint>& endpoints) override {
     if (endpoints.empty()) return ok_status();
+    if (read_only_) {
+      return make_error(ErrorKind::kPermissionDenied,
+                        "permission denied: " + db_.path() + " (the registry is read-only here)");
+    }
     std::lock_guard lock(mu_);
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db_, /*immediate=*/true));
     CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(kUpsert));
@@ -86,7 +99,8 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
   Status for_each_mismatched(const std::string& current_fingerprint,
                              const std::function<Status(const Endpoint&)>& fn) override {
     // A connection of its own: the scan holds a read snapshot, not the writers' mutex.
-    CK_ASSIGN_OR_RETURN(sqlite::SqliteDb reader, open_db(db_.path(), /*create=*/false));
+    CK_ASSIGN_OR_RETURN(sqlite::SqliteDb reader,
+                        open_db(db_.path(), read_only_ ? Mode::kReadOnly : Mode::kScan));
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(reader, /*immediate=*/false));
     CK_ASSIGN_OR_RETURN(auto stmt, reader.prepare(std::string("SELECT ") + kColumns +
                                                   " FROM endpoints WHERE pinned_fingerprint <> ?1"
@@ -124,21 +138,32 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
  private:
   std::mutex mu_;
   sqlite::SqliteDb db_;
+  const bool read_only_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const std::string& path) {
+Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const std::string& path,
+                                                                        bool read_only) {
   bool exists = std::filesystem::exists(path);
+  if (!read_only && exists &&
+      (::access(path.c_str(), W_OK) != 0 || ::access(parent_directory(path).c_str(), W_OK) != 0)) {
+    read_only = true;  // e.g. an auditor running certmgr -l: reading is all it needs
+  }
+  if (read_only) {
+    if (!exists) return make_error(ErrorKind::kNotFound, "registry " + path + " does not exist");
+    CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, Mode::kReadOnly));
+    return std::unique_ptr<EndpointRegistry>(new SqliteEndpointRegistry(std::move(db), true));
+  }
   if (!exists) CK_RETURN_IF_ERROR(ensure_directory(parent_directory(path), 0700));
-  CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, /*create=*/true));
+  CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, Mode::kWriter));
   if (!exists) ::chmod(path.c_str(), 0600);
   {
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db, true));
     CK_RETURN_IF_ERROR(db.exec(kSchema));
     CK_RETURN_IF_ERROR(txn.commit());
   }
-  return std::unique_ptr<EndpointRegistry>(new SqliteEndpointRegistry(std::move(db)));
+  return std::unique_ptr<EndpointRegistry>(new SqliteEndpointRegistry(std::move(db), false));
 }
 
 }  // namespace ck::registry

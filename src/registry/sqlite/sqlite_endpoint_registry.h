@@ -14,7 +14,10 @@
 
 namespace ck::registry {
 
-// Opens (creating when missing) the registry database at `path`.
-Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const std::string& path);
+// Opens (creating when missing) the registry database at `path`. With `read_only`, or
+// when this user cannot write an existing registry, it opens read-only: reads and
+// scans work, upsert_batch answers kPermissionDenied.
+Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const std::string& path,
+                                                                        bool read_only = false);
 
 }  // namespace ck::registry
