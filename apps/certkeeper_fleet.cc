@@ -163,12 +163,14 @@ int run(int argc, char** argv) {
     }
     auto p = f.progress();
     const std::string goal = until_converged == "current" ? p.server_current : until_converged;
-    int at_goal = goal.empty() ? 0 : (p.pinned.count(goal) ? p.pinned.at(goal) : 0);
+    // Converged: every agent pins the goal and has reported it in a check-in.
+    int at_goal = goal.empty() ? 0 : (p.reported.count(goal) ? p.reported.at(goal) : 0);
     double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
     if (progress_every > 0 && Clock::now() - last_progress >= std::chrono::duration<double>(progress_every)) {
       last_progress = Clock::now();
-      std::cout << "progress: " << p.pinning_current << "/" << p.agents << " agents pin current "
-                << short_fp(p.server_current) << " online=" << p.online << " channels=" << p.channels_open
+      // "on current": pins the server's current certificate and reported it in a check-in.
+      std::cout << "progress: " << p.reported_current << "/" << p.agents << " agents on current "
+                << short_fp(p.server_current) << " pinned=" << p.pinning_current << " online=" << p.online << " channels=" << p.channels_open
                 << " checkins=" << p.checkins_ok << " failed=" << p.checkins_failed
                 << " messages=" << p.messages_accepted << " rejected=" << p.messages_rejected
                 << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
@@ -200,6 +202,7 @@ int run(int argc, char** argv) {
   json::object summary{{"agents", p.agents},
                        {"server_current", p.server_current},
                        {"pinning_current", p.pinning_current},
+                       {"reported_current", p.reported_current},
                        {"pinned", pinned},
                        {"online", p.online},
                        {"checkins_ok", p.checkins_ok},

@@ -91,6 +91,11 @@ FleetProgress Fleet::progress() const {
     std::string fp = r->pinned_fingerprint();
     if (fp == p.server_current) ++p.pinning_current;
     ++p.pinned[fp];
+    std::string rep = r->reported_fingerprint();
+    if (!rep.empty() && rep == fp) {
+      ++p.reported[rep];
+      if (rep == p.server_current) ++p.reported_current;
+    }
     if (r->online()) ++p.online;
     if (r->channel_open()) ++p.channels_open;
     auto c = r->counters();

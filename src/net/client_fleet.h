@@ -39,6 +39,8 @@ struct FleetProgress {
   int channels_open = 0;
   std::string server_current;         // last current_fingerprint the server reported
   int pinning_current = 0;            // agents whose pin == server_current
+  int reported_current = 0;           // ... and that told the server so in a check-in
+  std::map<std::string, int> reported;  // fingerprint last reported -> agents
   std::map<std::string, int> pinned;  // fingerprint -> agents
   uint64_t checkins_ok = 0, checkins_failed = 0;
   uint64_t messages_accepted = 0, messages_rejected = 0;

@@ -68,6 +68,11 @@ std::string AgentRunner::pinned_fingerprint() const {
   return pinned_snapshot_;
 }
 
+std::string AgentRunner::reported_fingerprint() const {
+  std::lock_guard lock(snapshot_mu_);
+  return reported_snapshot_;
+}
+
 agent::AgentCounters AgentRunner::counters() const {
   std::lock_guard lock(snapshot_mu_);
   return counters_snapshot_;
@@ -115,6 +120,7 @@ void AgentRunner::checkin() {
   req.body = [self = shared_from_this()](const std::string& local_ip) {
     agent::HostInfo host = self->options_.host;
     if (host.ip.empty()) host.ip = local_ip;
+    self->sent_fingerprint_ = self->agent_->pinned_fingerprint();
     return agent::serialize_checkin_request(self->agent_->checkin_request(host));
   };
   async_https(strand_, ctx_, trust_, server_, std::move(req),
@@ -135,6 +141,8 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
     } else {
       ev.ok = true;
       ev.outcome = std::move(outcome).value();
+      std::lock_guard lock(snapshot_mu_);
+      reported_snapshot_ = sent_fingerprint_;
       auto parsed = agent::parse_checkin_response(reply->body);
       if (parsed.ok()) ev.server_current = parsed->current_fingerprint;
     }
@@ -163,7 +171,10 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
   }
   if (!online_) return;
   if (ev.ok && options_.channel && !channel_) open_channel();
-  schedule_checkin(jittered(options_.checkin_interval));
+  // After a rotation, report the new fingerprint soon (DESIGN.md §5).
+  auto next = options_.checkin_interval;
+  if (ev.ok && ev.outcome.rotated) next = std::min(next, milliseconds(2000));
+  schedule_checkin(jittered(next));
 }
 
 void AgentRunner::send_replies(const std::vector<json::object>& replies) {

@@ -65,6 +65,8 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
 
   // Snapshots, safe from any thread.
   std::string pinned_fingerprint() const;
+  // The pinned fingerprint the last successful check-in reported to the server.
+  std::string reported_fingerprint() const;
   std::string agent_id() const { return agent_id_; }
   bool online() const { return online_.load(); }
   bool channel_open() const { return channel_open_.load(); }
@@ -102,6 +104,8 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   std::atomic<bool> channel_open_{false};
   mutable std::mutex snapshot_mu_;
   std::string pinned_snapshot_;
+  std::string reported_snapshot_;
+  std::string sent_fingerprint_;  // in the check-in now in flight (strand only)
   agent::AgentCounters counters_snapshot_;
 };
 

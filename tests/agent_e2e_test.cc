@@ -1,0 +1,316 @@
+// End-to-end tests of certkeeper-agent and certkeeper-fleet against the real
+// certkeeper-server and certmgr binaries on 127.0.0.1 (port 0, temporary store).
+// Every wait is a poll with a deadline.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "crypto/x509.h"
+#include "support/process.h"
+
+namespace ck::testing {
+namespace {
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+const char* kPassword = "Correct-Horse-Battery-Staple-42";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return pred();
+}
+
+int port_of(const std::string& line) {
+  std::smatch m;
+  static const std::regex re(R"(listening on [0-9.]+:([0-9]+))");
+  return std::regex_search(line, m, re) ? std::stoi(m[1]) : 0;
+}
+
+// A plain HTTP/1.1 request to the loopback admin listener; returns the status code.
+int admin_request(int port, const std::string& method, const std::string& target, const std::string& body,
+                  std::string* reply = nullptr) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return 0;
+  }
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    "Connection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return 0;
+  }
+  std::string resp;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) resp.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (reply) *reply = resp;
+  return resp.size() > 12 ? std::atoi(resp.substr(9, 3).c_str()) : 0;
+}
+
+// What an agent's install folder says it pins (state file and OfcNTCer.dat agree).
+struct Pin {
+  std::string fingerprint;
+  int64_t generation = -1;
+  int64_t last_seq = -1;
+};
+
+Pin read_pin(const std::string& dir) {
+  Pin p;
+  boost::system::error_code ec;
+  auto v = json::parse(slurp(dir + "/agent_state.json"), ec);
+  if (ec || !v.is_object()) return p;
+  auto cert = crypto::Certificate::parse(slurp(dir + "/OfcNTCer.dat"));
+  if (!cert.ok() || cert->fingerprint() != v.at("pinned_fingerprint").as_string()) return p;
+  p.fingerprint = cert->fingerprint();
+  p.generation = v.at("generation").as_int64();
+  p.last_seq = v.at("last_seq").as_int64();
+  return p;
+}
+
+class AgentE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = temp_dir();
+    env_.env["CERTKEEPER_STORE"] = "sqlite:" + dir_ + "/store/ck.db";
+    env_.timeout = 60s;
+    current_ = rotate();
+    ASSERT_EQ(certmgr({"-e", dir_ + "/OfcNTCer.dat"}).exit_code, 0);
+    server_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--admin-listen",
+                                 "127.0.0.1:0", "--state-dir", dir_ + "/server", "--log-level", "info"},
+        env_);
+    agent_port_ = port_of(server_->wait_for_line("(agents)", 20s));
+    admin_port_ = port_of(server_->wait_for_line("(admin)", 20s));
+    ASSERT_GT(agent_port_, 0) << server_->error_output();
+    ASSERT_GT(admin_port_, 0);
+    url_ = "https://127.0.0.1:" + std::to_string(agent_port_);
+  }
+
+  void TearDown() override {
+    agents_.clear();
+    server_.reset();
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  ProcessResult certmgr(std::vector<std::string> args) {
+    args.insert(args.begin(), bin("certmgr"));
+    return run(args, env_);
+  }
+
+  // certmgr -c: a new current certificate; returns its fingerprint.
+  std::string rotate(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"generate"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back(kPassword);
+    auto r = certmgr(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    std::smatch m;
+    static const std::regex re("generated ([0-9a-f]{64})");
+    EXPECT_TRUE(std::regex_search(r.out, m, re)) << r.out;
+    return m.size() > 1 ? m[1].str() : std::string();
+  }
+
+  // Waits until the running server serves `fp` as its current certificate.
+  bool server_knows(const std::string& fp) {
+    return wait_until([&] {
+      std::string metrics;
+      admin_request(admin_port_, "GET", "/metrics", "", &metrics);
+      return metrics.find("certkeeper_current_certificate_expiry_seconds{fingerprint=\"" + fp + "\"}") !=
+             std::string::npos;
+    }, 20s);
+  }
+
+  std::string install(const std::string& name) {
+    std::string d = dir_ + "/agents/" + name;
+    std::filesystem::create_directories(d);
+    std::filesystem::copy_file(dir_ + "/OfcNTCer.dat", d + "/OfcNTCer.dat");
+    return d;
+  }
+
+  ChildProcess& start_agent(const std::string& name, const std::string& install_dir) {
+    agents_.push_back(std::make_unique<ChildProcess>(
+        std::vector<std::string>{bin("certkeeper-agent"), "--server", url_, "--install-dir", install_dir,
+                                 "--agent-id", name, "--checkin-interval", "0.5", "--server-ca",
+                                 dir_ + "/server/server-tls.crt"},
+        env_));
+    return *agents_.back();
+  }
+
+  ProcessResult run_once(const std::string& name, const std::string& install_dir,
+                         const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{bin("certkeeper-agent"), "--server", url_, "--install-dir", install_dir,
+                                  "--agent-id", name, "--once"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args, env_);
+  }
+
+  int send(const std::string& command, const std::string& to, json::object args = {}) {
+    std::string reply;
+    int status = admin_request(admin_port_, "POST", "/v1/admin/messages",
+                            json::serialize(json::object{{"command", command}, {"args", args}, {"to", to}}),
+                            &reply);
+    EXPECT_EQ(status, 200) << reply;
+    return status;
+  }
+
+  std::string dir_;
+  RunOptions env_;
+  std::string current_;
+  std::unique_ptr<ChildProcess> server_;
+  std::vector<std::unique_ptr<ChildProcess>> agents_;
+  int agent_port_ = 0, admin_port_ = 0;
+  std::string url_;
+};
+
+TEST_F(AgentE2eTest, OnlineAgentsFollowRotationsAndRunSignedCommands) {
+  std::string a1 = install("a1"), a2 = install("a2");
+  start_agent("a1", a1);
+  start_agent("a2", a2);
+  ASSERT_TRUE(wait_until([&] { return read_pin(a1).fingerprint == current_ && read_pin(a2).fingerprint == current_; }, 20s));
+
+  for (int round = 0; round < 2; ++round) {
+    std::string next = rotate();
+    ASSERT_TRUE(wait_until([&] { return read_pin(a1).fingerprint == next && read_pin(a2).fingerprint == next; }, 30s))
+        << "round " << round << "\n" << agents_[0]->error_output();
+    EXPECT_EQ(read_pin(a1).generation, round + 2);
+  }
+
+  // Signed commands over the channel (or the next check-in).
+  send("ping", "a1");
+  send("set-policy", "a2", json::object{{"scan_interval", 600}});
+  send("run-scan", "all");
+  EXPECT_TRUE(wait_until([&] { return slurp(a1 + "/replies.log").find("\"pong\"") != std::string::npos; }, 20s));
+  EXPECT_TRUE(wait_until([&] { return slurp(a2 + "/policy.json").find("\"scan_interval\":600") != std::string::npos; }, 20s));
+  EXPECT_TRUE(wait_until([&] {
+    return !slurp(a1 + "/scan.log").empty() && !slurp(a2 + "/scan.log").empty();
+  }, 20s));
+  EXPECT_FALSE(std::filesystem::exists(a1 + "/policy.json"));  // addressed to a2 only
+}
+
+class AgentOfflineE2eTest : public AgentE2eTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(AgentOfflineE2eTest, OfflineAgentCatchesUpInOneCheckin) {
+  const int missed = GetParam();
+  std::string a = install("offline");
+  auto first = run_once("offline", a);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(read_pin(a).fingerprint, current_);
+  const int64_t seq_before = read_pin(a).last_seq;
+
+  std::string latest;
+  for (int i = 0; i < missed; ++i) latest = rotate();
+  ASSERT_TRUE(server_knows(latest));
+  // A command queued while the agent is away is delivered with the catch-up.
+  send("run-scan", "offline");
+
+  auto r = run_once("offline", a);  // exactly one check-in
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Pin pin = read_pin(a);
+  EXPECT_EQ(pin.fingerprint, latest) << r.err;
+  EXPECT_EQ(pin.generation, missed + 1);
+  EXPECT_GT(pin.last_seq, seq_before);
+  EXPECT_FALSE(slurp(a + "/scan.log").empty());
+  EXPECT_NE(r.err.find("rotation accepted"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Replacements, AgentOfflineE2eTest, ::testing::Values(1, 2, 3));
+
+TEST_F(AgentE2eTest, RevokedKeyNeedsHandCopyWhichIsPickedUpWithoutRestart) {
+  std::string a = install("r1");
+  start_agent("r1", a);
+  ASSERT_TRUE(wait_until([&] { return read_pin(a).fingerprint == current_; }, 20s));
+  agents_.clear();  // stop it; the key it pins leaks and is replaced with revocation
+  std::string next = rotate({"--revoke-previous"});
+  ASSERT_TRUE(server_knows(next));
+  ChildProcess& agent = start_agent("r1", a);
+  // It gets nothing it could trust: no rotation, still the revoked key.
+  std::this_thread::sleep_for(2s);  // several 0.5 s check-in cycles
+  EXPECT_EQ(read_pin(a).fingerprint, current_);
+  // certmgr -e and a manual copy: picked up by the running agent, generation 0.
+  ASSERT_EQ(certmgr({"-e", dir_ + "/fresh.dat"}).exit_code, 0);
+  std::filesystem::copy_file(dir_ + "/fresh.dat", a + "/OfcNTCer.dat",
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(wait_until([&] {
+    Pin p = read_pin(a);
+    return p.fingerprint == next && p.generation == 0;
+  }, 20s)) << agent.error_output();
+  send("ping", "r1");
+  EXPECT_TRUE(wait_until([&] { return slurp(a + "/replies.log").find("\"pong\"") != std::string::npos; }, 20s));
+}
+
+TEST_F(AgentE2eTest, TrustOnFirstUseRefusesADifferentServerCertificate) {
+  std::string a = install("t1");
+  auto first = run_once("t1", a, {});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_TRUE(std::filesystem::exists(a + "/server_tls.pem"));
+  // Pretend the pinned server certificate was another one.
+  std::filesystem::copy_file(dir_ + "/OfcNTCer.dat", a + "/server_tls.pem",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::string state_before = slurp(a + "/agent_state.json");
+  ASSERT_TRUE(server_knows(rotate()));
+  auto r = run_once("t1", a, {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("server TLS certificate changed"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(a + "/agent_state.json"), state_before);
+  // With --server-ca it trusts the server again and catches up.
+  auto ok = run_once("t1", a, {"--server-ca", dir_ + "/server/server-tls.crt"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+TEST_F(AgentE2eTest, FleetConvergesAndOfflineShareCatchesUp) {
+  const std::string online_flag = dir_ + "/online";
+  ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "40", "--memory", "--agent-key",
+                      dir_ + "/OfcNTCer.dat", "--checkin-interval", "0.5", "--spread", "0.5",
+                      "--offline-fraction", "0.25", "--offline-until-file", online_flag,
+                      "--until-converged", "current", "--progress", "0.2", "--server-ca",
+                      dir_ + "/server/server-tls.crt"},
+                     env_);
+  ASSERT_NE(fleet.wait_for_line("progress: 30/40 agents on current " + current_.substr(0, 16), 30s), "")
+      << fleet.output() << fleet.error_output();
+  std::string next = rotate();
+  next = rotate();  // the offline share misses two replacements
+  ASSERT_NE(fleet.wait_for_line("progress: 30/40 agents on current " + next.substr(0, 16), 30s), "")
+      << fleet.output();
+  std::ofstream(online_flag) << "go";
+  std::string summary = fleet.wait_for_line("\"converged\":true", 30s);
+  ASSERT_NE(summary, "") << fleet.output();
+  auto v = json::parse(summary);
+  EXPECT_EQ(v.at("pinning_current").as_int64(), 40);
+  EXPECT_EQ(v.at("reported_current").as_int64(), 40);
+  EXPECT_EQ(v.at("server_current").as_string(), next);
+  EXPECT_EQ(v.at("links_rejected").as_int64(), 0);
+  EXPECT_EQ(fleet.stop(SIGTERM), 0);
+}
+
+}  // namespace
+}  // namespace ck::testing
