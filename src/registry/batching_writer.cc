@@ -83,8 +83,31 @@ void BatchingWriter::run() {
     Status status = registry_.upsert_batch(endpoints);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     record(batch.size(), status.ok(), took.count());
+    if (!status.ok() && batch.size() > 1 && is_data_error(status.error())) {
+      // One bad row must not fail its neighbours: write them one by one instead.
+      for (Item& item : batch) {
+        Status one = registry_.upsert_batch({item.endpoint});
+        record_retry(one.ok());
+        item.done(one);
+      }
+      continue;
+    }
     for (Item& item : batch) item.done(status);
   }
+}
+
+bool BatchingWriter::is_data_error(const Error& e) {
+  return e.kind == ErrorKind::kConflict || e.kind == ErrorKind::kInvalidArgument;
+}
+
+void BatchingWriter::record_retry(bool ok) {
+  std::lock_guard lock(mu_);
+  // The batch was counted as failed; move this member to committed when it went in.
+  if (ok) {
+    --stats_.failed;
+    ++stats_.committed;
+  }
+  ++stats_.retried;
 }
 
 }  // namespace ck::registry

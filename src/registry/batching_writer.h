@@ -7,7 +7,9 @@
 //   with load (thousands per commit) and shrink to one when idle.
 // - `done(ok)` is called only after the transaction holding that endpoint committed:
 //   an answered check-in is never lost. On failure every member of the batch gets the
-//   error (nothing of the batch was written).
+//   error (nothing of the batch was written) -- except for a data error (kConflict,
+//   kInvalidArgument: one bad row), after which the members are written one by one so
+//   that only the bad one fails.
 // - Back-pressure: when `max_queue` endpoints are already waiting, submit() does not
 //   block; it calls done(kBusy) at once (the server answers 503 + Retry-After).
 //   After shutdown() began, done(kUnavailable).
@@ -47,6 +49,7 @@ class BatchingWriter {
     uint64_t committed = 0;  // check-ins in committed batches
     uint64_t failed = 0;     // check-ins in batches whose transaction failed
     uint64_t rejected = 0;   // refused by submit (queue full or shutting down)
+    uint64_t retried = 0;    // written alone after their batch hit a data error
     uint64_t batches = 0;    // transactions attempted
     uint64_t last_batch_size = 0;
     uint64_t max_batch_size = 0;
@@ -75,6 +78,8 @@ class BatchingWriter {
   };
   void run();
   void record(size_t size, bool ok, double seconds);
+  void record_retry(bool ok);
+  static bool is_data_error(const Error& e);
 
   EndpointRegistry& registry_;
   const Options options_;

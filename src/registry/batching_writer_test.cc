@@ -52,6 +52,9 @@ class GatedRegistry final : public EndpointRegistry {
     batches_.push_back(endpoints.size());
     for (const auto& e : endpoints) committed_.push_back(e.agent_id);
     if (fail_) return make_error(ErrorKind::kIo, "disk on fire");
+    for (const auto& e : endpoints) {
+      if (e.agent_id == "bad") return make_error(ErrorKind::kConflict, "constraint failed");
+    }
     return ok_status();
   }
   Status for_each_mismatched(const std::string&,
@@ -196,6 +199,30 @@ TEST(BatchingWriter, FailedTransactionReportsTheErrorToEveryMember) {
   EXPECT_EQ(failed.load(), 3);
   EXPECT_EQ(writer.stats().failed, 3u);
   EXPECT_EQ(writer.stats().committed, 0u);
+}
+
+TEST(BatchingWriter, OneBadRowFailsAloneNotItsWholeBatch) {
+  GatedRegistry registry;
+  BatchingWriter writer(registry);
+  std::atomic<int> ok{0}, conflict{0};
+  auto done = [&](Status s) {
+    if (s.ok()) ++ok;
+    if (!s.ok() && s.error().kind == ErrorKind::kConflict) ++conflict;
+  };
+  writer.submit(make("first"), done);
+  ASSERT_TRUE(registry.wait_entered(1));
+  writer.submit(make("good1"), done);
+  writer.submit(make("bad"), done);
+  writer.submit(make("good2"), done);
+  registry.open();
+  writer.shutdown();
+  EXPECT_EQ(ok.load(), 3);
+  EXPECT_EQ(conflict.load(), 1);
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 3, 1, 1, 1}));
+  auto stats = writer.stats();
+  EXPECT_EQ(stats.committed, 3u);
+  EXPECT_EQ(stats.failed, 1u);
+  EXPECT_EQ(stats.retried, 3u);
 }
 
 TEST(BatchingWriter, FullQueueAnswersBusyAtOnce) {
