@@ -19,6 +19,8 @@ namespace {
 
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr auto kCloseTimeout = std::chrono::seconds(3);
+constexpr auto kDrainTimeout = std::chrono::seconds(2);
+constexpr size_t kMaxDrainBytes = 4 << 20;
 
 template <bool kTls>
 class HttpSession final : public Stoppable, public std::enable_shared_from_this<HttpSession<kTls>> {
@@ -121,10 +123,23 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     }
   }
 
+  // For requests not read to the end (413, 431, 400): after the answer, the rest of
+  // what the client sends is read and discarded for a moment before closing, so the
+  // client's kernel does not reset the connection and drop the answer (lingering close).
   void reply_and_close(int status, std::string_view why) {
     spdlog::debug("refusing request from {}: {} {}", remote_, status, why);
     keep_alive_ = false;
+    drain_before_close_ = true;
     write(protocol::error_response(status, why));
+  }
+
+  void drain() {
+    drain_buf_.resize(16 * 1024);
+    stream_.async_read_some(asio::buffer(drain_buf_), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kMaxDrainBytes) return self->do_close();
+      self->drain();
+    });
   }
 
   void write(protocol::HttpResponse r) {
@@ -138,7 +153,13 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     lowest().expires_after(shared_.options.read_timeout);
     http::async_write(stream_, *res, [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
       if (ec) return;
-      if (res->need_eof()) return self->do_close();
+      if (res->need_eof()) {
+        if (self->drain_before_close_) {
+          self->lowest().expires_after(kDrainTimeout);
+          return self->drain();
+        }
+        return self->do_close();
+      }
       self->do_read();
     });
   }
@@ -159,7 +180,9 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_ = "?";
   unsigned version_ = 11;
-  bool keep_alive_ = false, reading_ = false, stopping_ = false;
+  bool keep_alive_ = false, reading_ = false, stopping_ = false, drain_before_close_ = false;
+  std::string drain_buf_;
+  size_t drained_ = 0;
 };
 
 class Listener final : public std::enable_shared_from_this<Listener> {
