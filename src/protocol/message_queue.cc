@@ -18,9 +18,13 @@ bool MessageQueue::enqueue(const std::string& agent_id, PendingCommand cmd) {
   return true;
 }
 
-int64_t MessageQueue::add_broadcast(PendingCommand cmd) {
+int64_t MessageQueue::add_broadcast(PendingCommand cmd, const std::vector<std::string>& delivered_live) {
   std::lock_guard<std::mutex> lock(mu_);
   cmd.broadcast_id = next_broadcast_++;
+  for (const auto& agent : delivered_live) {
+    int64_t& seen = broadcast_seen_[agent];
+    if (cmd.broadcast_id > seen) seen = cmd.broadcast_id;
+  }
   if (broadcasts_.size() >= broadcast_limit_) broadcasts_.pop_front();
   broadcasts_.push_back(std::move(cmd));
   return broadcasts_.back().broadcast_id;

@@ -34,8 +34,10 @@ class MessageQueue {
   // Queues `cmd` for `agent_id`. False when the queue table is full (too many agents).
   bool enqueue(const std::string& agent_id, PendingCommand cmd);
 
-  // Adds a broadcast; returns its id (1, 2, ...).
-  int64_t add_broadcast(PendingCommand cmd);
+  // Adds a broadcast and, in the same step, marks it seen for `delivered_live` (the
+  // agents it is about to be pushed to), so a concurrent check-in of one of them does
+  // not take it a second time. Returns its id (1, 2, ...).
+  int64_t add_broadcast(PendingCommand cmd, const std::vector<std::string>& delivered_live = {});
   // Records that `agent_id` has received broadcast `id` (live push).
   void mark_broadcast_seen(const std::string& agent_id, int64_t id);
 

@@ -42,6 +42,14 @@ TEST(MessageQueue, BroadcastsOncePerAgent) {
   EXPECT_EQ(q.take("offline", 10).size(), 1u);
 }
 
+TEST(MessageQueue, BroadcastMarkedSeenForLiveAgentsAtOnce) {
+  MessageQueue q;
+  q.add_broadcast(cmd("b1"), {"live-1", "live-2"});
+  EXPECT_TRUE(q.take("live-1", 10).empty());
+  EXPECT_TRUE(q.take("live-2", 10).empty());
+  EXPECT_EQ(q.take("other", 10).size(), 1u);
+}
+
 TEST(MessageQueue, AgentTableBound) {
   MessageQueue q(4, 4, 1);
   EXPECT_TRUE(q.enqueue("a", cmd("1")));

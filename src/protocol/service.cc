@@ -149,6 +149,12 @@ bool Service::push_live(const std::string& agent_id, const ChannelHub::Live& liv
   return true;
 }
 
+bool Service::trusted(const std::string& pinned) {
+  auto ring = deps_.certs->snapshot();
+  auto plan = deps_.certs->plan(*ring, pinned);
+  return plan.ok() && plan->trust != store::PinnedTrust::kUntrusted;
+}
+
 void Service::handle_admin(HttpRequest req, Done done) {
   const std::string_view path = target_path(req.target);
   if (path == kMetricsPath) {
@@ -197,9 +203,15 @@ HttpResponse Service::admin_message(const HttpRequest& req) {
   PendingCommand cmd = new_command(m.command, m.args, now());
   AdminMessageResponse out;
   if (m.to == kToAll) {
-    cmd.broadcast_id = deps_.queue->add_broadcast(cmd);
-    for (const auto& [agent, live] : deps_.hub->all()) {
-      deps_.queue->mark_broadcast_seen(agent, cmd.broadcast_id);
+    std::vector<std::pair<std::string, ChannelHub::Live>> reachable;
+    std::vector<std::string> reachable_ids;
+    for (auto& [agent, live] : deps_.hub->all()) {
+      if (!trusted(live.pinned)) continue;
+      reachable_ids.push_back(agent);
+      reachable.emplace_back(agent, std::move(live));
+    }
+    cmd.broadcast_id = deps_.queue->add_broadcast(cmd, reachable_ids);
+    for (const auto& [agent, live] : reachable) {
       if (push_live(agent, live, cmd)) ++out.delivered;
     }
     int64_t known = 0;

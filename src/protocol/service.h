@@ -84,6 +84,8 @@ class Service {
                                     std::vector<PendingCommand> cmds, int64_t last_seq);
   // Pushes a command to a live channel when the agent's pinned key allows it.
   bool push_live(const std::string& agent_id, const ChannelHub::Live& live, const PendingCommand& cmd);
+  // Whether messages can be signed for an agent pinning `pinned` (not revoked/unknown).
+  bool trusted(const std::string& pinned);
   int64_t now() const { return deps_.clock->now(); }
 
   ServiceDeps deps_;
