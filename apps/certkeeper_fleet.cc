@@ -44,7 +44,7 @@ int run(int argc, char** argv) {
   CLI::App app{"certkeeper-fleet: many simulated agents in one process"};
   std::string server, agent_key_file, state_root, server_ca, until_converged, offline_file,
       summary_file, log_level = "warn", id_prefix = "fleet-";
-  int n = 100, threads = 2;
+  int n = 100, threads = 2, max_inflight = 256;
   double interval = 30, offline_fraction = 0, duration = 0, progress_every = 1, spread = -1;
   bool memory = false, no_channel = false;
   app.add_option("--server", server, "server URL, https://HOST:PORT")->required();
@@ -58,6 +58,7 @@ int run(int argc, char** argv) {
   app.add_option("--spread", spread, "first check-ins spread over this many seconds (default: interval)");
   app.add_option("--threads", threads, "io threads")->check(CLI::Range(1, 64));
   app.add_option("--server-ca", server_ca, "CA file for the server's TLS certificate (else trust on first use)");
+  app.add_option("--max-inflight", max_inflight, "check-ins in flight at once (0: unbounded)");
   app.add_flag("--no-channel", no_channel, "check-ins only, no WebSocket channels (saves descriptors)");
   app.add_option("--offline-fraction", offline_fraction, "share of agents kept offline until told")
       ->check(CLI::Range(0.0, 1.0));
@@ -117,6 +118,7 @@ int run(int argc, char** argv) {
   fo.state_root = state_root;
   fo.agent_key = std::move(key).value();
   fo.offline_fraction = offline_fraction;
+  fo.max_inflight = max_inflight;
   fo.runner.checkin_interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
   fo.runner.first_delay_max =
       std::chrono::milliseconds(static_cast<int64_t>((spread >= 0 ? spread : interval) * 1000));

@@ -20,6 +20,7 @@ Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetO
   auto key = std::make_shared<const std::string>(options.agent_key);
   fleet->offline_count_ = static_cast<int>(options.offline_fraction * options.agents);
   auto shared = fleet->shared_;
+  if (options.max_inflight > 0) options.runner.gate = std::make_shared<CheckinGate>(options.max_inflight);
   for (int i = 0; i < options.agents; ++i) {
     char id[80];
     std::snprintf(id, sizeof id, "%s%06d", options.id_prefix.c_str(), i);

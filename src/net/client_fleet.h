@@ -31,6 +31,7 @@ struct FleetOptions {
   double offline_fraction = 0;
   RunnerOptions runner;
   size_t max_seen_jti = 64;
+  int max_inflight = 256;  // check-ins in flight at once across the fleet (0: unbounded)
 };
 
 struct FleetProgress {

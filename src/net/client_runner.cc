@@ -22,7 +22,7 @@ AgentRunner::AgentRunner(asio::io_context& io, std::shared_ptr<asio::ssl::contex
       options_(std::move(options)),
       checkin_timer_(strand_),
       channel_timer_(strand_),
-      rng_(std::random_device{}()),
+      rng_(static_cast<std::minstd_rand::result_type>(std::random_device{}())),
       agent_id_(agent_->agent_id()) {
   publish();
 }
@@ -113,6 +113,21 @@ void AgentRunner::checkin() {
     if (channel_ && channel_open_) channel_->send(hello());
   }
   checkin_in_flight_ = true;
+  if (options_.gate) {
+    options_.gate->acquire(strand_, [self = shared_from_this()] { self->send_checkin(); });
+  } else {
+    send_checkin();
+  }
+}
+
+void AgentRunner::send_checkin() {
+  if (stopped_) {
+    // Stopped while waiting for a slot: give it back and finish.
+    if (options_.gate) options_.gate->release();
+    checkin_in_flight_ = false;
+    if (on_stopped) on_stopped();
+    return;
+  }
   HttpsRequest req;
   req.target = "/v1/checkin";
   req.timeout = options_.timeout;
@@ -129,6 +144,7 @@ void AgentRunner::checkin() {
 
 void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
   checkin_in_flight_ = false;
+  if (options_.gate) options_.gate->release();
   CheckinEvent ev;
   if (!reply.ok()) {
     ev.error = reply.error().message;

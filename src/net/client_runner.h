@@ -23,6 +23,7 @@
 
 #include "agent/agent.h"
 #include "net/client_channel.h"
+#include "net/client_gate.h"
 #include "net/client_https.h"
 #include "net/client_tls.h"
 #include "net/client_url.h"
@@ -38,6 +39,8 @@ struct RunnerOptions {
   bool once = false;  // one check-in, then stop (no channel)
   std::chrono::milliseconds timeout{30000};
   agent::HostInfo host;
+  // Shared bound on check-ins in flight (fleet); null = unbounded.
+  std::shared_ptr<CheckinGate> gate;
 };
 
 // What one check-in did; passed to the on_checkin observer.
@@ -76,6 +79,7 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
   void schedule_checkin(std::chrono::milliseconds delay);
   void checkin();
+  void send_checkin();
   void on_checkin_reply(Result<HttpReply> reply);
   void open_channel();
   void on_channel_frame(std::string frame);
@@ -95,7 +99,7 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   boost::asio::steady_timer channel_timer_;
   std::shared_ptr<ChannelClient> channel_;
   std::chrono::milliseconds channel_backoff_{1000};
-  std::mt19937_64 rng_;
+  std::minstd_rand rng_;
   std::string local_ip_;
   bool stopped_ = false;
   bool checkin_in_flight_ = false;
