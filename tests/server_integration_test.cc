@@ -1,5 +1,6 @@
 // Integration tests: the real certkeeper-server on 127.0.0.1 (ports picked by the OS)
-// with a temporary SQLite store, driven by real HTTPS/WebSocket clients.
+// with a temporary store — SQLite, and PostgreSQL (one schema per test) when
+// $CK_TEST_POSTGRES_URL names a server — driven by real HTTPS/WebSocket clients.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "registry/endpoint_registry.h"
 #include "store/cert_operations.h"
 #include "store/cert_store.h"
+#include "store/postgres/pg_test_env.h"
 #include "support/process.h"
 #include "support/server_client.h"
 
@@ -24,11 +26,21 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class ServerTest : public ::testing::Test {
+enum class Backend { kSqlite, kPostgres };
+
+class ServerTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     dir_ = temp_dir("server");
-    url_ = "sqlite:" + dir_ + "/ck.db";
+    if (GetParam() == Backend::kPostgres) {
+      CK_REQUIRE_POSTGRES();
+      auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+      ASSERT_TRUE(schema.ok()) << schema.error().message;
+      schema_ = std::move(schema).value();
+      url_ = schema_->url();
+    } else {
+      url_ = "sqlite:" + dir_ + "/ck.db";
+    }
     auto s = store::open_cert_store(url_);
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s).value();
@@ -89,12 +101,18 @@ class ServerTest : public ::testing::Test {
     return std::stoll(text.substr(pos + name.size() + 2));
   }
 
+  void TearDown() override {
+    server_.reset();  // stop the server before its schema goes
+    store_.reset();
+  }
+
+  std::unique_ptr<pg::testing::TestSchema> schema_;  // destroyed last
   std::string dir_, url_;
   std::unique_ptr<store::CertStore> store_;
   std::unique_ptr<ServerUnderTest> server_;
 };
 
-TEST_F(ServerTest, RefusesToStartWithoutCurrentCertificate) {
+TEST_P(ServerTest, RefusesToStartWithoutCurrentCertificate) {
   ProcessResult r = run({bin("certkeeper-server"), "--store", url_, "--listen", "127.0.0.1:0", "--admin-listen",
                          "127.0.0.1:0", "--state-dir", dir_ + "/state"},
                         RunOptions{.timeout = 20s});
@@ -103,7 +121,7 @@ TEST_F(ServerTest, RefusesToStartWithoutCurrentCertificate) {
   EXPECT_EQ(r.out.find("listening on"), std::string::npos);
 }
 
-TEST_F(ServerTest, CheckinAnswersCurrentFingerprintAndIsRecorded) {
+TEST_P(ServerTest, CheckinAnswersCurrentFingerprintAndIsRecorded) {
   std::string fp = generate();
   start();
   auto before = metrics();
@@ -129,7 +147,7 @@ TEST_F(ServerTest, CheckinAnswersCurrentFingerprintAndIsRecorded) {
   EXPECT_NE(after.find("certkeeper_current_certificate_expiry_seconds{"), std::string::npos);
 }
 
-TEST_F(ServerTest, NewCertificateIsServedWithinASecondAndAHalf) {
+TEST_P(ServerTest, NewCertificateIsServedWithinASecondAndAHalf) {
   std::string old_fp = generate();
   start();
   EXPECT_EQ(checkin_ok("a", old_fp).current_fingerprint, old_fp);
@@ -151,7 +169,7 @@ TEST_F(ServerTest, NewCertificateIsServedWithinASecondAndAHalf) {
   EXPECT_TRUE(checkin_ok("a", new_fp).rotations.empty());
 }
 
-TEST_F(ServerTest, BadInputGetsTheRightStatus) {
+TEST_P(ServerTest, BadInputGetsTheRightStatus) {
   std::string fp = generate();
   start();
   const HostPort& a = server_->agents();
@@ -173,7 +191,7 @@ TEST_F(ServerTest, BadInputGetsTheRightStatus) {
   EXPECT_GE(metric(m, "certkeeper_checkins_rejected_total"), 7);
 }
 
-TEST_F(ServerTest, GarbageAndSlowClientsDoNotHurtOthers) {
+TEST_P(ServerTest, GarbageAndSlowClientsDoNotHurtOthers) {
   std::string fp = generate();
   start({"--read-timeout", "1"});
   const HostPort& a = server_->agents();
@@ -208,7 +226,7 @@ TEST_F(ServerTest, GarbageAndSlowClientsDoNotHurtOthers) {
   EXPECT_EQ(checkin_ok("still-fine", fp).current_fingerprint, fp);
 }
 
-TEST_F(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
+TEST_P(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
   std::string fp = generate();
   start();
   ChannelClient ch;
@@ -250,7 +268,7 @@ TEST_F(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
             422);
 }
 
-TEST_F(ServerTest, SigtermExitsZeroAndEveryAnsweredCheckinIsRecorded) {
+TEST_P(ServerTest, SigtermExitsZeroAndEveryAnsweredCheckinIsRecorded) {
   std::string fp = generate();
   start({"--threads", "2"});
   std::atomic<bool> stop{false};
@@ -284,7 +302,7 @@ TEST_F(ServerTest, SigtermExitsZeroAndEveryAnsweredCheckinIsRecorded) {
   }
 }
 
-TEST_F(ServerTest, TlsIdentityIsGeneratedOnceAndKeptPrivate) {
+TEST_P(ServerTest, TlsIdentityIsGeneratedOnceAndKeptPrivate) {
   generate();
   start();
   std::string key = dir_ + "/state/server-tls.key";
@@ -297,7 +315,7 @@ TEST_F(ServerTest, TlsIdentityIsGeneratedOnceAndKeptPrivate) {
   EXPECT_EQ(*read_file(dir_ + "/state/server-tls.crt"), cert_before);
 }
 
-TEST_F(ServerTest, ConfigFileSetsOptionsAndFlagsWin) {
+TEST_P(ServerTest, ConfigFileSetsOptionsAndFlagsWin) {
   std::string fp = generate();
   std::string config = dir_ + "/server.conf";
   ASSERT_TRUE(write_file_atomic(config, "# test\nstore = " + url_ + "\nthreads = 3\nlisten = 127.0.0.1:1\n").ok());
@@ -307,6 +325,11 @@ TEST_F(ServerTest, ConfigFileSetsOptionsAndFlagsWin) {
   ASSERT_TRUE(server_->started()) << server_->process().error_output();
   EXPECT_EQ(checkin_ok("cfg", fp).current_fingerprint, fp);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
 
 }  // namespace
 }  // namespace ck::testing
