@@ -17,8 +17,8 @@ namespace ck::archive {
 struct BackupCertificate {
   crypto::Certificate certificate;
   store::CertStatus status = store::CertStatus::kRetired;
-  bool exportable = false;   // in the store the backup was taken from
-  int64_t generation = 0;    // 0: never current
+  bool exportable = false;  // in the store the backup was taken from
+  int64_t generation = 0;   // 0: never current
   int64_t created_at = 0;
   std::optional<crypto::PrivateKey> key;  // absent when the key was not exportable
 };
@@ -28,7 +28,7 @@ struct Backup {
   int format_version = 0;
   int64_t created = 0;
   int64_t store_generation = 0;
-  std::vector<BackupCertificate> certificates;  // the current one among them
+  std::vector<BackupCertificate> certificates;   // the current one among them
   std::vector<store::RotationRecord> rotations;  // by generation ascending
 
   const BackupCertificate* current() const {

@@ -27,7 +27,8 @@ Result<crypto::Pkcs12Contents> open_pfx(const std::string& name, const std::stri
     return contents.error().with_context(name);
   }
   if (!contents->certificate.matches(contents->key))
-    return make_error(ErrorKind::kInvalidArgument, name + ": the private key does not match the certificate");
+    return make_error(ErrorKind::kInvalidArgument,
+                      name + ": the private key does not match the certificate");
   return contents;
 }
 
@@ -37,10 +38,12 @@ Result<BackupCertificate> decode_listed(const ManifestCertificate& m,
   auto cert = crypto::Certificate::parse(m.certificate_pem);
   if (!cert.ok()) return disagrees("the certificate of " + m.fingerprint + " does not parse");
   if (cert->fingerprint() != m.fingerprint)
-    return disagrees("the certificate listed as " + m.fingerprint + " has fingerprint " + cert->fingerprint());
+    return disagrees("the certificate listed as " + m.fingerprint + " has fingerprint " +
+                     cert->fingerprint());
   if (cert->not_before() != m.not_before || cert->not_after() != m.not_after ||
       m.algorithm != crypto::algorithm_name(cert->algorithm()))
-    return disagrees("the validity or algorithm of " + m.fingerprint + " differs from its certificate");
+    return disagrees("the validity or algorithm of " + m.fingerprint +
+                     " differs from its certificate");
   BackupCertificate out{*cert, m.status, m.exportable, m.generation, m.created_at, std::nullopt};
   if (m.has_key) {
     auto it = unclaimed.find(*m.file);
@@ -64,17 +67,19 @@ Status check_chain(const Backup& backup) {
     if (c.generation > 0 && !generations.insert(c.generation).second)
       return disagrees("two certificates have generation " + std::to_string(c.generation));
     if (c.generation > backup.store_generation)
-      return disagrees("certificate generation " + std::to_string(c.generation) + " exceeds the store's");
+      return disagrees("certificate generation " + std::to_string(c.generation) +
+                       " exceeds the store's");
   }
   for (const auto& r : backup.rotations) {
     const std::string where = "rotation statement " + std::to_string(r.generation);
     auto from = by_fp.find(r.from_fingerprint);
     auto to = by_fp.find(r.to_fingerprint);
-    if (from == by_fp.end() || to == by_fp.end()) return disagrees(where + " links an unlisted certificate");
+    if (from == by_fp.end() || to == by_fp.end())
+      return disagrees(where + " links an unlisted certificate");
     if (r.generation < 1 || r.generation > backup.store_generation)
       return disagrees(where + " has an impossible generation");
-    auto verified = crypto::verify_rotation(r.by_old, r.by_new, from->second->certificate.public_key(),
-                                            r.generation - 1);
+    auto verified = crypto::verify_rotation(
+        r.by_old, r.by_new, from->second->certificate.public_key(), r.generation - 1);
     if (!verified.ok()) return disagrees(where + " does not verify: " + verified.error().message);
     if (verified->to != r.to_fingerprint || verified->from != r.from_fingerprint ||
         verified->generation != r.generation)
@@ -83,7 +88,8 @@ Status check_chain(const Backup& backup) {
   return ok_status();
 }
 
-Result<Backup> decode_with_manifest(const ZipEntry& manifest_entry, const std::vector<ZipEntry>& entries,
+Result<Backup> decode_with_manifest(const ZipEntry& manifest_entry,
+                                    const std::vector<ZipEntry>& entries,
                                     const std::string& password) {
   CK_ASSIGN_OR_RETURN(Manifest manifest, parse_manifest(manifest_entry.data));
   std::map<std::string, const ZipEntry*> unclaimed;
@@ -103,7 +109,8 @@ Result<Backup> decode_with_manifest(const ZipEntry& manifest_entry, const std::v
     if (c.status == store::CertStatus::kCurrent) ++current;
     backup.certificates.push_back(std::move(c));
   }
-  if (!unclaimed.empty()) return disagrees(unclaimed.begin()->first + " is in the archive but not listed");
+  if (!unclaimed.empty())
+    return disagrees(unclaimed.begin()->first + " is in the archive but not listed");
   if (current != 1) return disagrees(std::to_string(current) + " certificates are marked current");
   CK_RETURN_IF_ERROR(check_chain(backup));
   return backup;
@@ -112,7 +119,8 @@ Result<Backup> decode_with_manifest(const ZipEntry& manifest_entry, const std::v
 bool has_pfx_extension(const std::string& name) {
   if (name.size() < 5) return false;
   std::string ext = name.substr(name.size() - 4);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".pfx" || ext == ".p12";
 }
 
@@ -123,14 +131,16 @@ Result<Backup> decode_pfx_only(const std::vector<ZipEntry>& entries, const std::
   for (const auto& e : entries) {
     if (!has_pfx_extension(e.name))
       return make_error(ErrorKind::kInvalidArgument,
-                        "unexpected entry \"" + e.name + "\" (an archive without manifest.json may hold only .pfx files)");
+                        "unexpected entry \"" + e.name +
+                            "\" (an archive without manifest.json may hold only .pfx files)");
     CK_ASSIGN_OR_RETURN(auto pfx, open_pfx(e.name, e.data, password));
     const std::string fp = pfx.certificate.fingerprint();
     auto [it, fresh] = seen.emplace(fp, e.name);
     if (!fresh)
       return make_error(ErrorKind::kInvalidArgument,
                         "duplicate certificate " + fp + " in " + it->second + " and " + e.name);
-    backup.certificates.push_back(BackupCertificate{std::move(pfx.certificate), store::CertStatus::kRetired,
+    backup.certificates.push_back(BackupCertificate{std::move(pfx.certificate),
+                                                    store::CertStatus::kRetired,
                                                     /*exportable=*/true, 0, 0, std::move(pfx.key)});
   }
   // The newest certificate (latest notBefore; then latest notAfter) becomes current.
@@ -138,8 +148,10 @@ Result<Backup> decode_pfx_only(const std::vector<ZipEntry>& entries, const std::
                                  [](const BackupCertificate& a, const BackupCertificate& b) {
                                    const auto& x = a.certificate;
                                    const auto& y = b.certificate;
-                                   if (x.not_before() != y.not_before()) return x.not_before() < y.not_before();
-                                   if (x.not_after() != y.not_after()) return x.not_after() < y.not_after();
+                                   if (x.not_before() != y.not_before())
+                                     return x.not_before() < y.not_before();
+                                   if (x.not_after() != y.not_after())
+                                     return x.not_after() < y.not_after();
                                    return x.fingerprint() < y.fingerprint();
                                  });
   newest->status = store::CertStatus::kCurrent;
@@ -171,10 +183,11 @@ Status check_restorable(const Backup& backup) {
   if (current->status == store::CertStatus::kRevoked)
     return make_error(ErrorKind::kConflict, "the backup's current certificate is revoked");
   if (!current->key)
-    return make_error(ErrorKind::kConflict,
-                      "the backup holds no private key for its current certificate " +
-                          current->certificate.fingerprint() +
-                          " (it was not exportable); restoring it would leave a store that cannot sign");
+    return make_error(
+        ErrorKind::kConflict,
+        "the backup holds no private key for its current certificate " +
+            current->certificate.fingerprint() +
+            " (it was not exportable); restoring it would leave a store that cannot sign");
   return ok_status();
 }
 

@@ -1,14 +1,12 @@
 // Backups end to end on real SQLite stores: snapshot -> encode -> decode -> restore,
 // and every way an archive can disagree with itself.
+#include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
-
-#include <gtest/gtest.h>
-
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <map>
 
@@ -58,15 +56,15 @@ struct Dump {
 Dump dump(store::CertStore& s) {
   Dump d;
   EXPECT_TRUE(s.read([&](store::CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(d.certs, t.list());
-    CK_ASSIGN_OR_RETURN(d.rotations, t.rotations());
-    CK_ASSIGN_OR_RETURN(d.audit, t.audit_log());
-    for (const auto& c : d.certs) {
-      CK_ASSIGN_OR_RETURN(auto key, t.private_key(c.fingerprint));
-      if (key) d.keys[c.fingerprint] = key->fingerprint();
-    }
-    return ok_status();
-  }).ok());
+                 CK_ASSIGN_OR_RETURN(d.certs, t.list());
+                 CK_ASSIGN_OR_RETURN(d.rotations, t.rotations());
+                 CK_ASSIGN_OR_RETURN(d.audit, t.audit_log());
+                 for (const auto& c : d.certs) {
+                   CK_ASSIGN_OR_RETURN(auto key, t.private_key(c.fingerprint));
+                   if (key) d.keys[c.fingerprint] = key->fingerprint();
+                 }
+                 return ok_status();
+               }).ok());
   return d;
 }
 
@@ -238,7 +236,9 @@ TEST_F(BackupTest, MissingPfx) {
 
 TEST_F(BackupTest, ExtraPfx) {
   const std::string archive = encode();
-  auto extra = repack(archive, [&](auto& e) { e.push_back(ZipEntry{std::string(64, 'c') + ".pfx", e[1].data}); });
+  auto extra = repack(archive, [&](auto& e) {
+    e.push_back(ZipEntry{std::string(64, 'c') + ".pfx", e[1].data});
+  });
   expect_disagreement(decode_backup(extra, kPassword), "not listed");
 }
 
@@ -251,7 +251,8 @@ TEST_F(BackupTest, PfxWithAnotherPassword) {
   auto archive = repack(encode(), [&](auto& e) {
     auto contents = crypto::read_pkcs12(e[1].data, kPassword);
     ASSERT_TRUE(contents.ok());
-    e[1].data = *crypto::write_pkcs12(contents->key, contents->certificate, "another password 123", "x");
+    e[1].data =
+        *crypto::write_pkcs12(contents->key, contents->certificate, "another password 123", "x");
   });
   expect_disagreement(decode_backup(archive, kPassword), "wrong password for the PKCS#12");
 }
@@ -265,8 +266,8 @@ TEST_F(BackupTest, KeyNotMatchingCertificate) {
     ossl::X509StackPtr ca(sk_X509_new_null());
     X509_up_ref(a->certificate.get());
     sk_X509_push(ca.get(), a->certificate.get());
-    ossl::Pkcs12Ptr p12(PKCS12_create(kPassword.c_str(), "x", b->key.get(), nullptr, ca.get(), NID_aes_256_cbc,
-                                      NID_aes_256_cbc, 0, 0, 0));
+    ossl::Pkcs12Ptr p12(PKCS12_create(kPassword.c_str(), "x", b->key.get(), nullptr, ca.get(),
+                                      NID_aes_256_cbc, NID_aes_256_cbc, 0, 0, 0));
     ASSERT_TRUE(p12);
     unsigned char* der = nullptr;
     int len = i2d_PKCS12(p12.get(), &der);
@@ -285,17 +286,20 @@ TEST_F(BackupTest, TamperedManifest) {
       e[0].data.replace(pos, from.size(), to);
     });
   };
-  expect_disagreement(decode_backup(edit_manifest("\"status\":\"retired\"", "\"status\":\"current\""), kPassword),
-                      "marked current");
+  expect_disagreement(
+      decode_backup(edit_manifest("\"status\":\"retired\"", "\"status\":\"current\""), kPassword),
+      "marked current");
   expect_disagreement(decode_backup(edit_manifest("\"by_old\":\"", "\"by_old\":\"x"), kPassword),
                       "does not verify");
   auto twice = repack(archive, [&](auto& e) {
-    for (size_t pos; (pos = e[0].data.find(fps_[0])) != std::string::npos;) e[0].data.replace(pos, 64, fps_[1]);
+    for (size_t pos; (pos = e[0].data.find(fps_[0])) != std::string::npos;)
+      e[0].data.replace(pos, 64, fps_[1]);
     e.erase(e.begin() + 1);  // the PFX of fps_[0]
   });
   expect_disagreement(decode_backup(twice, kPassword), "listed twice");
-  expect_disagreement(decode_backup(edit_manifest("\"generation\":1,", "\"generation\":2,"), kPassword),
-                      "generation");
+  expect_disagreement(
+      decode_backup(edit_manifest("\"generation\":1,", "\"generation\":2,"), kPassword),
+      "generation");
 }
 
 TEST_F(BackupTest, EveryBitFlipIsDetectedOrHarmless) {
@@ -321,9 +325,11 @@ TEST(PfxOnlyTest, NewestBecomesCurrent) {
   std::vector<std::string> fps;
   for (int64_t age : {300, 100, 200}) {
     auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
-    auto cert = crypto::Certificate::make_self_signed(*key, "CN=other tool", 365, kNow - age * 86400);
+    auto cert =
+        crypto::Certificate::make_self_signed(*key, "CN=other tool", 365, kNow - age * 86400);
     fps.push_back(cert->fingerprint());
-    entries.push_back({"cert-" + std::to_string(age) + ".PFX", *crypto::write_pkcs12(*key, *cert, kPassword, "x"),
+    entries.push_back({"cert-" + std::to_string(age) + ".PFX",
+                       *crypto::write_pkcs12(*key, *cert, kPassword, "x"),
                        age == 200 ? uint16_t{ZIP_EM_TRAD_PKWARE} : uint16_t{ZIP_EM_AES_256}});
   }
   auto backup = decode_backup(testing::raw_zip(entries, kPassword), kPassword);
@@ -341,7 +347,8 @@ TEST(PfxOnlyTest, NewestBecomesCurrent) {
   const Dump after = dump(*target);
   ASSERT_EQ(after.certs.size(), 3u);
   for (const auto& c : after.certs) {
-    EXPECT_EQ(c.status, c.fingerprint == fps[1] ? store::CertStatus::kCurrent : store::CertStatus::kRetired);
+    EXPECT_EQ(c.status,
+              c.fingerprint == fps[1] ? store::CertStatus::kCurrent : store::CertStatus::kRetired);
     EXPECT_FALSE(c.exportable);
     // The store had reached generation 2; the restored current continues the count.
     if (c.fingerprint == fps[1]) {
@@ -354,9 +361,11 @@ TEST(PfxOnlyTest, DuplicateCertificatesAndStrangers) {
   auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
   auto cert = crypto::Certificate::make_self_signed(*key, "CN=x", 365, kNow);
   const std::string pfx = *crypto::write_pkcs12(*key, *cert, kPassword, "x");
-  auto dup = decode_backup(testing::raw_zip({{"a.pfx", pfx}, {"b.p12", pfx}}, kPassword), kPassword);
+  auto dup =
+      decode_backup(testing::raw_zip({{"a.pfx", pfx}, {"b.p12", pfx}}, kPassword), kPassword);
   expect_disagreement(dup, "duplicate certificate");
-  auto stranger = decode_backup(testing::raw_zip({{"a.pfx", pfx}, {"readme.txt", "hi"}}, kPassword), kPassword);
+  auto stranger =
+      decode_backup(testing::raw_zip({{"a.pfx", pfx}, {"readme.txt", "hi"}}, kPassword), kPassword);
   expect_disagreement(stranger, "unexpected entry");
   auto not_pfx = decode_backup(testing::raw_zip({{"a.pfx", "not a pfx"}}, kPassword), kPassword);
   expect_disagreement(not_pfx, "a.pfx");
@@ -367,8 +376,10 @@ TEST(StoreFilesTest, RefusesTheStoreItself) {
   auto s = open_store(dir);
   const std::string db = dir + "/ck.db";
   EXPECT_FALSE(refuse_store_file(db, "sqlite:" + db, "write").ok());
-  EXPECT_FALSE(refuse_store_file(dir + "/../" + std::filesystem::path(dir).filename().string() + "/ck.db",
-                                 "sqlite:" + db, "write").ok());
+  EXPECT_FALSE(
+      refuse_store_file(dir + "/../" + std::filesystem::path(dir).filename().string() + "/ck.db",
+                        "sqlite:" + db, "write")
+          .ok());
   EXPECT_FALSE(refuse_store_file(db + ".kek", "sqlite:" + db, "write").ok());
   EXPECT_TRUE(refuse_store_file(dir + "/backup.zip", "sqlite:" + db, "write").ok());
   EXPECT_FALSE(write_backup_file(db, "PK", "sqlite:" + db).ok());
@@ -379,15 +390,17 @@ TEST(StoreFilesTest, RefusesTheStoreItself) {
 TEST(StoreFilesTest, ReadOnlyFolderLeavesNothing) {
   auto dir = fresh_dir("ro");
   auto attempt = [&]() -> int {
-    Status s = write_backup_file(dir + "/b.zip", std::string(10000, 'z'), "sqlite:/nonexistent/ck.db");
+    Status s =
+        write_backup_file(dir + "/b.zip", std::string(10000, 'z'), "sqlite:/nonexistent/ck.db");
     if (s.ok()) return 1;
     if (s.error().kind != ErrorKind::kPermissionDenied) return 2;
     return s.error().message.find(dir) == std::string::npos ? 3 : 0;
   };
   if (::geteuid() == 0) {
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                          std::filesystem::perms::others_read |
-                                          std::filesystem::perms::group_exec | std::filesystem::perms::others_exec);
+    std::filesystem::permissions(
+        dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                 std::filesystem::perms::others_read | std::filesystem::perms::group_exec |
+                 std::filesystem::perms::others_exec);
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
@@ -399,7 +412,8 @@ TEST(StoreFilesTest, ReadOnlyFolderLeavesNothing) {
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
   } else {
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    std::filesystem::permissions(
+        dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
     EXPECT_EQ(attempt(), 0);
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
   }
@@ -412,7 +426,7 @@ TEST(StoreFilesTest, FullDiskLeavesNothing) {
   auto dir = fresh_dir("full");
   const std::string path = dir + "/b.zip";
   ASSERT_TRUE(write_file_atomic(path, "previous backup", 0600).ok());
-  struct rlimit old{};
+  struct rlimit old {};
   ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
   auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
   struct rlimit small = old;

@@ -17,8 +17,10 @@ Result<Backup> snapshot_store(store::CertStore& store, int64_t now) {
     for (const auto& r : records) {
       CK_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::parse(r.cert_pem));
       if (cert.fingerprint() != r.fingerprint)
-        return make_error(ErrorKind::kCorrupt, "stored certificate " + r.fingerprint + " has another key");
-      BackupCertificate c{std::move(cert), r.status, r.exportable, r.generation, r.created_at, std::nullopt};
+        return make_error(ErrorKind::kCorrupt,
+                          "stored certificate " + r.fingerprint + " has another key");
+      BackupCertificate c{std::move(cert), r.status,     r.exportable,
+                          r.generation,    r.created_at, std::nullopt};
       // Only exportable keys leave the store.
       if (r.exportable && r.has_private_key) {
         CK_ASSIGN_OR_RETURN(c.key, txn.private_key(r.fingerprint));
@@ -65,10 +67,12 @@ Result<std::string> encode_backup(const Backup& backup, const std::string& passw
     m.has_key = c.key.has_value();
     if (c.key) {
       if (!cert.matches(*c.key))
-        return make_error(ErrorKind::kCorrupt, "the key of " + m.fingerprint + " does not match its certificate");
+        return make_error(ErrorKind::kCorrupt,
+                          "the key of " + m.fingerprint + " does not match its certificate");
       m.file = pfx_entry_name(m.fingerprint);
-      CK_ASSIGN_OR_RETURN(std::string pfx, crypto::write_pkcs12(*c.key, cert, password,
-                                                                "certkeeper " + m.fingerprint.substr(0, 12)));
+      CK_ASSIGN_OR_RETURN(std::string pfx,
+                          crypto::write_pkcs12(*c.key, cert, password,
+                                               "certkeeper " + m.fingerprint.substr(0, 12)));
       pfx_files.emplace_back(*m.file, std::move(pfx));
     }
     manifest.certificates.push_back(std::move(m));

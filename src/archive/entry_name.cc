@@ -35,8 +35,9 @@ Status validate_entry_name(std::string_view name) {
     start = end + 1;
   }
   if (name.back() == '/' || name.back() == '\\') return bad(name, "folder entry");
-  if (name.find_first_of("/\\") != std::string_view::npos) return bad(name, "entry inside a folder");
-  if (name == "." ) return bad(name, "\".\" entry");
+  if (name.find_first_of("/\\") != std::string_view::npos)
+    return bad(name, "entry inside a folder");
+  if (name == ".") return bad(name, "\".\" entry");
   return ok_status();
 }
 

@@ -24,8 +24,9 @@ class Inflater {
 };
 
 Error bomb(uint64_t max_bytes) {
-  return make_error(ErrorKind::kInvalidArgument,
-                    "an entry inflates beyond " + std::to_string(max_bytes >> 20) + " MiB (a ZIP bomb?)");
+  return make_error(
+      ErrorKind::kInvalidArgument,
+      "an entry inflates beyond " + std::to_string(max_bytes >> 20) + " MiB (a ZIP bomb?)");
 }
 
 }  // namespace
@@ -36,7 +37,8 @@ Result<std::string> inflate_entry(std::string_view data, int32_t method, uint64_
     return std::string(data);
   }
   if (method != ZIP_CM_DEFLATE)
-    return make_error(ErrorKind::kInvalidArgument, "unsupported compression method " + std::to_string(method));
+    return make_error(ErrorKind::kInvalidArgument,
+                      "unsupported compression method " + std::to_string(method));
   Inflater inflater;
   if (!inflater.ok()) return make_error(ErrorKind::kInternal, "cannot start inflate");
   z_stream* zs = inflater.get();
@@ -53,9 +55,11 @@ Result<std::string> inflate_entry(std::string_view data, int32_t method, uint64_
     if (out.size() > max_bytes) return bomb(max_bytes);
     if (rc == Z_STREAM_END) break;
     if (rc != Z_OK && !(rc == Z_BUF_ERROR && produced > 0))
-      return make_error(ErrorKind::kCorrupt, "the ZIP archive is damaged (invalid compressed data)");
+      return make_error(ErrorKind::kCorrupt,
+                        "the ZIP archive is damaged (invalid compressed data)");
     if (zs->avail_in == 0 && produced == 0)
-      return make_error(ErrorKind::kCorrupt, "the ZIP archive is damaged (compressed data ends early)");
+      return make_error(ErrorKind::kCorrupt,
+                        "the ZIP archive is damaged (compressed data ends early)");
   }
   return out;
 }

@@ -1,7 +1,6 @@
 #include "archive/manifest.h"
 
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -103,8 +102,7 @@ Result<ManifestCertificate> parse_certificate(const json::value& v, size_t index
   CK_ASSIGN_OR_RETURN(c.has_key, f.boolean("has_key"));
   CK_ASSIGN_OR_RETURN(c.file, f.str_or_null("file"));
   CK_ASSIGN_OR_RETURN(c.certificate_pem, f.str("certificate"));
-  if (c.has_key != c.file.has_value())
-    return bad(where + ": \"has_key\" and \"file\" disagree");
+  if (c.has_key != c.file.has_value()) return bad(where + ": \"has_key\" and \"file\" disagree");
   if (c.file && *c.file != pfx_entry_name(c.fingerprint))
     return bad(where + ": \"file\" is not " + pfx_entry_name(c.fingerprint));
   return c;
@@ -135,33 +133,34 @@ Result<int64_t> parse_rfc3339(std::string_view text) {
   std::tm tm{};
   const std::string s(text);
   int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                  &tm.tm_min, &tm.tm_sec, &consumed) != 6 || consumed != 20)
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 20)
     return make_error(ErrorKind::kInvalidArgument, "not an RFC 3339 UTC time");
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   const int64_t t = static_cast<int64_t>(timegm(&tm));
   // Reject out-of-range fields (timegm normalizes "02-31" silently).
-  if (format_rfc3339(t) != s) return make_error(ErrorKind::kInvalidArgument, "not an RFC 3339 UTC time");
+  if (format_rfc3339(t) != s)
+    return make_error(ErrorKind::kInvalidArgument, "not an RFC 3339 UTC time");
   return t;
 }
 
 std::string serialize_manifest(const Manifest& m) {
   json::array certs;
   for (const auto& c : m.certificates) {
-    certs.push_back(json::object{
-        {"fingerprint", c.fingerprint},
-        {"algorithm", c.algorithm},
-        {"subject", c.subject},
-        {"status", store::status_name(c.status)},
-        {"exportable", c.exportable},
-        {"generation", c.generation},
-        {"created_at", format_rfc3339(c.created_at)},
-        {"not_before", format_rfc3339(c.not_before)},
-        {"not_after", format_rfc3339(c.not_after)},
-        {"has_key", c.has_key},
-        {"file", c.file ? json::value(*c.file) : json::value(nullptr)},
-        {"certificate", c.certificate_pem}});
+    certs.push_back(json::object{{"fingerprint", c.fingerprint},
+                                 {"algorithm", c.algorithm},
+                                 {"subject", c.subject},
+                                 {"status", store::status_name(c.status)},
+                                 {"exportable", c.exportable},
+                                 {"generation", c.generation},
+                                 {"created_at", format_rfc3339(c.created_at)},
+                                 {"not_before", format_rfc3339(c.not_before)},
+                                 {"not_after", format_rfc3339(c.not_after)},
+                                 {"has_key", c.has_key},
+                                 {"file", c.file ? json::value(*c.file) : json::value(nullptr)},
+                                 {"certificate", c.certificate_pem}});
   }
   json::array rotations;
   for (const auto& r : m.rotations) {
@@ -194,8 +193,9 @@ Result<Manifest> parse_manifest(std::string_view text) {
   Manifest m;
   CK_ASSIGN_OR_RETURN(int64_t version, f.integer("format_version"));
   if (version != kManifestFormatVersion)
-    return bad("format version " + std::to_string(version) + " is not supported (this certmgr reads " +
-               std::to_string(kManifestFormatVersion) + ")");
+    return bad("format version " + std::to_string(version) +
+               " is not supported (this certmgr reads " + std::to_string(kManifestFormatVersion) +
+               ")");
   m.format_version = static_cast<int>(version);
   CK_ASSIGN_OR_RETURN(m.created, f.time("created"));
   CK_ASSIGN_OR_RETURN(const json::value* store_v, f.get("store"));
@@ -208,7 +208,8 @@ Result<Manifest> parse_manifest(std::string_view text) {
   std::set<std::string> seen;
   for (size_t i = 0; i < certs->size(); ++i) {
     CK_ASSIGN_OR_RETURN(ManifestCertificate c, parse_certificate((*certs)[i], i));
-    if (!seen.insert(c.fingerprint).second) return bad("certificate " + c.fingerprint + " is listed twice");
+    if (!seen.insert(c.fingerprint).second)
+      return bad("certificate " + c.fingerprint + " is listed twice");
     m.certificates.push_back(std::move(c));
   }
   if (count != static_cast<int64_t>(m.certificates.size()))

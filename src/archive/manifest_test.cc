@@ -1,7 +1,7 @@
 // manifest.json: round trip and strict parsing.
-#include <gtest/gtest.h>
-
 #include "archive/manifest.h"
+
+#include <gtest/gtest.h>
 
 namespace ck::archive {
 namespace {
@@ -70,10 +70,12 @@ TEST(ManifestTest, Strict) {
   expect_corrupt(replace(good, "\"format_version\":1", "\"format_version\":2"), "version 2");
   expect_corrupt(replace(good, "certkeeper-backup", "something-else"), "not a certkeeper");
   expect_corrupt(replace(good, "\"status\":\"current\"", "\"status\":\"bogus\""), "unknown status");
-  expect_corrupt(replace(good, "\"fingerprint\":\"" + kFp1, "\"fingerprint\":\"" + kFp1.substr(1) + "Z"),
-                 "fingerprint");
+  expect_corrupt(
+      replace(good, "\"fingerprint\":\"" + kFp1, "\"fingerprint\":\"" + kFp1.substr(1) + "Z"),
+      "fingerprint");
   std::string twice = good;
-  for (size_t pos; (pos = twice.find(kFp1)) != std::string::npos;) twice.replace(pos, kFp1.size(), kFp2);
+  for (size_t pos; (pos = twice.find(kFp1)) != std::string::npos;)
+    twice.replace(pos, kFp1.size(), kFp2);
   expect_corrupt(twice, "listed twice");
   expect_corrupt(replace(good, "\"has_key\":true", "\"has_key\":false"), "disagree");
   expect_corrupt(replace(good, "\"generation\":1,", "\"generation\":-1,"), "negative");

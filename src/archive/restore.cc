@@ -4,8 +4,9 @@
 
 namespace ck::archive {
 
-Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& backup, bool exportable,
-                                      const std::string& source, const store::Context& ctx) {
+Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& backup,
+                                      bool exportable, const std::string& source,
+                                      const store::Context& ctx) {
   CK_RETURN_IF_ERROR(check_restorable(backup));
   const int64_t now = ctx.now();
   RestoreSummary summary;
@@ -23,8 +24,8 @@ Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& bac
       // store's count, so agents never see the generation go backwards.
       if (backup.format_version == 0 && c.status == store::CertStatus::kCurrent)
         generation = old_generation + 1;
-      store::CertRecord record =
-          store::record_for(c.certificate, c.status, exportable && c.key.has_value(), generation, now);
+      store::CertRecord record = store::record_for(
+          c.certificate, c.status, exportable && c.key.has_value(), generation, now);
       record.has_private_key = c.key.has_value();
       if (c.created_at > 0) record.created_at = c.created_at;
       CK_RETURN_IF_ERROR(txn.insert(record, c.key ? &*c.key : nullptr));
@@ -41,7 +42,8 @@ Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& bac
                          std::to_string(summary.with_key) + " with keys, " +
                          (exportable ? "exportable" : "not exportable") + ") and " +
                          std::to_string(summary.rotations) + " rotation statements from " + source +
-                         "; replaced " + std::to_string(summary.replaced) + "; current " + summary.current;
+                         "; replaced " + std::to_string(summary.replaced) + "; current " +
+                         summary.current;
     return txn.append_audit(store::AuditEntry{now, ctx.actor, "restore", detail, fingerprints});
   });
   if (!s.ok()) return s.error();

@@ -14,17 +14,18 @@
 namespace ck::archive {
 
 struct RestoreSummary {
-  std::string current;       // fingerprint of the current certificate
+  std::string current;  // fingerprint of the current certificate
   size_t certificates = 0;
   size_t with_key = 0;
   size_t rotations = 0;
-  size_t replaced = 0;       // certificates the store held before
+  size_t replaced = 0;  // certificates the store held before
 };
 
 // `exportable`: whether restored private keys may leave the store again (-r) or not (-re).
 // `source` names the archive in the audit entry. Refuses (check_restorable) backups
 // without a usable current certificate.
-Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& backup, bool exportable,
-                                      const std::string& source, const store::Context& ctx);
+Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& backup,
+                                      bool exportable, const std::string& source,
+                                      const store::Context& ctx);
 
 }  // namespace ck::archive

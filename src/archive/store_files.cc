@@ -22,7 +22,8 @@ bool same_file(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-Status refuse_store_file(const std::string& path, const std::string& store_location, const char* verb) {
+Status refuse_store_file(const std::string& path, const std::string& store_location,
+                         const char* verb) {
   std::string db = store_location;
   if (db.rfind("postgres://", 0) == 0 || db.rfind("postgresql://", 0) == 0) return ok_status();
   if (db.rfind("sqlite:", 0) == 0) db = db.substr(7);
@@ -30,8 +31,8 @@ Status refuse_store_file(const std::string& path, const std::string& store_locat
   for (const char* suffix : {"", "-wal", "-shm", "-journal", ".kek"}) {
     if (same_file(path, db + suffix)) {
       return make_error(ErrorKind::kConflict, std::string("refusing to ") + verb + " " + path +
-                                                  ": it is the certificate store's own file (" + db +
-                                                  suffix + ")");
+                                                  ": it is the certificate store's own file (" +
+                                                  db + suffix + ")");
     }
   }
   return ok_status();

@@ -11,6 +11,7 @@ namespace ck::archive {
 // kConflict when `path` is (or, through links, resolves to) the SQLite database named
 // by `store_location` ("sqlite:PATH" or a bare path) or one of its companion files
 // (-wal, -shm, -journal, .kek). Other locations (PostgreSQL) have no local files.
-Status refuse_store_file(const std::string& path, const std::string& store_location, const char* verb);
+Status refuse_store_file(const std::string& path, const std::string& store_location,
+                         const char* verb);
 
 }  // namespace ck::archive

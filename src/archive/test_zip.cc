@@ -40,7 +40,8 @@ std::string raw_zip(const std::vector<RawEntry>& entries, const std::string& pas
       ADD_FAILURE() << "cannot encrypt " << e.name << ": " << zip_strerror(zip.get());
       return "";
     }
-    if (e.unix_mode) zip_file_set_external_attributes(zip.get(), i, 0, ZIP_OPSYS_UNIX, *e.unix_mode << 16);
+    if (e.unix_mode)
+      zip_file_set_external_attributes(zip.get(), i, 0, ZIP_OPSYS_UNIX, *e.unix_mode << 16);
   }
   if (zip_close(zip.get()) != 0) {
     ADD_FAILURE() << "zip_close: " << zip_strerror(zip.get());
@@ -52,7 +53,8 @@ std::string raw_zip(const std::vector<RawEntry>& entries, const std::string& pas
   if (zip_source_is_deleted(src)) return out;
   zip_source_open(src);
   char chunk[65536];
-  for (zip_int64_t n; (n = zip_source_read(src, chunk, sizeof chunk)) > 0;) out.append(chunk, static_cast<size_t>(n));
+  for (zip_int64_t n; (n = zip_source_read(src, chunk, sizeof chunk)) > 0;)
+    out.append(chunk, static_cast<size_t>(n));
   zip_source_close(src);
   return out;
 }
@@ -60,7 +62,8 @@ std::string raw_zip(const std::vector<RawEntry>& entries, const std::string& pas
 std::string patch_all(std::string bytes, const std::string& from, const std::string& to) {
   EXPECT_EQ(from.size(), to.size());
   size_t count = 0;
-  for (size_t pos = 0; (pos = bytes.find(from, pos)) != std::string::npos; pos += to.size(), ++count)
+  for (size_t pos = 0; (pos = bytes.find(from, pos)) != std::string::npos;
+       pos += to.size(), ++count)
     bytes.replace(pos, from.size(), to);
   EXPECT_GT(count, 0u) << "nothing to patch";
   return bytes;

@@ -16,16 +16,21 @@ constexpr int kIterations = 1000;
 
 const EVP_CIPHER* ecb_cipher(int key_bits) {
   switch (key_bits) {
-    case 128: return EVP_aes_128_ecb();
-    case 192: return EVP_aes_192_ecb();
-    case 256: return EVP_aes_256_ecb();
-    default: return nullptr;
+    case 128:
+      return EVP_aes_128_ecb();
+    case 192:
+      return EVP_aes_192_ecb();
+    case 256:
+      return EVP_aes_256_ecb();
+    default:
+      return nullptr;
   }
 }
 
 }  // namespace
 
-Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits, const std::string& password) {
+Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits,
+                                       const std::string& password) {
   const EVP_CIPHER* cipher = ecb_cipher(key_bits);
   if (!cipher) return make_error(ErrorKind::kInvalidArgument, "unsupported AES key size");
   const size_t key_length = static_cast<size_t>(key_bits) / 8;
@@ -42,8 +47,8 @@ Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits, const
   unsigned char derived[2 * 32 + kVerifierLength];
   const size_t derived_length = 2 * key_length + kVerifierLength;
   if (PKCS5_PBKDF2_HMAC_SHA1(password.data(), static_cast<int>(password.size()), salt,
-                             static_cast<int>(salt_length), kIterations, static_cast<int>(derived_length),
-                             derived) != 1)
+                             static_cast<int>(salt_length), kIterations,
+                             static_cast<int>(derived_length), derived) != 1)
     return make_error(ErrorKind::kInternal, "PBKDF2 failed");
   struct Cleanse {
     unsigned char* p;
@@ -55,12 +60,13 @@ Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits, const
 
   unsigned char computed[EVP_MAX_MD_SIZE];
   unsigned int computed_length = 0;
-  if (!HMAC(EVP_sha1(), derived + key_length, static_cast<int>(key_length), data, data_length, computed,
-            &computed_length))
+  if (!HMAC(EVP_sha1(), derived + key_length, static_cast<int>(key_length), data, data_length,
+            computed, &computed_length))
     return make_error(ErrorKind::kInternal, "HMAC failed");
   // A wrong password passes the 2-byte verifier once in 65536 tries; the MAC catches it too.
   if (CRYPTO_memcmp(computed, mac, kHmacLength) != 0)
-    return make_error(ErrorKind::kCorrupt, "the ZIP archive is damaged (authentication code mismatch)");
+    return make_error(ErrorKind::kCorrupt,
+                      "the ZIP archive is damaged (authentication code mismatch)");
 
   // AES-CTR with a little-endian counter starting at 1.
   ossl::CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
@@ -74,7 +80,8 @@ Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits, const
     for (size_t j = 0; j < kBlock; ++j)
       if (++counter[j] != 0) break;
     int n = 0;
-    if (EVP_EncryptUpdate(ctx.get(), pad, &n, counter, kBlock) != 1 || n != static_cast<int>(kBlock))
+    if (EVP_EncryptUpdate(ctx.get(), pad, &n, counter, kBlock) != 1 ||
+        n != static_cast<int>(kBlock))
       return make_error(ErrorKind::kInternal, "AES failed");
     const size_t len = std::min(kBlock, data_length - offset);
     for (size_t j = 0; j < len; ++j) out[offset + j] = static_cast<char>(out[offset + j] ^ pad[j]);

@@ -17,6 +17,7 @@ namespace ck::archive {
 // `key_bits`: 128, 192 or 256. Returns the still-compressed plaintext.
 // Errors: kCrypto "wrong password" (verifier mismatch), kCorrupt (authentication
 // code mismatch: damaged data), kInvalidArgument (too short).
-Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits, const std::string& password);
+Result<std::string> winzip_aes_decrypt(std::string_view raw, int key_bits,
+                                       const std::string& password);
 
 }  // namespace ck::archive

@@ -25,6 +25,7 @@ struct ZipEntry {
   uint16_t encryption_method = 0;  // ZIP_EM_*
 };
 
-Result<std::vector<ZipEntry>> read_zip_entries(std::string_view archive, const std::string& password);
+Result<std::vector<ZipEntry>> read_zip_entries(std::string_view archive,
+                                               const std::string& password);
 
 }  // namespace ck::archive

@@ -1,7 +1,6 @@
 // ZipWriter / read_zip_entries: AES-256 round trip and every malformed archive.
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "archive/entry_name.h"
 #include "archive/limits.h"
@@ -60,7 +59,8 @@ TEST(ZipTest, NotAZip) {
                            std::string("PK\x03\x04garbage")}) {
     auto entries = read_zip_entries(junk, kPassword);
     ASSERT_FALSE(entries.ok());
-    EXPECT_NE(entries.error().message.find("not a ZIP"), std::string::npos) << entries.error().message;
+    EXPECT_NE(entries.error().message.find("not a ZIP"), std::string::npos)
+        << entries.error().message;
   }
 }
 
@@ -142,7 +142,8 @@ TEST(ZipTest, DeclaredSizeBomb) {
 
 TEST(ZipTest, DeclaredTotalBomb) {
   std::vector<RawEntry> spec;
-  for (int i = 0; i < 65; ++i) spec.push_back({"e" + std::to_string(i) + ".pfx", std::string(kMaxEntryBytes, 'a')});
+  for (int i = 0; i < 65; ++i)
+    spec.push_back({"e" + std::to_string(i) + ".pfx", std::string(kMaxEntryBytes, 'a')});
   expect_refused(spec, "ZIP bomb");
 }
 
@@ -167,7 +168,8 @@ TEST(ZipTest, ActualSizeBomb) {
 
 TEST(ZipTest, TooManyEntries) {
   std::vector<RawEntry> spec;
-  for (uint64_t i = 0; i <= kMaxEntries; ++i) spec.push_back({"e" + std::to_string(i) + ".pfx", "x", ZIP_EM_NONE});
+  for (uint64_t i = 0; i <= kMaxEntries; ++i)
+    spec.push_back({"e" + std::to_string(i) + ".pfx", "x", ZIP_EM_NONE});
   expect_refused(spec, "entries");
 }
 

@@ -9,7 +9,8 @@ namespace ck::archive {
 Result<ZipWriter> ZipWriter::create(std::string password, int64_t mtime) {
   if (password.empty()) return make_error(ErrorKind::kInvalidArgument, "a backup needs a password");
   if (!zip_encryption_method_supported(ZIP_EM_AES_256, 1))
-    return make_error(ErrorKind::kUnavailable, "this libzip cannot write AES-256 encrypted entries");
+    return make_error(ErrorKind::kUnavailable,
+                      "this libzip cannot write AES-256 encrypted entries");
   CK_ASSIGN_OR_RETURN(ZipSourcePtr buffer, memory_source(nullptr, 0));
   zip_error_t err;
   zip_error_init(&err);
@@ -48,11 +49,14 @@ Status ZipWriter::add(std::string_view name, std::string data) {
 
 Result<std::string> ZipWriter::finish() {
   if (!zip_) return make_error(ErrorKind::kInternal, "ZIP writer already finished");
-  if (zip_close(zip_.get()) != 0) return zip_error("cannot write the ZIP archive", zip_get_error(zip_.get()));
+  if (zip_close(zip_.get()) != 0)
+    return zip_error("cannot write the ZIP archive", zip_get_error(zip_.get()));
   zip_.release();  // zip_close freed it
   zip_source_t* src = buffer_.get();
-  if (zip_source_is_deleted(src)) return make_error(ErrorKind::kInternal, "the ZIP archive is empty");
-  if (zip_source_open(src) != 0) return zip_error("cannot read the ZIP archive", zip_source_error(src));
+  if (zip_source_is_deleted(src))
+    return make_error(ErrorKind::kInternal, "the ZIP archive is empty");
+  if (zip_source_open(src) != 0)
+    return zip_error("cannot read the ZIP archive", zip_source_error(src));
   std::string out;
   char chunk[65536];
   for (;;) {

@@ -29,10 +29,13 @@ class ZipWriter {
 
  private:
   ZipWriter(ZipSourcePtr buffer, ZipPtr zip, std::string password, int64_t mtime)
-      : buffer_(std::move(buffer)), password_(std::move(password)), mtime_(mtime), zip_(std::move(zip)) {}
+      : buffer_(std::move(buffer)),
+        password_(std::move(password)),
+        mtime_(mtime),
+        zip_(std::move(zip)) {}
 
   // Declaration order matters: zip_ goes first on destruction, then what it reads.
-  ZipSourcePtr buffer_;  // the in-memory archive (one reference; the zip_t holds another)
+  ZipSourcePtr buffer_;          // the in-memory archive (one reference; the zip_t holds another)
   std::list<std::string> data_;  // entry contents; libzip reads them at finish()
   std::string password_;
   int64_t mtime_;

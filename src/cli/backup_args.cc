@@ -15,8 +15,9 @@ void add_backup_args(CLI::App& cmd, BackupArgs& args) {
 
 void resolve_backup_args(BackupArgs& args, const char* command) {
   const auto& p = args.positionals;
-  const bool other_source = !args.password.file.empty() || args.password.from_stdin ||
-                            (std::getenv("CERTKEEPER_PASSWORD") && *std::getenv("CERTKEEPER_PASSWORD"));
+  const bool other_source =
+      !args.password.file.empty() || args.password.from_stdin ||
+      (std::getenv("CERTKEEPER_PASSWORD") && *std::getenv("CERTKEEPER_PASSWORD"));
   if (p.size() == 2) {
     args.password.positional = p[0];
     args.zip_path = p[1];

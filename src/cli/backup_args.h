@@ -3,10 +3,9 @@
 // CERTKEEPER_PASSWORD (then the single positional is the ZIP).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/password.h"
 

@@ -17,7 +17,8 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   resolve_backup_args(args, "backup");
   auto password = strong_password(args.password);
   if (!password.ok()) return fail(password.error());
-  Status not_store = archive::refuse_store_file(args.zip_path, store_url_of(global.store_url), "write the backup to");
+  Status not_store = archive::refuse_store_file(args.zip_path, store_url_of(global.store_url),
+                                                "write the backup to");
   if (!not_store.ok()) return fail(not_store.error());
   auto store = open_store(global, /*for_write=*/false);
   if (!store.ok()) return fail(store.error());
@@ -42,17 +43,18 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
                                    {"restorable", !current_without_key}});
   } else {
     std::cout << "backup written to " << args.zip_path << ": " << backup->certificates.size()
-              << " certificates, " << backup->certificates.size() - without_key.size() << " private keys, "
-              << backup->rotations.size() << " rotation statements\n";
+              << " certificates, " << backup->certificates.size() - without_key.size()
+              << " private keys, " << backup->rotations.size() << " rotation statements\n";
     for (const auto& fp : without_key)
       std::cout << "note: the private key of " << fp
                 << " is not exportable; the backup holds its certificate without the key\n";
     std::cout.flush();
   }
   if (current_without_key) {
-    std::cerr << "certmgr: warning: the current certificate's key is not exportable, so this backup "
-                 "cannot restore a working store"
-              << std::endl;
+    std::cerr
+        << "certmgr: warning: the current certificate's key is not exportable, so this backup "
+           "cannot restore a working store"
+        << std::endl;
   }
   return kExitOk;
 }
@@ -62,7 +64,8 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
 void add_backup_command(CLI::App& root, GlobalOptions& global) {
   auto args = std::make_shared<BackupArgs>();
   CLI::App* cmd = root.add_subcommand(
-      "backup", "write all certificates, statuses, rotation chain and exportable keys to an AES-256 ZIP");
+      "backup",
+      "write all certificates, statuses, rotation chain and exportable keys to an AES-256 ZIP");
   add_backup_args(*cmd, *args);
   cmd->callback([args, &global] { global.exit_code = run_backup(*args, global); });
 }

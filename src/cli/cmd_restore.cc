@@ -24,7 +24,8 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   const std::string& zip = args.backup.zip_path;
   auto password = any_password(args.backup.password);
   if (!password.ok()) return fail(password.error());
-  Status not_store = archive::refuse_store_file(zip, store_url_of(global.store_url), "restore from");
+  Status not_store =
+      archive::refuse_store_file(zip, store_url_of(global.store_url), "restore from");
   if (!not_store.ok()) return fail(not_store.error());
   auto backup = archive::read_backup_file(zip, *password);
   if (!backup.ok()) return fail(backup.error());
@@ -53,7 +54,8 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
     if (summary->replaced > 0)
       std::cout << "replaced the " << summary->replaced << " certificates the store held before\n";
     if (without_key > 0)
-      std::cout << "note: " << without_key << " certificates were restored without their private key\n";
+      std::cout << "note: " << without_key
+                << " certificates were restored without their private key\n";
     std::cout.flush();
   }
   return kExitOk;
@@ -64,9 +66,11 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
 void add_restore_command(CLI::App& root, GlobalOptions& global) {
   auto args = std::make_shared<RestoreArgs>();
   CLI::App* cmd = root.add_subcommand(
-      "restore", "replace the store's certificates with all in a backup (classic: -r / -re PASSWORD ZIP)");
+      "restore",
+      "replace the store's certificates with all in a backup (classic: -r / -re PASSWORD ZIP)");
   add_backup_args(*cmd, args->backup);
-  cmd->add_flag("--no-export", args->no_export, "mark the restored private keys not exportable (classic: -re)");
+  cmd->add_flag("--no-export", args->no_export,
+                "mark the restored private keys not exportable (classic: -re)");
   cmd->callback([args, &global] { global.exit_code = run_restore(*args, global); });
 }
 

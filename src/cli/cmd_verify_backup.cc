@@ -3,8 +3,8 @@
 // matches its certificate (and the manifest, PFX files and rotation chain agree).
 // Changes nothing; never opens the store. Exit 1 when anything is wrong or the backup
 // could not be restored.
-#include <iostream>
 #include <iomanip>
+#include <iostream>
 
 #include "archive/backup_reader.h"
 #include "cli/backup_args.h"
@@ -32,7 +32,8 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
   auto backup = archive::read_backup_file(args.zip_path, *password);
   if (!backup.ok()) {
     if (global.json)
-      print_json(boost::json::object{{"archive", args.zip_path}, {"ok", false}, {"error", backup.error().message}});
+      print_json(boost::json::object{
+          {"archive", args.zip_path}, {"ok", false}, {"error", backup.error().message}});
     return fail(backup.error());
   }
   Status restorable = archive::check_restorable(*backup);
@@ -40,21 +41,23 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
   if (global.json) {
     boost::json::array certs;
     for (const auto& c : backup->certificates) certs.push_back(cert_json(c));
-    boost::json::object out{{"archive", args.zip_path},
-                            {"ok", restorable.ok()},
-                            {"format_version", backup->format_version},
-                            {"created", manifest ? boost::json::value(format_rfc3339(backup->created))
-                                                 : boost::json::value(nullptr)},
-                            {"generation", backup->store_generation},
-                            {"certificates", std::move(certs)},
-                            {"rotations", backup->rotations.size()}};
+    boost::json::object out{
+        {"archive", args.zip_path},
+        {"ok", restorable.ok()},
+        {"format_version", backup->format_version},
+        {"created", manifest ? boost::json::value(format_rfc3339(backup->created))
+                             : boost::json::value(nullptr)},
+        {"generation", backup->store_generation},
+        {"certificates", std::move(certs)},
+        {"rotations", backup->rotations.size()}};
     if (!restorable.ok()) out["error"] = restorable.error().message;
     print_json(out);
   } else {
     std::cout << "archive: " << args.zip_path << "\n";
     if (manifest) {
       std::cout << "format: certkeeper backup v" << backup->format_version << ", created "
-                << format_rfc3339(backup->created) << ", generation " << backup->store_generation << "\n";
+                << format_rfc3339(backup->created) << ", generation " << backup->store_generation
+                << "\n";
     } else {
       std::cout << "format: PFX files only (no manifest); the newest becomes current on restore\n";
     }
@@ -62,7 +65,8 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
     for (const auto& c : backup->certificates) {
       std::cout << "  " << std::left << std::setw(8) << store::status_name(c.status) << " "
                 << c.certificate.fingerprint() << " " << std::setw(10)
-                << crypto::algorithm_name(c.certificate.algorithm()) << " generation " << c.generation
+                << crypto::algorithm_name(c.certificate.algorithm()) << " generation "
+                << c.generation
                 << (c.key ? ", private key" : ", no private key (was not exportable)") << "\n";
     }
     std::cout << "rotation statements: " << backup->rotations.size()
