@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "registry/sqlite/sqlite_endpoint_registry.h"
 #include "store/postgres/pg_conn.h"
@@ -163,6 +165,32 @@ TEST_P(RegistryTest, WritersProceedWhileAScanIsOpen) {
   ASSERT_TRUE(s.ok()) << s.error().message;
   EXPECT_EQ(seen, 2) << "the scan reads one snapshot";
   EXPECT_TRUE(registry_->find("zz")->has_value());
+}
+
+TEST_P(RegistryTest, TwoServersWritingOverlappingBatchesBothSucceed) {
+  // Two registries on one database, as two servers behind a load balancer: batches
+  // touching the same agents in opposite orders must neither deadlock nor fail.
+  auto other = open_endpoint_registry(url_);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  std::vector<Endpoint> forward;
+  for (int i = 0; i < 300; ++i) forward.push_back(make("agent-" + std::to_string(i), "fp", i));
+  std::vector<Endpoint> backward(forward.rbegin(), forward.rend());
+  std::atomic<int> failures{0};
+  auto hammer = [&](EndpointRegistry& r, const std::vector<Endpoint>& batch) {
+    for (int round = 0; round < 15; ++round) {
+      Status s = r.upsert_batch(batch);
+      if (!s.ok()) {
+        ++failures;
+        ADD_FAILURE() << s.error().message;
+      }
+    }
+  };
+  std::thread a([&] { hammer(*registry_, forward); });
+  std::thread b([&] { hammer(**other, backward); });
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(registry_->count_by_fingerprint()->at("fp"), 300);
 }
 
 TEST_P(RegistryTest, CountByFingerprint) {

@@ -1,6 +1,9 @@
 #include "registry/postgres/postgres_endpoint_registry.h"
 
+#include <algorithm>
+#include <map>
 #include <mutex>
+#include <vector>
 
 #include "store/postgres/pg_conn.h"
 

@@ -23,6 +23,8 @@
 // on engines without PL/pgSQL triggers).
 #include <filesystem>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include "common/file_util.h"
 #include "store/cert_store.h"
