@@ -105,6 +105,12 @@ class AgentE2eTest : public ::testing::Test {
     env_.timeout = 60s;
     current_ = rotate();
     ASSERT_EQ(certmgr({"-e", dir_ + "/OfcNTCer.dat"}).exit_code, 0);
+    start_server();
+  }
+
+  // Starts certkeeper-server on the store in env_ (TLS identity kept in dir_/server).
+  void start_server() {
+    server_.reset();
     server_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--admin-listen",
                                  "127.0.0.1:0", "--state-dir", dir_ + "/server", "--log-level", "info"},
@@ -310,6 +316,59 @@ TEST_F(AgentE2eTest, FleetConvergesAndOfflineShareCatchesUp) {
   EXPECT_EQ(v.at("server_current").as_string(), next);
   EXPECT_EQ(v.at("links_rejected").as_int64(), 0);
   EXPECT_EQ(fleet.stop(0), 0);  // it exits by itself once converged
+}
+
+TEST_F(AgentE2eTest, FleetStillTrustsARestoredServerAndFollowsItsNextRotation) {
+  std::string a = install("re1");
+  std::string b_fp = rotate();
+  ASSERT_TRUE(server_knows(b_fp));
+  ASSERT_EQ(run_once("re1", a).exit_code, 0);
+  ASSERT_EQ(read_pin(a).fingerprint, b_fp);
+  ASSERT_EQ(read_pin(a).generation, 2);
+  auto backup = certmgr({"backup", kPassword, dir_ + "/backup.zip"});
+  ASSERT_EQ(backup.exit_code, 0) << backup.out << backup.err;
+
+  // Reinstall: a fresh store restored from the backup, the same server TLS identity.
+  server_.reset();
+  env_.env["CERTKEEPER_STORE"] = "sqlite:" + dir_ + "/store2/ck.db";
+  auto restore = certmgr({"-r", kPassword, dir_ + "/backup.zip"});
+  ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+  start_server();
+  send("ping", "re1");
+  auto r = run_once("re1", a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(slurp(a + "/replies.log").find("\"pong\""), std::string::npos) << r.err;
+  EXPECT_EQ(read_pin(a).fingerprint, b_fp);
+
+  // The restored store keeps counting generations: the next rotation is not a rollback.
+  std::string c_fp = rotate();
+  ASSERT_TRUE(server_knows(c_fp));
+  r = run_once("re1", a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_pin(a).fingerprint, c_fp) << r.err;
+  EXPECT_EQ(read_pin(a).generation, 3);
+}
+
+TEST_F(AgentE2eTest, ImportedExternalPfxBecomesCurrentAndAgentsConverge) {
+  std::string a = install("pfx1");
+  ASSERT_EQ(run_once("pfx1", a).exit_code, 0);
+  // A PFX made by another tool (the openssl CLI).
+  const std::string key = dir_ + "/ext.key", crt = dir_ + "/ext.crt", pfx = dir_ + "/OfcNTCer.pfx";
+  auto gen = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                  "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=certkeeper authentication"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto exp = run({"/usr/bin/openssl", "pkcs12", "-export", "-inkey", key, "-in", crt, "-out", pfx, "-passout",
+                  std::string("pass:") + kPassword});
+  ASSERT_EQ(exp.exit_code, 0) << exp.err;
+  auto imp = certmgr({"-ine", kPassword, pfx});
+  ASSERT_EQ(imp.exit_code, 0) << imp.out << imp.err;
+  auto fp = crypto::Certificate::parse(slurp(crt));
+  ASSERT_TRUE(fp.ok());
+  ASSERT_TRUE(server_knows(fp->fingerprint()));
+  auto r = run_once("pfx1", a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_pin(a).fingerprint, fp->fingerprint()) << r.err;
+  EXPECT_EQ(read_pin(a).generation, 2);
 }
 
 }  // namespace
