@@ -322,5 +322,40 @@ TEST_P(CertStoreTest, MissingStoreIsNotCreatedWithoutCreate) {
 INSTANTIATE_TEST_SUITE_P(Backends, CertStoreTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
+// PostgreSQL only: its KEK lives on each server, apart from the shared database.
+TEST(PostgresCertStore, WrongOrMissingKekIsRefusedOnceKeysAreStored) {
+  CK_REQUIRE_POSTGRES();
+  const std::string dir = fresh_dir();
+  auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+  ASSERT_TRUE(schema.ok()) << schema.error().message;
+  StoreOptions right;
+  right.key_file = dir + "/right.kek";
+  {
+    auto store = open_cert_store((*schema)->url(), right);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    ASSERT_TRUE(generate_certificate(**store, {}, Context{"tester", nullptr}).ok());
+  }
+  // A second server configured with a KEK path that does not exist: no new KEK is made.
+  StoreOptions missing;
+  missing.key_file = dir + "/other/missing.kek";
+  auto s = open_cert_store((*schema)->url(), missing);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kNotFound);
+  EXPECT_NE(s.error().message.find("copy that file"), std::string::npos) << s.error().message;
+  EXPECT_FALSE(std::filesystem::exists(missing.key_file));
+  // A KEK that exists but is another one.
+  auto other = pg::testing::TestSchema::create(pg::testing::server_url());
+  ASSERT_TRUE(other.ok());
+  StoreOptions wrong;
+  wrong.key_file = dir + "/wrong.kek";
+  ASSERT_TRUE(open_cert_store((*other)->url(), wrong).ok());  // creates wrong.kek
+  s = open_cert_store((*schema)->url(), wrong);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kCrypto);
+  // The right one still opens.
+  EXPECT_TRUE(open_cert_store((*schema)->url(), right).ok());
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ck::store

@@ -31,6 +31,7 @@ constexpr const char* kColumns =
 constexpr int kColumnCount = 10;
 constexpr size_t kRowsPerStatement = 500;  // 5,000 parameters per INSERT
 constexpr int kFetchRows = 1000;
+constexpr int kMaxAttempts = 3;
 
 Endpoint to_endpoint(const pg::Rows& r, int i) {
   return Endpoint{r.text(i, 0), r.text(i, 1), r.text(i, 2),  r.text(i, 3),  r.text(i, 4),
@@ -82,6 +83,15 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     if (endpoints.empty()) return ok_status();
     std::vector<Endpoint> rows = dedupe_sorted(endpoints);
     std::lock_guard lock(mu_);
+    // Serialization failures and deadlocks (kBusy) are retried: CockroachDB in
+    // particular asks clients to retry contended transactions.
+    for (int attempt = 1;; ++attempt) {
+      Status s = upsert_once(rows);
+      if (s.ok() || s.error().kind != ErrorKind::kBusy || attempt == kMaxAttempts) return s;
+    }
+  }
+
+  Status upsert_once(const std::vector<Endpoint>& rows) {
     CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
     for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
       size_t n = std::min(kRowsPerStatement, rows.size() - start);

@@ -14,8 +14,10 @@
 //   key-encryption key is NOT in the database: it is read from
 //   StoreOptions::key_file, else $CERTKEEPER_STORE_KEY_FILE, else
 //   ./var/certkeeper-pg.kek (created 0600 when `create` is set). Every server sharing
-//   the database must be given the same KEK file. data_dir() is the KEK's folder;
-//   backups go to <data_dir>/backups.
+//   the database must be given the same KEK file: opening checks the KEK against a
+//   stored key (kCrypto when it does not open it) and never creates a new KEK for a
+//   database that already holds sealed keys (kNotFound, "copy that file here"). data_dir() is the
+//   KEK's folder; backups go to <data_dir>/backups.
 // - Thread-safety: one connection behind a mutex; a CertTxn is used only by the
 //   thread running the callback. A dropped connection is re-established on the next
 //   transaction.
@@ -298,6 +300,20 @@ Result<bool> has_store_tables(pg::PgConn& conn) {
   return rows.int64(0, 0) == 2;
 }
 
+struct SealedSample {
+  std::string fingerprint;
+  std::string sealed;
+};
+
+// One sealed key from the store, to check the KEK against; nullopt when none is held.
+Result<std::optional<SealedSample>> sealed_sample(pg::PgConn& conn) {
+  CK_ASSIGN_OR_RETURN(pg::Rows rows, conn.exec("SELECT fingerprint, sealed_key FROM certificates "
+                                               "WHERE sealed_key IS NOT NULL LIMIT 1"));
+  if (rows.size() == 0) return std::optional<SealedSample>();
+  CK_ASSIGN_OR_RETURN(std::string sealed, rows.bytea(0, 1));
+  return std::optional<SealedSample>(SealedSample{rows.text(0, 0), std::move(sealed)});
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CertStore>> open_postgres_cert_store(const std::string& url,
@@ -308,10 +324,30 @@ Result<std::unique_ptr<CertStore>> open_postgres_cert_store(const std::string& u
   if (!exists && !options.create) {
     return make_error(ErrorKind::kNotFound, "store " + pg::redact_url(url) + " does not exist");
   }
+  std::optional<SealedSample> sample;
+  if (exists) {
+    CK_ASSIGN_OR_RETURN(sample, sealed_sample(conn));
+  }
   if (options.create && !std::filesystem::exists(kek)) {
+    if (sample) {
+      // Another server (or an earlier run) sealed keys here with its KEK: a fresh one
+      // would open the store but never unseal a key.
+      return make_error(ErrorKind::kNotFound,
+                        "key-encryption key " + kek + " is missing, and " + pg::redact_url(url) +
+                            " holds keys sealed with one: copy that file here (or set "
+                            "CERTKEEPER_STORE_KEY_FILE)");
+    }
     CK_RETURN_IF_ERROR(ensure_directory(parent_directory(kek), 0700));
   }
   CK_ASSIGN_OR_RETURN(KeyProtector keys, KeyProtector::open(kek, options.create));
+  if (sample) {
+    auto key = keys.unseal(sample->sealed);
+    if (!key.ok() || key->fingerprint() != sample->fingerprint) {
+      return make_error(ErrorKind::kCrypto, "key-encryption key " + kek +
+                                                " does not open the keys in " +
+                                                pg::redact_url(url) + " (wrong file?)");
+    }
+  }
   if (!exists) CK_RETURN_IF_ERROR(pg::apply_schema(conn, kSchema));
   if (options.require_write) {
     CK_ASSIGN_OR_RETURN(pg::Rows rows,
