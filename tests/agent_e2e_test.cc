@@ -371,5 +371,54 @@ TEST_F(AgentE2eTest, ImportedExternalPfxBecomesCurrentAndAgentsConverge) {
   EXPECT_EQ(read_pin(a).generation, 2);
 }
 
+// A restored store lacks the keys that were not exportable, so the server cannot mint
+// a direct statement for an agent pinning such a key: it serves the stored chain, and
+// the agent walks k links in one check-in (k = 1, 2, 3).
+class AgentChainE2eTest : public AgentE2eTest, public ::testing::WithParamInterface<int> {
+ protected:
+  // Imports a PFX made by the openssl CLI (key not exportable); returns its fingerprint.
+  std::string import_external(const std::string& name) {
+    const std::string key = dir_ + "/" + name + ".key", crt = dir_ + "/" + name + ".crt",
+                      pfx = dir_ + "/" + name + ".pfx";
+    EXPECT_EQ(run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                   "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=certkeeper authentication"})
+                  .exit_code, 0);
+    EXPECT_EQ(run({"/usr/bin/openssl", "pkcs12", "-export", "-inkey", key, "-in", crt, "-out", pfx, "-passout",
+                   std::string("pass:") + kPassword}).exit_code, 0);
+    auto r = certmgr({"-ine", kPassword, pfx});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto cert = crypto::Certificate::parse(slurp(crt));
+    return cert.ok() ? cert->fingerprint() : std::string();
+  }
+};
+
+TEST_P(AgentChainE2eTest, AgentWalksTheStoredChainAfterRestore) {
+  const int links = GetParam();
+  std::string a = install("chain1");
+  std::string pinned = import_external("b1");
+  ASSERT_TRUE(server_knows(pinned));
+  ASSERT_EQ(run_once("chain1", a).exit_code, 0);
+  ASSERT_EQ(read_pin(a).fingerprint, pinned);
+  const int64_t held = read_pin(a).generation;
+  for (int i = 2; i <= links; ++i) import_external("b" + std::to_string(i));
+  std::string latest = rotate();
+  ASSERT_EQ(certmgr({"backup", kPassword, dir_ + "/chain.zip"}).exit_code, 0);
+  server_.reset();
+  env_.env["CERTKEEPER_STORE"] = "sqlite:" + dir_ + "/store2/ck.db";
+  auto restore = certmgr({"-r", kPassword, dir_ + "/chain.zip"});
+  ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+  start_server();
+  auto r = run_once("chain1", a);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(read_pin(a).fingerprint, latest) << r.err;
+  EXPECT_EQ(read_pin(a).generation, held + links);
+  int walked = 0;
+  for (size_t p = r.err.find("rotation accepted"); p != std::string::npos; p = r.err.find("rotation accepted", p + 1))
+    ++walked;
+  EXPECT_EQ(walked, links) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(Links, AgentChainE2eTest, ::testing::Values(1, 2, 3));
+
 }  // namespace
 }  // namespace ck::testing
