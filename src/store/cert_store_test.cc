@@ -357,5 +357,34 @@ TEST(PostgresCertStore, WrongOrMissingKekIsRefusedOnceKeysAreStored) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(PostgresCertStore, SurvivesTheServerDroppingItsConnection) {
+  CK_REQUIRE_POSTGRES();
+  const std::string dir = fresh_dir();
+  auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
+  ASSERT_TRUE(schema.ok()) << schema.error().message;
+  const std::string app = "ck_" + (*schema)->name();
+  StoreOptions options;
+  options.key_file = dir + "/pg.kek";
+  auto store = open_cert_store((*schema)->url() + "&application_name=" + app, options);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  auto admin = pg::PgConn::connect((*schema)->url());
+  ASSERT_TRUE(admin.ok());
+  auto kill = [&] {
+    auto killed = admin->exec(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        {pg::Param::text(app)});
+    ASSERT_TRUE(killed.ok()) << killed.error().message;
+    ASSERT_EQ(killed->size(), 1);
+  };
+  kill();
+  auto counter = (*store)->change_counter();  // the server polls this every second
+  ASSERT_TRUE(counter.ok()) << counter.error().message;
+  kill();
+  auto generated = generate_certificate(**store, {}, Context{"tester", nullptr});
+  ASSERT_TRUE(generated.ok()) << generated.error().message;
+  EXPECT_GT(*(*store)->change_counter(), *counter);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace ck::store

@@ -86,12 +86,52 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     // Serialization failures and deadlocks (kBusy) are retried: CockroachDB in
     // particular asks clients to retry contended transactions.
     for (int attempt = 1;; ++attempt) {
-      Status s = upsert_once(rows);
+      Status s = upsert_once_locked(rows);
       if (s.ok() || s.error().kind != ErrorKind::kBusy || attempt == kMaxAttempts) return s;
     }
   }
 
-  Status upsert_once(const std::vector<Endpoint>& rows) {
+  Status for_each_mismatched(const std::string& current_fingerprint,
+                             const std::function<Status(const Endpoint&)>& fn) override {
+    CK_ASSIGN_OR_RETURN(pg::PgConn scan, pg::PgConn::connect(conn_.url()));
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(
+                                      scan, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    CK_RETURN_IF_ERROR(
+        scan.exec(std::string("DECLARE ck_mismatched NO SCROLL CURSOR FOR SELECT ") + kColumns +
+                      " FROM endpoints WHERE pinned_fingerprint <> $1 ORDER BY agent_id",
+                  {pg::Param::text(current_fingerprint)}));
+    const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM ck_mismatched";
+    for (;;) {
+      CK_ASSIGN_OR_RETURN(pg::Rows rows, scan.exec(fetch));
+      for (int i = 0; i < rows.size(); ++i) CK_RETURN_IF_ERROR(fn(to_endpoint(rows, i)));
+      if (rows.size() < kFetchRows) break;
+    }
+    return txn.commit();
+  }
+
+  Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
+    std::lock_guard lock(mu_);
+    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec_autocommit_retry(
+                                           "SELECT pinned_fingerprint, count(*) FROM endpoints "
+                                           "GROUP BY pinned_fingerprint"));
+    std::map<std::string, int64_t> out;
+    for (int i = 0; i < rows.size(); ++i) out[rows.text(i, 0)] = rows.int64(i, 1);
+    return out;
+  }
+
+  Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
+    std::lock_guard lock(mu_);
+    CK_ASSIGN_OR_RETURN(pg::Rows rows,
+                        conn_.exec_autocommit_retry(std::string("SELECT ") + kColumns +
+                                                        " FROM endpoints WHERE agent_id = $1",
+                                                    {pg::Param::text(agent_id)}));
+    if (rows.size() == 0) return std::optional<Endpoint>();
+    return std::optional<Endpoint>(to_endpoint(rows, 0));
+  }
+
+ private:
+  // One attempt; mu_ held.
+  Status upsert_once_locked(const std::vector<Endpoint>& rows) {
     CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
     for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
       size_t n = std::min(kRowsPerStatement, rows.size() - start);
@@ -115,46 +155,6 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     return txn.commit();
   }
 
-  Status for_each_mismatched(const std::string& current_fingerprint,
-                             const std::function<Status(const Endpoint&)>& fn) override {
-    CK_ASSIGN_OR_RETURN(pg::PgConn scan, pg::PgConn::connect(conn_.url()));
-    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(
-                                      scan, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    CK_RETURN_IF_ERROR(
-        scan.exec(std::string("DECLARE ck_mismatched NO SCROLL CURSOR FOR SELECT ") + kColumns +
-                      " FROM endpoints WHERE pinned_fingerprint <> $1 ORDER BY agent_id",
-                  {pg::Param::text(current_fingerprint)}));
-    const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM ck_mismatched";
-    for (;;) {
-      CK_ASSIGN_OR_RETURN(pg::Rows rows, scan.exec(fetch));
-      for (int i = 0; i < rows.size(); ++i) CK_RETURN_IF_ERROR(fn(to_endpoint(rows, i)));
-      if (rows.size() < kFetchRows) break;
-    }
-    return txn.commit();
-  }
-
-  Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
-    std::lock_guard lock(mu_);
-    CK_RETURN_IF_ERROR(conn_.ensure_connected());
-    CK_ASSIGN_OR_RETURN(pg::Rows rows,
-                        conn_.exec("SELECT pinned_fingerprint, count(*) FROM endpoints "
-                                   "GROUP BY pinned_fingerprint"));
-    std::map<std::string, int64_t> out;
-    for (int i = 0; i < rows.size(); ++i) out[rows.text(i, 0)] = rows.int64(i, 1);
-    return out;
-  }
-
-  Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    std::lock_guard lock(mu_);
-    CK_RETURN_IF_ERROR(conn_.ensure_connected());
-    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec(std::string("SELECT ") + kColumns +
-                                                      " FROM endpoints WHERE agent_id = $1",
-                                                  {pg::Param::text(agent_id)}));
-    if (rows.size() == 0) return std::optional<Endpoint>();
-    return std::optional<Endpoint>(to_endpoint(rows, 0));
-  }
-
- private:
   std::mutex mu_;
   pg::PgConn conn_;
 };

@@ -104,6 +104,15 @@ Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& para
   return Rows(std::move(res));
 }
 
+Result<Rows> PgConn::exec_autocommit_retry(const std::string& sql,
+                                           const std::vector<Param>& params) {
+  CK_RETURN_IF_ERROR(ensure_connected());
+  auto rows = exec(sql, params);
+  if (rows.ok() || PQstatus(conn_.get()) != CONNECTION_BAD) return rows;
+  CK_RETURN_IF_ERROR(ensure_connected());
+  return exec(sql, params);
+}
+
 Status PgConn::exec_script(const std::string& sql) {
   UniqueResult res(PQexec(conn_.get(), sql.c_str()));
   ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;

@@ -68,6 +68,9 @@ class PgConn {
 
   // One statement, with $1.. parameters.
   Result<Rows> exec(const std::string& sql, const std::vector<Param>& params = {});
+  // exec() for a statement outside any transaction that is safe to run twice (a read):
+  // when the server dropped the connection, reconnects and runs it once more.
+  Result<Rows> exec_autocommit_retry(const std::string& sql, const std::vector<Param>& params = {});
   // Several statements separated by ';', no parameters (schema scripts).
   Status exec_script(const std::string& sql);
   // Reconnects when the server dropped the connection (e.g. after a restart).

@@ -275,9 +275,8 @@ class PostgresCertStore final : public CertStore {
 
   Result<int64_t> change_counter() override {
     std::lock_guard lock(mu_);
-    CK_RETURN_IF_ERROR(conn_.ensure_connected());
-    CK_ASSIGN_OR_RETURN(pg::Rows rows,
-                        conn_.exec("SELECT value FROM meta WHERE key = 'change_counter'"));
+    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec_autocommit_retry(
+                                           "SELECT value FROM meta WHERE key = 'change_counter'"));
     return rows.size() ? rows.int64(0, 0) : int64_t{0};
   }
 
