@@ -9,8 +9,8 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -74,14 +74,15 @@ StoreDump dump_store(const std::string& db) {
   EXPECT_TRUE(s.ok()) << s.error().message;
   if (!s.ok()) return d;
   EXPECT_TRUE((*s)->read([&](store::CertTxn& t) -> Status {
-    CK_ASSIGN_OR_RETURN(d.certs, t.list());
-    CK_ASSIGN_OR_RETURN(d.rotations, t.rotations());
-    for (const auto& c : d.certs) {
-      CK_ASSIGN_OR_RETURN(auto key, t.private_key(c.fingerprint));
-      if (key) d.keys.push_back(c.fingerprint);
-    }
-    return ok_status();
-  }).ok());
+                    CK_ASSIGN_OR_RETURN(d.certs, t.list());
+                    CK_ASSIGN_OR_RETURN(d.rotations, t.rotations());
+                    for (const auto& c : d.certs) {
+                      CK_ASSIGN_OR_RETURN(auto key, t.private_key(c.fingerprint));
+                      if (key) d.keys.push_back(c.fingerprint);
+                    }
+                    return ok_status();
+                  })
+                  .ok());
   return d;
 }
 
@@ -94,14 +95,17 @@ class BackupCliTest : public ::testing::Test {
 
   std::string db(const std::string& name) const { return dir_ + "/" + name + "/ck.db"; }
 
-  ProcessResult certmgr(const std::string& store, std::vector<std::string> args, RunOptions options) {
+  ProcessResult certmgr(const std::string& store, std::vector<std::string> args,
+                        RunOptions options) {
     args.insert(args.begin(), {testing::bin("certmgr"), "--store", "sqlite:" + db(store)});
     return testing::run(args, options);
   }
   ProcessResult certmgr(const std::string& store, std::vector<std::string> args) {
     return certmgr(store, std::move(args), env_);
   }
-  ProcessResult sh(const std::string& command) { return testing::run({"/bin/sh", "-c", command}, env_); }
+  ProcessResult sh(const std::string& command) {
+    return testing::run({"/bin/sh", "-c", command}, env_);
+  }
 
   // A store whose three generated certificates form a rotation chain.
   std::vector<std::string> generate(const std::string& store, int n) {
@@ -133,13 +137,15 @@ class BackupCliTest : public ::testing::Test {
 
   // Runs `args` (which fail) and checks: exit 1, one line on stderr naming `needle`,
   // and every byte of the store unchanged.
-  void expect_rejected(const std::string& store, const std::vector<std::string>& args, const std::string& needle) {
+  void expect_rejected(const std::string& store, const std::vector<std::string>& args,
+                       const std::string& needle) {
     const auto before = snapshot_dir(dir_ + "/" + store);
     auto r = certmgr(store, args);
     EXPECT_EQ(r.exit_code, 1) << args[0] << " " << args.back() << ": " << r.err;
     EXPECT_EQ(count_lines(r.err), 1u) << r.err;
     EXPECT_EQ(r.err.rfind("certmgr: error: ", 0), 0u) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected \"" << needle << "\" in: " << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos)
+        << "expected \"" << needle << "\" in: " << r.err;
     EXPECT_TRUE(before == snapshot_dir(dir_ + "/" + store)) << "the store changed: " << args.back();
   }
 
@@ -169,7 +175,8 @@ void expect_same_store(const StoreDump& a, const StoreDump& b) {
 TEST_F(BackupCliTest, RoundTripKeepsStatusesAndTheChain) {
   auto fps = generate("a", 3);
   const std::string zip = backup("a", "all.zip");
-  EXPECT_EQ(fs::status(zip).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(zip).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
 
   auto r = certmgr("b", {"-r", kPassword, zip});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -199,13 +206,15 @@ TEST_F(BackupCliTest, GenerateWritesARestorableBackup) {
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(backups)) files.push_back(e.path().string());
   ASSERT_EQ(files.size(), 2u);
-  auto latest = std::find_if(files.begin(), files.end(),
-                             [&](const std::string& f) { return f.find(fps[1].substr(0, 12)) != std::string::npos; });
+  auto latest = std::find_if(files.begin(), files.end(), [&](const std::string& f) {
+    return f.find(fps[1].substr(0, 12)) != std::string::npos;
+  });
   ASSERT_NE(latest, files.end());
-  EXPECT_TRUE(std::regex_search(*latest, std::regex("/certkeeper-[0-9]{8}T[0-9]{6}Z-" + fps[1].substr(0, 12) +
-                                                    "\\.zip$")))
+  EXPECT_TRUE(std::regex_search(
+      *latest, std::regex("/certkeeper-[0-9]{8}T[0-9]{6}Z-" + fps[1].substr(0, 12) + "\\.zip$")))
       << *latest;
-  EXPECT_EQ(fs::status(*latest).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(fs::status(*latest).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
   auto r = certmgr("b", {"-r", kPassword, *latest});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(status("a"), status("b"));
@@ -216,6 +225,22 @@ TEST_F(BackupCliTest, GenerateWritesARestorableBackup) {
   EXPECT_EQ(dump_store(db("a")).certs.size(), 2u);
 }
 
+// When -c cannot write its backup, the new certificate stays current (it is committed
+// and its key is in the store: nothing is lost) and -c exits 1 saying so.
+TEST_F(BackupCliTest, GenerateWhoseBackupFailsKeepsTheCertificateAndExitsOne) {
+  fs::create_directories(dir_ + "/a");
+  spit(dir_ + "/a/backups", "a file where the backup folder should be");
+  auto r = certmgr("a", {"-c", kPassword});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("no backup was written"), std::string::npos) << r.err;
+  auto d = dump_store(db("a"));
+  ASSERT_EQ(d.certs.size(), 1u);
+  EXPECT_EQ(d.certs[0].status, store::CertStatus::kCurrent);
+  // Once the cause is fixed, `backup` writes what -c could not.
+  EXPECT_EQ(certmgr("a", {"backup", kPassword, dir_ + "/later.zip"}).exit_code, 0);
+}
+
 TEST_F(BackupCliTest, RestoreNoExportAndItsBackupCarriesNoKeys) {
   generate("a", 3);
   const std::string zip = backup("a", "all.zip");
@@ -223,7 +248,8 @@ TEST_F(BackupCliTest, RestoreNoExportAndItsBackupCarriesNoKeys) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("not exportable"), std::string::npos);
   auto st = status("b");
-  for (const auto& c : st["certificates"].as_array()) EXPECT_FALSE(c.as_object().at("exportable").as_bool());
+  for (const auto& c : st["certificates"].as_array())
+    EXPECT_FALSE(c.as_object().at("exportable").as_bool());
   EXPECT_EQ(dump_store(db("b")).keys.size(), 3u);  // the keys are there, just not exportable
 
   const std::string again = dir_ + "/again.zip";
@@ -270,7 +296,9 @@ TEST_F(BackupCliTest, PasswordSources) {
   EXPECT_EQ(certmgr("b", {"restore", dir_ + "/f.zip"}, with_env).exit_code, 0);
   RunOptions with_stdin = env_;
   with_stdin.stdin_data = kPassword + "\n";
-  EXPECT_EQ(certmgr("c", {"verify-backup", "--password-stdin", dir_ + "/f.zip"}, with_stdin).exit_code, 0);
+  EXPECT_EQ(
+      certmgr("c", {"verify-backup", "--password-stdin", dir_ + "/f.zip"}, with_stdin).exit_code,
+      0);
   auto weak = certmgr("a", {"backup", "short", dir_ + "/weak.zip"});
   EXPECT_EQ(weak.exit_code, 1);
   EXPECT_NE(weak.err.find("too weak"), std::string::npos);
@@ -323,23 +351,34 @@ TEST_F(BackupCliTest, BadInputsLeaveTheStoreUnchanged) {
       {"truncated", file("truncated.zip", good.substr(0, good.size() / 2)), "truncated.zip"},
       {"truncated tail", file("tail.zip", good.substr(0, good.size() - 5)), "tail.zip"},
       {"bit flip", file("flipped.zip", flipped), "flipped.zip"},
-      {"absolute path", file("abs.zip", raw_zip({{"/etc/x.pfx", pfx}}, kPassword)), "absolute path"},
+      {"absolute path", file("abs.zip", raw_zip({{"/etc/x.pfx", pfx}}, kPassword)),
+       "absolute path"},
       {"dot dot", file("dotdot.zip", raw_zip({{"../x.pfx", pfx}}, kPassword)), "\"..\""},
-      {"symlink", file("link.zip", raw_zip({{"x.pfx", "/etc/passwd", ZIP_EM_AES_256, S_IFLNK | 0777}}, kPassword)),
+      {"symlink",
+       file("link.zip",
+            raw_zip({{"x.pfx", "/etc/passwd", ZIP_EM_AES_256, S_IFLNK | 0777}}, kPassword)),
        "symbolic link"},
-      {"unencrypted", file("plain.zip", raw_zip({{"x.pfx", pfx, ZIP_EM_NONE}}, kPassword)), "not encrypted"},
-      {"missing pfx", file("missing.zip", repack([](auto& e) { e.pop_back(); })), "listed but missing"},
-      {"extra pfx", file("extra.zip", repack([&](auto& e) { e.push_back({std::string(64, 'e') + ".pfx", pfx}); })),
+      {"unencrypted", file("plain.zip", raw_zip({{"x.pfx", pfx, ZIP_EM_NONE}}, kPassword)),
+       "not encrypted"},
+      {"missing pfx", file("missing.zip", repack([](auto& e) { e.pop_back(); })),
+       "listed but missing"},
+      {"extra pfx", file("extra.zip", repack([&](auto& e) {
+                           e.push_back({std::string(64, 'e') + ".pfx", pfx});
+                         })),
        "not listed"},
       {"swapped pfx", file("swapped.zip", repack([](auto& e) { std::swap(e[1].data, e[2].data); })),
        "holds certificate"},
-      {"duplicate certificates", file("dup.zip", raw_zip({{"a.pfx", pfx}, {"b.pfx", pfx}}, kPassword)),
+      {"duplicate certificates",
+       file("dup.zip", raw_zip({{"a.pfx", pfx}, {"b.pfx", pfx}}, kPassword)),
        "duplicate certificate"},
-      {"empty archive", file("empty.zip", std::string("PK\x05\x06", 4) + std::string(18, '\0')), "empty"},
-      {"declared bomb", file("bomb1.zip", raw_zip({{"a.pfx", std::string(big, '\0')}}, kPassword)), "ZIP bomb"},
+      {"empty archive", file("empty.zip", std::string("PK\x05\x06", 4) + std::string(18, '\0')),
+       "empty"},
+      {"declared bomb", file("bomb1.zip", raw_zip({{"a.pfx", std::string(big, '\0')}}, kPassword)),
+       "ZIP bomb"},
       {"actual bomb",
-       file("bomb2.zip", archive::testing::patch_all(raw_zip({{"a.pfx", std::string(big, '\0')}}, kPassword),
-                                                     le32(big), le32(1000))),
+       file("bomb2.zip",
+            archive::testing::patch_all(raw_zip({{"a.pfx", std::string(big, '\0')}}, kPassword),
+                                        le32(big), le32(1000))),
        "bomb2.zip"},
       {"the store itself", db("b"), "certificate store's own file"},
   };
@@ -347,7 +386,8 @@ TEST_F(BackupCliTest, BadInputsLeaveTheStoreUnchanged) {
     SCOPED_TRACE(c.name);
     expect_rejected("b", {"-r", c.password, c.path}, c.needle);
     expect_rejected("b", {"-re", c.password, c.path}, c.needle);
-    if (c.name != "the store itself") expect_rejected("b", {"verify-backup", c.password, c.path}, c.needle);
+    if (c.name != "the store itself")
+      expect_rejected("b", {"verify-backup", c.password, c.path}, c.needle);
   }
 }
 
@@ -357,21 +397,26 @@ TEST_F(BackupCliTest, BackupTargetProblems) {
   expect_rejected("a", {"backup", kPassword, db("a")}, "certificate store's own file");
   expect_rejected("a", {"backup", kPassword, db("a") + ".kek"}, "certificate store's own file");
   // A folder that does not exist.
-  expect_rejected("a", {"backup", kPassword, dir_ + "/no/such/folder/b.zip"}, "cannot write the backup");
+  expect_rejected("a", {"backup", kPassword, dir_ + "/no/such/folder/b.zip"},
+                  "cannot write the backup");
 }
 
 // A full disk: the write fails (EFBIG under a file-size limit, SIGXFSZ ignored), the
 // error is one line, no temporary file is left and an older backup stays intact.
 TEST_F(BackupCliTest, FullDiskLeavesNothingBehind) {
-  for (int i = 0; i < 28; ++i) ASSERT_EQ(certmgr("a", {"generate", "--password-file", "/dev/stdin"},
-                                                 RunOptions{kPassword + "\n", {}, env_.unset_env}).exit_code, 0);
+  for (int i = 0; i < 28; ++i)
+    ASSERT_EQ(certmgr("a", {"generate", "--password-file", "/dev/stdin"},
+                      RunOptions{kPassword + "\n", {}, env_.unset_env})
+                  .exit_code,
+              0);
   const std::string out = dir_ + "/out";
   fs::create_directories(out);
   spit(out + "/b.zip", "older backup");
   // dash counts ulimit -f in 512-byte blocks: 48 KiB lets SQLite map its 32 KiB -shm
   // file but not the ~65 KiB archive.
-  const std::string cmd = "trap '' XFSZ; ulimit -f 96; exec '" + testing::bin("certmgr") + "' --store 'sqlite:" +
-                          db("a") + "' backup '" + kPassword + "' '" + out + "/b.zip'";
+  const std::string cmd = "trap '' XFSZ; ulimit -f 96; exec '" + testing::bin("certmgr") +
+                          "' --store 'sqlite:" + db("a") + "' backup '" + kPassword + "' '" + out +
+                          "/b.zip'";
   auto r = sh(cmd);
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(count_lines(r.err), 1u) << r.err;
@@ -390,7 +435,8 @@ TEST_F(BackupCliTest, SevenZipAndOpensslReadOurBackup) {
   auto list = sh("7z l -slt -p'" + kPassword + "' '" + zip + "'");
   ASSERT_EQ(list.exit_code, 0) << list.out << list.err;
   size_t aes = 0;
-  for (size_t pos = 0; (pos = list.out.find("Method = AES-256", pos)) != std::string::npos; ++pos) ++aes;
+  for (size_t pos = 0; (pos = list.out.find("Method = AES-256", pos)) != std::string::npos; ++pos)
+    ++aes;
   EXPECT_EQ(aes, 3u) << list.out;  // manifest + 2 PFX
   const std::string out = dir_ + "/x";
   auto x = sh("7z x -y -p'" + kPassword + "' -o'" + out + "' '" + zip + "'");
@@ -399,7 +445,8 @@ TEST_F(BackupCliTest, SevenZipAndOpensslReadOurBackup) {
   ASSERT_TRUE(manifest.ok()) << manifest.error().message;
   EXPECT_EQ(manifest->certificates.size(), 2u);
   for (const auto& fp : fps) {
-    auto p = sh("openssl pkcs12 -in '" + out + "/" + fp + ".pfx' -passin pass:'" + kPassword + "' -nokeys");
+    auto p = sh("openssl pkcs12 -in '" + out + "/" + fp + ".pfx' -passin pass:'" + kPassword +
+                "' -nokeys");
     ASSERT_EQ(p.exit_code, 0) << p.err;
     auto cert = crypto::Certificate::parse(p.out.substr(p.out.find("-----BEGIN CERTIFICATE-----")));
     ASSERT_TRUE(cert.ok()) << cert.error().message;
@@ -421,10 +468,11 @@ TEST_F(BackupCliTest, RestoresSevenZipArchiveOfOpensslPfxFiles) {
   for (int i = 0; i < 3; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // distinct notBefore
     const std::string n = w + "/" + std::to_string(i);
-    auto g = sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + n +
-                ".key -out " + n + ".crt -days 30 -subj /CN=vendor 2>&1 && openssl pkcs12 -export " +
-                (i == 0 ? "-legacy " : "") + "-inkey " + n + ".key -in " + n + ".crt -passout pass:'" + kPassword +
-                "' -out " + n + ".pfx");
+    auto g =
+        sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + n +
+           ".key -out " + n + ".crt -days 30 -subj /CN=vendor 2>&1 && openssl pkcs12 -export " +
+           (i == 0 ? "-legacy " : "") + "-inkey " + n + ".key -in " + n + ".crt -passout pass:'" +
+           kPassword + "' -out " + n + ".pfx");
     ASSERT_EQ(g.exit_code, 0) << g.out << g.err;
     fps.push_back(crypto::Certificate::parse(slurp(n + ".crt"))->fingerprint());
   }

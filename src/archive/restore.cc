@@ -1,5 +1,7 @@
 #include "archive/restore.h"
 
+#include <algorithm>
+
 #include "archive/backup_reader.h"
 
 namespace ck::archive {
@@ -16,6 +18,7 @@ Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& bac
     CK_ASSIGN_OR_RETURN(auto before, txn.list());
     CK_ASSIGN_OR_RETURN(int64_t old_generation, txn.max_generation());
     summary.replaced = before.size();
+    summary.previous_generation = old_generation;
     CK_RETURN_IF_ERROR(txn.delete_all_certificates());
     std::string fingerprints;
     for (const auto& c : backup.certificates) {
@@ -29,6 +32,7 @@ Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& bac
       record.has_private_key = c.key.has_value();
       if (c.created_at > 0) record.created_at = c.created_at;
       CK_RETURN_IF_ERROR(txn.insert(record, c.key ? &*c.key : nullptr));
+      summary.generation = std::max(summary.generation, generation);
       ++summary.certificates;
       if (c.key) ++summary.with_key;
       if (!fingerprints.empty()) fingerprints += ' ';

@@ -18,7 +18,9 @@ struct RestoreSummary {
   size_t certificates = 0;
   size_t with_key = 0;
   size_t rotations = 0;
-  size_t replaced = 0;  // certificates the store held before
+  size_t replaced = 0;              // certificates the store held before
+  int64_t previous_generation = 0;  // the store's generation before the restore
+  int64_t generation = 0;           // the store's generation after it
 };
 
 // `exportable`: whether restored private keys may leave the store again (-r) or not (-re).

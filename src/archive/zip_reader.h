@@ -4,8 +4,9 @@
 //   at least one and at most kMaxEntries entries;
 //   every name (validate_entry_name), no duplicates, no symlinks (Unix external
 //   attributes), every entry encrypted, declared sizes within kMaxEntryBytes/kMaxTotalBytes;
-//   then decrypts each entry (AES or ZipCrypto) reading at most the bound, so a lying
-//   declared size cannot make it read more, and relies on libzip's CRC / AES HMAC check.
+//   then decrypts each entry reading at most the bound, so a lying declared size cannot
+//   make it read more: WinZip AES through winzip_aes.h (HMAC checked, then bounded
+//   inflate and the CRC when present), ZipCrypto through libzip (CRC checked).
 // Errors name the entry: kCrypto "wrong password", kCorrupt (damaged), kInvalidArgument
 // (unsafe or oversized). Pure function; thread-safe.
 #pragma once

@@ -58,6 +58,13 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
                 << " certificates were restored without their private key\n";
     std::cout.flush();
   }
+  if (summary->previous_generation > summary->generation) {
+    std::cerr
+        << "certmgr: warning: the store had reached generation " << summary->previous_generation
+        << " but the backup only reaches " << summary->generation
+        << "; agents that already follow a newer certificate will show as unknown (certmgr -l)"
+        << std::endl;
+  }
   return kExitOk;
 }
 
