@@ -188,7 +188,8 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
 class Listener final : public std::enable_shared_from_this<Listener> {
  public:
   using OnAccept = std::function<void(tcp::socket)>;
-  Listener(asio::io_context& ioc, OnAccept on_accept) : ioc_(ioc), acceptor_(asio::make_strand(ioc)), on_accept_(std::move(on_accept)) {}
+  Listener(asio::io_context& ioc, OnAccept on_accept)
+      : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_(acceptor_.get_executor()), on_accept_(std::move(on_accept)) {}
 
   Status bind(const std::string& host, uint16_t port) {
     beast::error_code ec;
@@ -210,6 +211,7 @@ class Listener final : public std::enable_shared_from_this<Listener> {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      self->retry_.cancel();
     });
   }
 
@@ -220,15 +222,21 @@ class Listener final : public std::enable_shared_from_this<Listener> {
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());  // e.g. out of descriptors; keep going
-    } else {
-      on_accept_(std::move(socket));
+      // E.g. out of descriptors: back off briefly instead of spinning, then keep going.
+      spdlog::warn("accept failed: {}", ec.message());
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+      });
+      return;
     }
+    on_accept_(std::move(socket));
     do_accept();
   }
 
   asio::io_context& ioc_;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
   OnAccept on_accept_;
 };
 
@@ -279,6 +287,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   impl->ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   beast::error_code ec;
   impl->ssl_ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
   if (ec) return make_error(ErrorKind::kCrypto, "TLS certificate: " + ec.message());

@@ -113,5 +113,43 @@ TEST(Wire, Hello) {
   EXPECT_EQ(back->agent_id, "a");
 }
 
+TEST(Wire, MutatedInputNeverCrashesAndNeverPassesInvalidIds) {
+  CheckinRequest r;
+  r.agent_id = "agent-1";
+  r.hostname = "h";
+  r.pinned_fingerprint = kFp;
+  const std::string seed = json::serialize(to_json(r));
+  uint32_t x = 12345;
+  auto rnd = [&x] {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = seed;
+    for (int k = 0, n = 1 + rnd() % 4; k < n; ++k) {
+      size_t pos = rnd() % s.size();
+      switch (rnd() % 3) {
+        case 0: s[pos] = static_cast<char>(rnd() & 0xff); break;
+        case 1: s.erase(pos, 1 + rnd() % 8); break;
+        default: s.insert(pos, 1, "{}[]\",:0\x00"[rnd() % 10]); break;
+      }
+      if (s.empty()) s = "{";
+    }
+    auto v = parse_json_body(s);
+    if (!v.ok()) continue;
+    auto c = checkin_request_from_json(*v);
+    if (c.ok()) {
+      EXPECT_TRUE(valid_agent_id(c->agent_id));
+      EXPECT_TRUE(valid_fingerprint(c->pinned_fingerprint));
+      EXPECT_GE(c->last_seq, 0);
+    }
+    (void)channel_hello_from_json(*v);
+    (void)admin_message_request_from_json(*v);
+    (void)command_payload_from_json(*v);
+  }
+}
+
 }  // namespace
 }  // namespace ck::protocol
