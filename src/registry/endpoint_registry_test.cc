@@ -262,6 +262,18 @@ TEST(PostgresRegistry, ReconnectsAfterTheServerDropsTheConnection) {
   EXPECT_EQ(counts->at("fp"), 2);
 }
 
+TEST(RegistryFactory, SqliteRegistryLivesBesideTheStore) {
+  auto dir = std::filesystem::temp_directory_path() / ("ck-reg-path-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto r = open_endpoint_registry("sqlite:" + (dir / "sub" / "ck.db").string());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(std::filesystem::exists(dir / "sub" / "registry.db"));
+  EXPECT_EQ(sqlite_registry_path("/x/ck.db"), "/x/registry.db");
+  r = open_endpoint_registry("sqlite:");
+  EXPECT_FALSE(r.ok());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SqliteRegistry, ReadOnlyOpenReadsButRefusesWrites) {
   auto dir = std::filesystem::temp_directory_path() / ("ck-reg-ro-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
