@@ -265,11 +265,12 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 
 struct Server::Impl {
   Impl(const ServerOptions& options, protocol::Service& service)
-      : shared{service, options, {}}, ioc(std::max(1, options.threads)), ssl_ctx(ssl::context::tls_server) {}
+      : shared{service, options, {}}, ssl_ctx(ssl::context::tls_server), ioc(std::max(1, options.threads)) {}
 
-  Shared shared;  // declared first: outlives the io_context and any session it holds
-  asio::io_context ioc;
+  // Declared before the io_context: they outlive any session its queued handlers hold.
+  Shared shared;
   ssl::context ssl_ctx;
+  asio::io_context ioc;
   std::shared_ptr<Listener> agent, admin;
   std::mutex mu;
   std::condition_variable cv;
