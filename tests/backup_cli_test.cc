@@ -379,7 +379,7 @@ TEST_F(BackupCliTest, BadInputsLeaveTheStoreUnchanged) {
        file("bomb2.zip",
             archive::testing::patch_all(raw_zip({{"a.pfx", std::string(big, '\0')}}, kPassword),
                                         le32(big), le32(1000))),
-       "bomb2.zip"},
+       "ZIP bomb"},
       {"the store itself", db("b"), "certificate store's own file"},
   };
   for (const auto& c : cases) {

@@ -160,10 +160,7 @@ TEST(ZipTest, ActualSizeBomb) {
   const std::string lying = patch_all(zip, le32(real), le32(1024));
   auto entries = read_zip_entries(lying, kPassword);
   ASSERT_FALSE(entries.ok());
-  EXPECT_TRUE(entries.error().message.find("ZIP bomb") != std::string::npos ||
-              entries.error().message.find("damaged") != std::string::npos ||
-              entries.error().message.find("declared size") != std::string::npos)
-      << entries.error().message;
+  EXPECT_NE(entries.error().message.find("ZIP bomb"), std::string::npos) << entries.error().message;
 }
 
 TEST(ZipTest, TooManyEntries) {
