@@ -270,6 +270,22 @@ TEST_F(ServiceTest, MetricsExposeCounters) {
   EXPECT_NE(r.body.find("certkeeper_channels_connected 0"), std::string::npos);
 }
 
+TEST_F(ServiceTest, ExpiryIsExposedForSoonExpiringCertificates) {
+  store::GenerateOptions opts;
+  opts.days = 10;
+  ASSERT_TRUE(store::generate_certificate(*store_, opts, store::Context{"t", nullptr}).ok());
+  ASSERT_TRUE(certs_->poll().ok());  // logs the 30-day warning
+  int64_t left = certs_->seconds_until_expiry();
+  EXPECT_GT(left, 9 * 86400);
+  EXPECT_LE(left, 10 * 86400);
+  EXPECT_LT(left, kExpiryWarningSeconds);
+  auto r = admin("GET", "/metrics");
+  EXPECT_NE(r.body.find("certkeeper_current_certificate_expiry_seconds{fingerprint=\"" +
+                        certs_->snapshot()->current_fingerprint + "\"} " + std::to_string(left).substr(0, 3)),
+            std::string::npos)
+      << r.body;
+}
+
 TEST_F(ServiceTest, CertStatePollNoticesChanges) {
   auto unchanged = certs_->poll();
   ASSERT_TRUE(unchanged.ok());
