@@ -195,8 +195,21 @@ TEST_F(BackupCliTest, RoundTripKeepsStatusesAndTheChain) {
 
   // Restoring over a store that holds other certificates replaces them all.
   generate("c", 2);
-  ASSERT_EQ(certmgr("c", {"restore", kPassword, zip}).exit_code, 0);
+  const auto c_before = dump_store(db("c"));
+  auto over = certmgr("c", {"restore", kPassword, zip});
+  ASSERT_EQ(over.exit_code, 0) << over.err;
   expect_same_store(a, dump_store(db("c")));
+  // ...after saving what it replaces, so no key is ever lost.
+  std::smatch saved;
+  ASSERT_TRUE(std::regex_search(over.out, saved,
+                                std::regex("saved first to (\\S+before-restore\\S+\\.zip)")))
+      << over.out;
+  ASSERT_EQ(certmgr("d", {"restore", kPassword, saved[1]}).exit_code, 0);
+  expect_same_store(c_before, dump_store(db("d")));
+  // Restoring the same backup again drops nothing, so no second safety copy.
+  auto again = certmgr("c", {"restore", kPassword, zip});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out.find("saved first"), std::string::npos) << again.out;
 }
 
 TEST_F(BackupCliTest, GenerateWritesARestorableBackup) {

@@ -1,5 +1,7 @@
 #include "archive/backup_writer.h"
 
+#include <ctime>
+
 #include "archive/manifest.h"
 #include "archive/store_files.h"
 #include "archive/zip_writer.h"
@@ -89,6 +91,25 @@ Status write_backup_file(const std::string& path, const std::string& archive,
   Status s = write_file_atomic(path, archive, 0600);
   if (!s.ok()) return s.error().with_context("cannot write the backup");
   return ok_status();
+}
+
+Result<std::string> write_backup_to_folder(const Backup& backup, const std::string& password,
+                                           const std::string& dir,
+                                           const std::string& store_location,
+                                           const std::string& tag) {
+  const BackupCertificate* current = backup.current();
+  const std::string fp = current ? current->certificate.fingerprint() : std::string("none");
+  CK_ASSIGN_OR_RETURN(std::string bytes, encode_backup(backup, password));
+  CK_RETURN_IF_ERROR(ensure_directory(dir, 0700));
+  std::time_t t = static_cast<std::time_t>(backup.created);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  const std::string path = dir + "/certkeeper-" + stamp + (tag.empty() ? "" : "-" + tag) + "-" +
+                           fp.substr(0, 12) + ".zip";
+  CK_RETURN_IF_ERROR(write_backup_file(path, bytes, store_location));
+  return path;
 }
 
 }  // namespace ck::archive

@@ -30,4 +30,12 @@ Result<std::string> encode_backup(const Backup& backup, const std::string& passw
 Status write_backup_file(const std::string& path, const std::string& archive,
                          const std::string& store_location);
 
+// Encodes `backup` and writes it into `dir` (created 0700 when missing) as
+// certkeeper-<UTC yyyymmddThhmmssZ>[-<tag>]-<first 12 hex of the current fingerprint>.zip,
+// mode 0600, atomically. Returns the path.
+Result<std::string> write_backup_to_folder(const Backup& backup, const std::string& password,
+                                           const std::string& dir,
+                                           const std::string& store_location,
+                                           const std::string& tag = "");
+
 }  // namespace ck::archive

@@ -2,10 +2,14 @@
 // Replaces every certificate of the store with those in the backup, in one
 // transaction: statuses (which one is current), generations, the rotation chain and
 // the private keys, exportable unless --no-export. The archive is read and checked
-// completely before the store is opened, so a bad archive changes nothing.
+// completely before the store is opened, so a bad archive changes nothing. When the
+// store holds certificates the backup lacks, they are first saved to a backup in the
+// store's backup folder (same password), so a restore never destroys an exportable key.
 #include <iostream>
+#include <set>
 
 #include "archive/backup_reader.h"
+#include "archive/backup_writer.h"
 #include "archive/restore.h"
 #include "archive/store_files.h"
 #include "cli/backup_args.h"
@@ -13,6 +17,31 @@
 
 namespace ck::cli {
 namespace {
+
+// Restore replaces every certificate. When the store holds certificates the backup
+// lacks, their exportable keys would be lost, so first they go into a backup in the
+// store's backup folder, protected by the same password. Returns its path, or "" when
+// nothing would be lost. Failing to write it aborts the restore.
+Result<std::string> backup_what_restore_drops(store::CertStore& store,
+                                              const archive::Backup& incoming,
+                                              const std::string& password) {
+  auto snapshot = archive::snapshot_store(store, operation_context().now());
+  if (!snapshot.ok()) {
+    if (snapshot.error().kind == ErrorKind::kNotFound) return std::string();  // empty store
+    return snapshot.error();
+  }
+  std::set<std::string> kept;
+  for (const auto& c : incoming.certificates) kept.insert(c.certificate.fingerprint());
+  bool drops = false;
+  for (const auto& c : snapshot->certificates) drops |= !kept.count(c.certificate.fingerprint());
+  if (!drops) return std::string();
+  auto path = archive::write_backup_to_folder(*snapshot, password, store.backup_dir(),
+                                              store.location(), "before-restore");
+  if (!path.ok())
+    return path.error().with_context(
+        "the store holds certificates the backup does not, and saving them first failed");
+  return path;
+}
 
 struct RestoreArgs {
   BackupArgs backup;
@@ -34,23 +63,30 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
 
   auto store = open_store(global, /*for_write=*/true);
   if (!store.ok()) return fail(store.error());
+  auto safety = backup_what_restore_drops(**store, *backup, *password);
+  if (!safety.ok()) return fail(safety.error());
   const bool exportable = !args.no_export;
   auto summary = archive::restore_backup(**store, *backup, exportable, zip, operation_context());
   if (!summary.ok()) return fail(summary.error());
 
   const size_t without_key = summary->certificates - summary->with_key;
   if (global.json) {
-    print_json(boost::json::object{{"restored", summary->certificates},
-                                   {"keys", summary->with_key},
-                                   {"rotations", summary->rotations},
-                                   {"replaced", summary->replaced},
-                                   {"current", summary->current},
-                                   {"exportable", exportable}});
+    print_json(boost::json::object{
+        {"restored", summary->certificates},
+        {"keys", summary->with_key},
+        {"rotations", summary->rotations},
+        {"replaced", summary->replaced},
+        {"current", summary->current},
+        {"exportable", exportable},
+        {"saved_before_restore",
+         safety->empty() ? boost::json::value(nullptr) : boost::json::value(*safety)}});
   } else {
     std::cout << "restored " << summary->certificates << " certificates (" << summary->with_key
               << " private keys, " << (exportable ? "exportable" : "not exportable") << ") and "
               << summary->rotations << " rotation statements from " << zip << "\n"
               << "current: " << summary->current << "\n";
+    if (!safety->empty())
+      std::cout << "the certificates it replaced were saved first to " << *safety << "\n";
     if (summary->replaced > 0)
       std::cout << "replaced the " << summary->replaced << " certificates the store held before\n";
     if (without_key > 0)
