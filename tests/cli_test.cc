@@ -171,6 +171,16 @@ TEST_F(CertmgrTest, ExportAndStatusWithoutStoreFailClearly) {
   expect_fails_cleanly(certmgr({"-e", dir_ + "/no/such/dir/OfcNTCer.dat"}), 1, "cannot create");
 }
 
+TEST_F(CertmgrTest, ExportNeverOverwritesTheStoresOwnFiles) {
+  ASSERT_EQ(certmgr({"-c", kStrong}).exit_code, 0);
+  const std::string kek_before = slurp(db_ + ".kek");
+  const std::string before = store_hash();
+  expect_fails_cleanly(certmgr({"-e", db_ + ".kek"}), 1, "store's own file");
+  expect_fails_cleanly(certmgr({"-e", db_}), 1, "store's own file");
+  EXPECT_EQ(slurp(db_ + ".kek"), kek_before);
+  EXPECT_EQ(store_hash(), before);
+}
+
 TEST_F(CertmgrTest, UsageErrorsExitTwoAndHelpExitsZero) {
   EXPECT_EQ(certmgr({}).exit_code, 2);
   EXPECT_EQ(certmgr({"frobnicate"}).exit_code, 2);
@@ -294,7 +304,9 @@ TEST_F(ImportTest, BadPfxInputsFailCleanlyAndLeaveStoreUntouched) {
   std::ofstream(dir_ + "/truncated.pfx", std::ios::binary) << data.substr(0, data.size() / 2);
   std::ofstream(dir_ + "/text.pfx") << "this is not a PKCS#12 file\n";
 
+  std::string weak_rsa = make_pfx("weak_rsa", "rsa:1024", "");
   const std::string before = store_hash();
+  expect_fails_cleanly(certmgr({"-ine", kStrong, weak_rsa}), 1, "2048 bits or more");
   expect_fails_cleanly(certmgr({"-ine", "wrong-password-123", good}), 1, "wrong password");
   expect_fails_cleanly(certmgr({"-ine", kStrong, dir_ + "/truncated.pfx"}), 1, "not a PKCS#12 file");
   expect_fails_cleanly(certmgr({"-ine", kStrong, dir_ + "/text.pfx"}), 1, "not a PKCS#12 file");

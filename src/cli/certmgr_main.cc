@@ -58,6 +58,10 @@ int certmgr_main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::cerr << "certmgr: usage error: " << one_line(e.what()) << " (see certmgr --help)" << std::endl;
     return kExitUsage;
+  } catch (const std::exception& e) {
+    // Library boundaries return errors as values; this is the last line of defence.
+    std::cerr << "certmgr: error: " << one_line(e.what()) << std::endl;
+    return kExitFailed;
   }
   return global.exit_code;
 }

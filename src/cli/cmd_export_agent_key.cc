@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "archive/store_files.h"
 #include "cli/cli_support.h"
 #include "common/file_util.h"
 
@@ -25,6 +26,8 @@ int run_export(const std::string& path_arg, GlobalOptions& global) {
   std::error_code ec;
   std::string path = path_arg;
   if (std::filesystem::is_directory(path, ec)) path = (std::filesystem::path(path) / kAgentKeyFile).string();
+  // Never let an export replace the store's own database or key-encryption key.
+  if (Status own = archive::refuse_store_file(path, (*store)->location(), "write"); !own.ok()) return fail(own.error());
   Status w = write_file_atomic(path, current->cert_pem, 0644);
   if (!w.ok()) return fail(w.error());
   if (global.json) {

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 
+#include "archive/store_files.h"
 #include "cli/cli_support.h"
 #include "cli/csv_writer.h"
 #include "common/clock.h"
@@ -17,6 +18,14 @@ namespace {
 const std::vector<std::string> kHeader = {"agent_id",           "hostname",      "ip_address",
                                           "domain",             "pinned_fingerprint", "pinned_status",
                                           "last_seen_utc",      "agent_version"};
+
+// The SQLite registry file beside the store, in the form refuse_store_file takes.
+std::string registry_location(const GlobalOptions& global) {
+  std::string url = global.store_url.empty() ? store::default_store_url() : global.store_url;
+  if (url.rfind("postgres", 0) == 0) return url;
+  std::string path = url.rfind("sqlite:", 0) == 0 ? url.substr(7) : url;
+  return "sqlite:" + registry::sqlite_registry_path(path);
+}
 
 int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   auto store = open_store(global, /*for_write=*/false);
@@ -41,6 +50,10 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   const bool to_stdout = target == "-";
   std::optional<AtomicFileWriter> file;
   if (!to_stdout) {
+    if (Status own = archive::refuse_store_file(target, (*store)->location(), "write"); !own.ok())
+      return fail(own.error());
+    if (Status own = archive::refuse_store_file(target, registry_location(global), "write"); !own.ok())
+      return fail(own.error());
     auto w = AtomicFileWriter::create(target, 0640);
     if (!w.ok()) return fail(w.error());
     file.emplace(std::move(w).value());

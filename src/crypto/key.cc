@@ -55,7 +55,9 @@ std::optional<Algorithm> algorithm_of(const EVP_PKEY* pkey) {
   switch (EVP_PKEY_get_base_id(pkey)) {
     case EVP_PKEY_ED25519: return Algorithm::kEd25519;
     case EVP_PKEY_RSA:
-      // Any RSA size is accepted on import; "rsa-3072" names the family we generate.
+      // RSA from 2048 bits is accepted on import (Windows exports 2048); smaller keys
+      // are too weak to sign for a fleet. "rsa-3072" names the family we generate.
+      if (EVP_PKEY_get_bits(pkey) < 2048) return std::nullopt;
       return Algorithm::kRsa3072;
     case EVP_PKEY_EC: {
       char group[64] = {0};
@@ -94,7 +96,7 @@ Result<PublicKey> PublicKey::from_spki_der(std::string_view der) {
   if (!pkey) return openssl_error("not a public key", ErrorKind::kInvalidArgument);
   if (!algorithm_of(pkey.get())) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA)");
+                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more)");
   }
   return PublicKey(std::move(pkey));
 }
@@ -103,7 +105,7 @@ Result<PrivateKey> PrivateKey::adopt(ossl::PkeyPtr pkey) {
   if (!pkey) return make_error(ErrorKind::kInvalidArgument, "no private key");
   if (!algorithm_of(pkey.get())) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA)");
+                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more)");
   }
   CK_ASSIGN_OR_RETURN(ossl::PkeyPtr pub, public_half(pkey.get()));
   PublicKey public_key(std::move(pub));

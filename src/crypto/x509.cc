@@ -39,7 +39,7 @@ Result<Certificate> Certificate::adopt(ossl::X509Ptr x509) {
   if (!pub) return openssl_error("certificate has no usable public key", ErrorKind::kInvalidArgument);
   if (!algorithm_of(pub.get())) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "unsupported certificate key type (expected ECDSA P-256, Ed25519 or RSA)");
+                      "unsupported certificate key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more)");
   }
   CK_ASSIGN_OR_RETURN(int64_t nb, asn1_time_to_unix(X509_get0_notBefore(x509.get())));
   CK_ASSIGN_OR_RETURN(int64_t na, asn1_time_to_unix(X509_get0_notAfter(x509.get())));
