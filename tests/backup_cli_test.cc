@@ -254,6 +254,23 @@ TEST_F(BackupCliTest, GenerateWhoseBackupFailsKeepsTheCertificateAndExitsOne) {
   EXPECT_EQ(certmgr("a", {"backup", kPassword, dir_ + "/later.zip"}).exit_code, 0);
 }
 
+// Restoring over an imported (not exportable) key that the backup lacks: it cannot be
+// saved, so restore says that it removes it.
+TEST_F(BackupCliTest, RestoreWarnsAboutANotExportableKeyItRemoves) {
+  generate("a", 1);
+  const std::string zip = backup("a", "a.zip");
+  auto g = sh("cd " + dir_ +
+              " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes " +
+              "-keyout v.key -out v.crt -days 30 -subj /CN=vendor 2>&1 && openssl pkcs12 -export " +
+              "-inkey v.key -in v.crt -passout pass:'" + kPassword + "' -out v.pfx");
+  ASSERT_EQ(g.exit_code, 0) << g.out;
+  ASSERT_EQ(certmgr("b", {"-ine", kPassword, dir_ + "/v.pfx"}).exit_code, 0);
+  auto r = certmgr("b", {"-r", kPassword, zip});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("is not exportable and not in the backup"), std::string::npos) << r.err;
+  EXPECT_EQ(status("a"), status("b"));
+}
+
 TEST_F(BackupCliTest, RestoreNoExportAndItsBackupCarriesNoKeys) {
   generate("a", 3);
   const std::string zip = backup("a", "all.zip");

@@ -21,6 +21,7 @@ struct BackupCertificate {
   int64_t generation = 0;   // 0: never current
   int64_t created_at = 0;
   std::optional<crypto::PrivateKey> key;  // absent when the key was not exportable
+  bool key_in_store = false;  // snapshot_store only: the source store holds a key for it
 };
 
 struct Backup {

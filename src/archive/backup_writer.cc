@@ -24,6 +24,7 @@ Result<Backup> snapshot_store(store::CertStore& store, int64_t now) {
       BackupCertificate c{std::move(cert), r.status,     r.exportable,
                           r.generation,    r.created_at, std::nullopt};
       // Only exportable keys leave the store.
+      c.key_in_store = r.has_private_key;
       if (r.exportable && r.has_private_key) {
         CK_ASSIGN_OR_RETURN(c.key, txn.private_key(r.fingerprint));
       }

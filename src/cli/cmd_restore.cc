@@ -33,7 +33,14 @@ Result<std::string> backup_what_restore_drops(store::CertStore& store,
   std::set<std::string> kept;
   for (const auto& c : incoming.certificates) kept.insert(c.certificate.fingerprint());
   bool drops = false;
-  for (const auto& c : snapshot->certificates) drops |= !kept.count(c.certificate.fingerprint());
+  for (const auto& c : snapshot->certificates) {
+    if (kept.count(c.certificate.fingerprint())) continue;
+    drops = true;
+    if (c.key_in_store && !c.key) {
+      std::cerr << "certmgr: warning: the private key of " << c.certificate.fingerprint()
+                << " is not exportable and not in the backup; the restore removes it" << std::endl;
+    }
+  }
   if (!drops) return std::string();
   auto path = archive::write_backup_to_folder(*snapshot, password, store.backup_dir(),
                                               store.location(), "before-restore");
