@@ -295,6 +295,44 @@ TEST_F(BackupCliTest, RestoreNoExportAndItsBackupCarriesNoKeys) {
   EXPECT_EQ(certmgr("c", {"verify-backup", kPassword, again}).exit_code, 1);
 }
 
+TEST_F(BackupCliTest, RestoreNeverBringsBackARevokedKey) {
+  auto fps = generate("a", 1);
+  const std::string old_zip = backup("a", "old.zip");
+  // The key leaks: replace and revoke it, then someone restores the old backup.
+  ASSERT_EQ(certmgr("a", {"generate", "--revoke-previous", kPassword}).exit_code, 0);
+  const std::string before = slurp(db("a"));
+  auto r = certmgr("a", {"-r", kPassword, old_zip});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("is revoked in this store"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(db("a")), before);
+
+  // A backup that lists a since-revoked key as retired restores it as revoked.
+  auto b = generate("b", 2);
+  const std::string b_zip = backup("b", "b.zip");
+  ASSERT_EQ(certmgr("b", {"revoke", b[0]}).exit_code, 0);
+  auto restored = certmgr("b", {"-r", kPassword, b_zip});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  auto status_of = [&](const std::string& store) {
+    std::map<std::string, std::string> out;
+    const json::object st = status(store);
+    for (const auto& cert : st.at("certificates").as_array())
+      out[std::string(cert.at("fingerprint").as_string())] = std::string(cert.at("status").as_string());
+    return out;
+  };
+  EXPECT_EQ(status_of("b")[b[0]], "revoked");
+  EXPECT_EQ(status_of("b")[b[1]], "current");
+
+  // Revoked keys the backup does not know are kept as revoked.
+  auto other = generate("c", 1);
+  const std::string c_zip = backup("c", "c.zip");
+  auto after = certmgr("b", {"-r", kPassword, c_zip});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  auto final_status = status_of("b");
+  EXPECT_EQ(final_status[b[0]], "revoked");
+  EXPECT_EQ(final_status[other[0]], "current");
+  EXPECT_EQ(final_status.count(b[1]), 0u);
+}
+
 TEST_F(BackupCliTest, VerifyBackupReportsAndChangesNothing) {
   auto fps = generate("a", 3);
   const std::string zip = backup("a", "all.zip");
