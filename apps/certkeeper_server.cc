@@ -16,12 +16,14 @@
 
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/process_hardening.h"
 #include "net/server.h"
 #include "net/tls_identity.h"
 #include "protocol/service.h"
 #include "registry/batching_writer.h"
 #include "registry/endpoint_registry.h"
 #include "store/cert_store.h"
+#include "store/postgres/pg_conn.h"
 
 namespace {
 
@@ -94,19 +96,21 @@ int serve(const Flags& f) {
   if (!admin_addr.ok()) return fail("--admin-listen: " + admin_addr.error().message);
 
   const std::string url = f.store_url.empty() ? store::default_store_url() : f.store_url;
+  // For messages: a PostgreSQL URL may carry a password.
+  const std::string shown_url = pg::redact_url(url);
   store::StoreOptions store_options;
   store_options.create = false;
   auto cert_store = store::open_cert_store(url, store_options);
   if (!cert_store.ok()) {
-    return fail("cannot open the store " + url + ": " + cert_store.error().message +
+    return fail("cannot open the store " + shown_url + ": " + cert_store.error().message +
                 " (create it with `certmgr -c` first)");
   }
   protocol::CertState certs(**cert_store);
   if (Status s = certs.load(); !s.ok()) {
     if (s.error().kind == ErrorKind::kNotFound) {
-      return fail("the store " + url + " has no current authentication certificate; run `certmgr -c` first");
+      return fail("the store " + shown_url + " has no current authentication certificate; run `certmgr -c` first");
     }
-    return fail("cannot read the certificates in " + url + ": " + s.error().message);
+    return fail("cannot read the certificates in " + shown_url + ": " + s.error().message);
   }
   auto registry = registry::open_endpoint_registry(url);
   if (!registry.ok()) return fail("cannot open the endpoint registry: " + registry.error().message);
@@ -209,6 +213,8 @@ int serve(const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Every non-revoked signing key will be in this process's memory: no core dumps.
+  const Status hardened = disable_core_dumps();
   // Before any thread starts: signals are taken by sigwait() only.
   sigset_t set;
   sigemptyset(&set);
@@ -255,6 +261,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   init_logging(f.log_level, f.log_json);
+  if (!hardened.ok()) spdlog::warn("{}", hardened.error().message);
   try {
     return serve(f);
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include "common/file_util.h"
@@ -17,6 +18,7 @@
 #include "registry/endpoint_registry.h"
 #include "store/cert_operations.h"
 #include "store/cert_store.h"
+#include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_test_env.h"
 #include "support/process.h"
 #include "support/server_client.h"
@@ -268,6 +270,83 @@ TEST_P(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
             422);
 }
 
+// CSRF / DNS rebinding: what a browser sends to the loopback admin port is refused
+// before anything is queued; certmgr's own requests (JSON, Host = what it dialed) pass.
+TEST_P(ServerTest, AdminApiRefusesBrowserRequests) {
+  std::string fp = generate();
+  start();
+  const HostPort& admin = server_->admin();
+  const std::string body = R"({"command":"ping","to":"victim"})";
+  const std::string self = "127.0.0.1:" + std::to_string(admin.port);
+  auto raw_status = [&](const std::string& headers) {
+    RawResult r = raw_tcp(admin,
+                          "POST /v1/admin/messages HTTP/1.1\r\n" + headers + "Connection: close\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body,
+                          10s);
+    return r.data.size() > 12 ? std::stoi(r.data.substr(9, 3)) : 0;
+  };
+  const std::string json = "Content-Type: application/json\r\n";
+  EXPECT_EQ(raw_status("Host: " + self + "\r\n" + json + "Origin: https://evil.example\r\n"), 403);
+  EXPECT_EQ(raw_status("Host: " + self + "\r\n" + json + "Origin: null\r\n"), 403);
+  EXPECT_EQ(raw_status("Host: evil.example:" + std::to_string(admin.port) + "\r\n" + json), 403);
+  EXPECT_EQ(raw_status("Host: 127.0.0.1\r\n" + json), 403);
+  EXPECT_EQ(raw_status(json), 403);  // no Host at all
+  EXPECT_EQ(raw_status("Host: " + self + "\r\nHost: evil.example\r\n" + json), 403);
+  EXPECT_EQ(raw_status("Host: " + self + "\r\nContent-Type: text/plain\r\n"), 415);
+  EXPECT_EQ(raw_status("Host: " + self + "\r\n"), 415);
+  EXPECT_EQ(http_request(admin, false, "POST", "/v1/admin/messages", body, 10s, "text/plain").status, 415);
+  EXPECT_TRUE(checkin_ok("victim", fp).messages.empty());  // none of the above was queued
+  EXPECT_EQ(raw_status("Host: localhost:" + std::to_string(admin.port) + "\r\n" + json), 200);
+  EXPECT_EQ(http_request(admin, false, "POST", "/v1/admin/messages", body).status, 200);
+  EXPECT_EQ(checkin_ok("victim", fp).messages.size(), 2u);
+  // certmgr send itself still gets through.
+  ProcessResult sent = run({bin("certmgr"), "send", "ping", "--to", "victim", "--server-admin", self},
+                           RunOptions{.timeout = 20s});
+  EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
+  EXPECT_EQ(checkin_ok("victim", fp).messages.size(), 1u);
+  // /metrics stays readable by scrapers.
+  EXPECT_EQ(http_request(admin, false, "GET", "/metrics").status, 200);
+}
+
+// "all" is the broadcast address: nobody can check in or open a channel as "all" to
+// collect broadcasts, and every broadcast is signed for one agent ("aud" = its id).
+TEST_P(ServerTest, AllIsNotAnAgentAndBroadcastsArePerAgent) {
+  std::string fp = generate();
+  start();
+  checkin_ok("fleet-1", fp);
+  checkin_ok("fleet-2", fp);
+  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (const char* id : {"all", "ALL"}) {
+    HttpReply refused = checkin(id, fp);
+    EXPECT_EQ(refused.status, 422) << id << " " << refused.body;
+    EXPECT_EQ(refused.body.find("messages"), std::string::npos);
+  }
+  ChannelClient ch;
+  ASSERT_TRUE(ch.connect(server_->agents(), 5s));
+  ASSERT_TRUE(ch.send_text(json::serialize(json::object{{"agent_id", "all"}, {"pinned_fingerprint", fp}})));
+  EXPECT_FALSE(ch.read(2s).has_value());  // closed, nothing pushed
+  for (const char* id : {"fleet-1", "fleet-2"}) {
+    auto resp = checkin_ok(id, fp);
+    ASSERT_EQ(resp.messages.size(), 1u) << id;
+    auto p = protocol::command_payload_from_json(*crypto::jws_verify(resp.messages[0], public_key(fp)));
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->aud, id);
+  }
+}
+
+// The server keeps signing keys in memory: no core dumps.
+TEST_P(ServerTest, CoreDumpsAreDisabled) {
+  generate();
+  start();
+  auto limits = read_file("/proc/" + std::to_string(server_->process().pid()) + "/limits");
+  ASSERT_TRUE(limits.ok());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*limits, m, std::regex(R"(Max core file size\s+(\S+)\s+(\S+))"))) << *limits;
+  EXPECT_EQ(m[1], "0");
+  EXPECT_EQ(m[2], "0");
+}
+
 TEST_P(ServerTest, SigtermExitsZeroAndEveryAnsweredCheckinIsRecorded) {
   std::string fp = generate();
   start({"--threads", "2"});
@@ -324,6 +403,38 @@ TEST_P(ServerTest, ConfigFileSetsOptionsAndFlagsWin) {
                                               std::vector<std::string>{"--config", config, "--store", url_});
   ASSERT_TRUE(server_->started()) << server_->process().error_output();
   EXPECT_EQ(checkin_ok("cfg", fp).current_fingerprint, fp);
+}
+
+// Store URLs end up in error messages: never with a password.
+TEST(RedactUrl, RemovesPasswords) {
+  EXPECT_EQ(pg::redact_url("postgresql://ck:s3cret@db.example:5432/ck"), "postgresql://ck@db.example:5432/ck");
+  EXPECT_EQ(pg::redact_url("postgresql://ck@db/ck?password=s3cret"), "postgresql://ck@db/ck");
+  EXPECT_EQ(pg::redact_url("postgresql://db/ck?sslmode=require&password=s3cret&connect_timeout=5"),
+            "postgresql://db/ck?sslmode=require&connect_timeout=5");
+  EXPECT_EQ(pg::redact_url("postgres://db/ck?pass%77ord=s3cret"), "postgres://db/ck");
+  EXPECT_EQ(pg::redact_url("postgresql://db/ck?sslpassword=s3cret&password=two"), "postgresql://db/ck");
+  EXPECT_EQ(pg::redact_url("postgresql://ck:s3c?r@t@db/ck"), "postgresql://ck@db/ck");
+  EXPECT_EQ(pg::redact_url("postgresql://db?password=s3cret"), "postgresql://db");
+  EXPECT_EQ(pg::redact_url("host=db user=ck password=s3cret dbname=ck"), "host=db user=ck dbname=ck");
+  EXPECT_EQ(pg::redact_url("host=db password = 'a b\\' c' dbname=ck"), "host=db dbname=ck");
+  // Nothing secret: unchanged.
+  EXPECT_EQ(pg::redact_url("postgresql://ck@db:5432/ck?sslmode=require"), "postgresql://ck@db:5432/ck?sslmode=require");
+  EXPECT_EQ(pg::redact_url("postgresql:///ck?host=/run/postgresql"), "postgresql:///ck?host=/run/postgresql");
+  EXPECT_EQ(pg::redact_url("sqlite:./var/certkeeper.db"), "sqlite:./var/certkeeper.db");
+}
+
+TEST(RedactUrl, ServerErrorsDoNotShowThePassword) {
+  // Nothing listens on port 1: the store cannot be opened and the server says so.
+  for (const std::string url : {"postgresql://ck:Pw-in-userinfo@127.0.0.1:1/ck",
+                                "postgresql://ck@127.0.0.1:1/ck?password=Pw-in-query"}) {
+    ProcessResult r = run({bin("certkeeper-server"), "--store", url, "--listen", "127.0.0.1:0", "--admin-listen",
+                           "127.0.0.1:0", "--state-dir", temp_dir("server-redact") + "/state"},
+                          RunOptions{.timeout = 30s});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("127.0.0.1:1"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("Pw-in-"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("Pw-in-"), std::string::npos) << r.out;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

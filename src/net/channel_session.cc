@@ -75,7 +75,7 @@ class ChannelSession final : public protocol::ChannelSink,
       fail(websocket::close_code::bad_payload, "binary frames are not accepted");
       return;
     }
-    auto id = shared_.service.channel_hello(text, shared_from_this());
+    auto id = shared_.service.channel_hello(text, shared_from_this(), agent_id_);
     if (!id.ok()) {
       fail(websocket::close_code::policy_error, id.error().message);
       return;

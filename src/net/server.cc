@@ -52,6 +52,8 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     beast::error_code ec;
     auto ep = lowest().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string();
+    auto local = lowest().socket().local_endpoint(ec);
+    if (!ec) local_port_ = local.port();
     if (!shared_.tracker.add(this->weak_from_this())) return;
     if constexpr (kTls) {
       lowest().expires_after(shared_.options.handshake_timeout);
@@ -110,6 +112,14 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     keep_alive_ = req.keep_alive();
     protocol::HttpRequest request{std::string(req.method_string()), std::string(req.target()),
                                   std::move(req.body()), remote_};
+    // A header sent twice counts as absent (the admin checks then refuse).
+    auto single = [&req](http::field f) {
+      return req.count(f) == 1 ? std::string(req[f]) : std::string();
+    };
+    request.content_type = single(http::field::content_type);
+    request.host = single(http::field::host);
+    request.has_origin = req.count(http::field::origin) > 0;
+    request.local_port = local_port_;
     // Keeps run() going until the answer is written, even during shutdown.
     auto guard = std::make_shared<asio::executor_work_guard<typename Stream::executor_type>>(stream_.get_executor());
     auto done = [self = this->shared_from_this(), guard](protocol::HttpResponse resp) {
@@ -179,6 +189,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_ = "?";
+  uint16_t local_port_ = 0;
   unsigned version_ = 11;
   bool keep_alive_ = false, reading_ = false, stopping_ = false, drain_before_close_ = false;
   std::string drain_buf_;

@@ -2,17 +2,18 @@
 
 namespace ck::protocol {
 
-void ChannelHub::attach(const std::string& agent_id, const std::string& pinned,
-                        std::shared_ptr<ChannelSink> sink) {
-  std::shared_ptr<ChannelSink> old;
+std::optional<ChannelHub::Live> ChannelHub::attach(const std::string& agent_id, const std::string& pinned,
+                                                   std::shared_ptr<ChannelSink> sink) {
+  std::optional<Live> old;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Live& slot = live_[agent_id];
-    if (slot.sink != sink) old = std::move(slot.sink);
+    if (slot.sink && slot.sink != sink) old = Live{std::move(slot.sink), std::move(slot.pinned)};
     slot.sink = std::move(sink);
     slot.pinned = pinned;
   }
-  if (old) old->close();
+  if (old) old->sink->close();
+  return old;
 }
 
 void ChannelHub::detach(const std::string& agent_id, const ChannelSink* sink) {

@@ -1,7 +1,8 @@
 // Open agent channels (GET /v1/channel WebSockets) by agent id, with the fingerprint
-// each agent pins (from its hello, updated by its check-ins). The net layer implements
-// ChannelSink; the hub never touches sockets. One channel per agent: a new one replaces
-// (and closes) the old. Thread-safe.
+// each agent pins (from the channel's own hellos only: a check-in, on another
+// connection, does not change it). The net layer implements ChannelSink; the hub never
+// touches sockets. One channel per agent: a new one replaces (and closes) the old.
+// Thread-safe.
 #pragma once
 
 #include <memory>
@@ -30,7 +31,9 @@ class ChannelHub {
     std::string pinned;
   };
 
-  void attach(const std::string& agent_id, const std::string& pinned, std::shared_ptr<ChannelSink> sink);
+  // Returns the channel it replaced (already asked to close), if another was live.
+  std::optional<Live> attach(const std::string& agent_id, const std::string& pinned,
+                             std::shared_ptr<ChannelSink> sink);
   // Removes the entry only when it still belongs to `sink`.
   void detach(const std::string& agent_id, const ChannelSink* sink);
   void update_pinned(const std::string& agent_id, const std::string& pinned);

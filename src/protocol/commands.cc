@@ -18,6 +18,9 @@ PendingCommand new_command(std::string cmd, boost::json::object args, int64_t no
 
 Result<std::string> sign_command(const crypto::PrivateKey& key, const PendingCommand& cmd,
                                  const std::string& agent_id, int64_t seq) {
+  // Every message names one agent: never "all" (a broadcast is signed per agent).
+  if (!valid_agent_id(agent_id))
+    return make_error(ErrorKind::kInvalidArgument, "refusing to sign a message for audience \"" + agent_id + "\"");
   CommandPayload p{cmd.cmd, cmd.args, agent_id, cmd.iat, cmd.exp, cmd.jti, seq};
   return crypto::jws_sign(key, to_json(p));
 }

@@ -17,7 +17,9 @@ namespace ck::protocol {
 // 128-bit jti (32 hex digits).
 PendingCommand new_command(std::string cmd, boost::json::object args, int64_t now);
 
-// The JWS compact for `agent_id` with sequence number `seq`.
+// The JWS compact for `agent_id` ("aud") with sequence number `seq`. A broadcast is
+// signed once per agent, each with that agent's id and its own seq. Errors:
+// kInvalidArgument when `agent_id` is not a valid agent id (e.g. "all"), kCrypto.
 Result<std::string> sign_command(const crypto::PrivateKey& key, const PendingCommand& cmd,
                                  const std::string& agent_id, int64_t seq);
 

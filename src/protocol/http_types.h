@@ -3,7 +3,9 @@
 // to and from Beast messages. Plain values; no thread-safety concerns.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,12 @@ struct HttpRequest {
   std::string target;  // path plus optional "?query"
   std::string body;
   std::string remote;  // peer address, for logs
+  // For the admin API's CSRF / DNS-rebinding checks. "" when the header is absent or
+  // appears more than once.
+  std::string content_type;
+  std::string host;
+  bool has_origin = false;  // an Origin header was sent (browsers send it; certmgr does not)
+  uint16_t local_port = 0;  // the port the connection arrived on
 };
 
 struct HttpResponse {
@@ -29,5 +37,15 @@ HttpResponse error_response(int status, std::string_view message);
 HttpResponse method_not_allowed(std::string_view allow);
 // The path part of a request target (without "?query").
 std::string_view target_path(std::string_view target);
+
+// Whether a Content-Type value is application/json (any letter case, parameters such as
+// "; charset=utf-8" allowed).
+bool is_json_content_type(std::string_view content_type);
+
+// Whether a Host header value names this machine's loopback interface on `port`:
+// "localhost", an address in 127.0.0.0/8 or "[::1]", followed by ":port" (required, and
+// equal to `port`). Anything else — another name, which is what a DNS-rebinding page
+// sends, or no port — is false.
+bool is_loopback_host(std::string_view host, uint16_t port);
 
 }  // namespace ck::protocol

@@ -1,5 +1,7 @@
 #include "protocol/message_queue.h"
 
+#include <spdlog/spdlog.h>
+
 namespace ck::protocol {
 
 bool MessageQueue::enqueue(const std::string& agent_id, PendingCommand cmd) {
@@ -18,15 +20,41 @@ bool MessageQueue::enqueue(const std::string& agent_id, PendingCommand cmd) {
   return true;
 }
 
+void MessageQueue::prune_broadcasts_locked(int64_t now) {
+  bool dropped = false;
+  // Broadcasts share one lifetime, so the oldest expires first.
+  while (!broadcasts_.empty() && broadcasts_.front().exp <= now) {
+    broadcasts_.pop_front();
+    dropped = true;
+  }
+  if (dropped) forget_old_cursors_locked();
+}
+
+void MessageQueue::forget_old_cursors_locked() {
+  if (broadcasts_.empty()) {
+    broadcast_seen_.clear();
+    cursor_cap_warned_ = false;
+    return;
+  }
+  // A cursor below the oldest kept broadcast offers every kept one, like no cursor.
+  const int64_t oldest = broadcasts_.front().broadcast_id;
+  std::erase_if(broadcast_seen_, [oldest](const auto& entry) { return entry.second < oldest; });
+}
+
 int64_t MessageQueue::add_broadcast(PendingCommand cmd, const std::vector<std::string>& delivered_live) {
   std::lock_guard<std::mutex> lock(mu_);
+  prune_broadcasts_locked(cmd.iat);
   cmd.broadcast_id = next_broadcast_++;
+  // Agents with an open channel: bounded by the connections, not by the cap.
   for (const auto& agent : delivered_live) {
     int64_t& seen = broadcast_seen_[agent];
     if (cmd.broadcast_id > seen) seen = cmd.broadcast_id;
   }
-  if (broadcasts_.size() >= broadcast_limit_) broadcasts_.pop_front();
   broadcasts_.push_back(std::move(cmd));
+  if (broadcasts_.size() > broadcast_limit_) {
+    broadcasts_.pop_front();
+    forget_old_cursors_locked();
+  }
   return broadcasts_.back().broadcast_id;
 }
 
@@ -46,12 +74,25 @@ std::vector<PendingCommand> MessageQueue::take(const std::string& agent_id, int6
     }
     queues_.erase(it);
   }
+  prune_broadcasts_locked(now);
   if (!broadcasts_.empty()) {
-    int64_t& seen = broadcast_seen_[agent_id];
-    for (const auto& b : broadcasts_) {
-      if (b.broadcast_id > seen && b.exp > now) out.push_back(b);
+    auto cursor = broadcast_seen_.find(agent_id);
+    if (cursor == broadcast_seen_.end()) {
+      if (broadcast_seen_.size() >= max_agents_) {
+        if (!cursor_cap_warned_) {
+          spdlog::warn("broadcast cursors: {} agents already hold one; further agents get no broadcast until the "
+                       "current ones expire",
+                       broadcast_seen_.size());
+          cursor_cap_warned_ = true;
+        }
+        return out;
+      }
+      cursor = broadcast_seen_.emplace(agent_id, 0).first;
     }
-    seen = broadcasts_.back().broadcast_id;
+    for (const auto& b : broadcasts_) {
+      if (b.broadcast_id > cursor->second && b.exp > now) out.push_back(b);
+    }
+    cursor->second = broadcasts_.back().broadcast_id;
   }
   return out;
 }
@@ -85,6 +126,11 @@ size_t MessageQueue::queued_for(const std::string& agent_id) const {
 size_t MessageQueue::total_queued() const {
   std::lock_guard<std::mutex> lock(mu_);
   return total_;
+}
+
+size_t MessageQueue::broadcast_cursors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return broadcast_seen_.size();
 }
 
 }  // namespace ck::protocol

@@ -1,8 +1,14 @@
 // Server-initiated commands waiting for delivery: per-agent queues (bounded; the
 // oldest is dropped when full) and a bounded list of broadcasts ("to": "all") with a
 // per-agent cursor so each agent gets each broadcast once. Entries are unsigned:
-// the signature (key choice, seq) is made at delivery time, for the key the agent
-// pins then. Expired entries are dropped when taken. In memory only. Thread-safe.
+// the signature (key choice, seq, "aud" = the agent's id) is made at delivery time,
+// for the key the agent pins then. Expired entries are dropped when taken.
+//
+// Memory is bounded: broadcasts are forgotten once expired (or beyond
+// `broadcast_limit`), cursors only exist while a broadcast does, and at most
+// `max_agents` agents have a queue or a cursor (any agent id can check in, so cursors
+// made by check-ins are capped: past the cap, further agents get no broadcast until
+// older ones expire). In memory only. Thread-safe.
 #pragma once
 
 #include <boost/json.hpp>
@@ -49,8 +55,15 @@ class MessageQueue {
 
   size_t queued_for(const std::string& agent_id) const;
   size_t total_queued() const;
+  // Agents with a broadcast cursor (tests, metrics).
+  size_t broadcast_cursors() const;
 
  private:
+  // Drops expired broadcasts (and, beyond them, the cursors that no longer matter).
+  void prune_broadcasts_locked(int64_t now);
+  // Forgets cursors equivalent to "none": below the oldest broadcast kept.
+  void forget_old_cursors_locked();
+
   const size_t per_agent_limit_, broadcast_limit_, max_agents_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::deque<PendingCommand>> queues_;
@@ -58,6 +71,7 @@ class MessageQueue {
   std::deque<PendingCommand> broadcasts_;
   int64_t next_broadcast_ = 1;
   std::unordered_map<std::string, int64_t> broadcast_seen_;
+  bool cursor_cap_warned_ = false;
 };
 
 }  // namespace ck::protocol

@@ -97,7 +97,10 @@ HttpResponse Service::checkin_answer(const CheckinRequest& req) {
   }
   CheckinResponse resp;
   resp.current_fingerprint = ring->current_fingerprint;
-  deps_.hub->update_pinned(req.agent_id, req.pinned_fingerprint);
+  // The key a live channel pins changes only by that channel's own hellos: a check-in
+  // is a separate connection that proves nothing about the channel's peer, so it must
+  // not redirect what the channel's messages are signed with (agents send a new hello
+  // after they follow a rotation).
   if (plan->trust == store::PinnedTrust::kStale) {
     for (auto& link : plan->links) resp.rotations.push_back({link.by_old, link.by_new});
     deps_.metrics->rotations_served_total.fetch_add(1);
@@ -161,7 +164,9 @@ void Service::handle_admin(HttpRequest req, Done done) {
     return done(req.method == "GET" ? metrics() : method_not_allowed("GET"));
   }
   if (path == kAdminMessagesPath) {
-    return done(req.method == "POST" ? admin_message(req) : method_not_allowed("POST"));
+    if (req.method != "POST") return done(method_not_allowed("POST"));
+    if (auto refusal = admin_refusal(req)) return done(std::move(*refusal));
+    return done(admin_message(req));
   }
   done(error_response(404, "no such endpoint"));
 }
@@ -191,6 +196,29 @@ HttpResponse Service::metrics() {
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = render_prometheus(*deps_.metrics, s);
   return r;
+}
+
+// The admin port is plain HTTP on loopback, so any web page the administrator opens can
+// send it requests (CSRF), and a page whose name re-resolves to 127.0.0.1 can even read
+// the answers (DNS rebinding). Browsers always send Origin on cross-site POSTs, can
+// send application/json cross-site only after a CORS preflight (which this port never
+// answers), and send the page's own name in Host; certmgr sends none of these.
+std::optional<HttpResponse> Service::admin_refusal(const HttpRequest& req) {
+  std::optional<HttpResponse> refusal;
+  if (req.has_origin) {
+    refusal = error_response(403, "requests from web pages (with an Origin header) are not accepted here");
+  } else if (!is_loopback_host(req.host, req.local_port)) {
+    refusal = error_response(403, "the Host header must name a loopback address and this port (e.g. 127.0.0.1:" +
+                                      std::to_string(req.local_port) + ")");
+  } else if (!is_json_content_type(req.content_type)) {
+    refusal = error_response(415, "Content-Type must be application/json");
+  }
+  if (refusal) {
+    spdlog::warn("admin request refused: status={} remote={} host=\"{}\" origin={} content_type=\"{}\"",
+                 refusal->status, req.remote, req.host.substr(0, 100), req.has_origin,
+                 req.content_type.substr(0, 100));
+  }
+  return refusal;
 }
 
 HttpResponse Service::admin_message(const HttpRequest& req) {
@@ -236,9 +264,14 @@ HttpResponse Service::admin_message(const HttpRequest& req) {
   return json_response(to_json(out));
 }
 
-Result<std::string> Service::channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink) {
+Result<std::string> Service::channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
+                                           std::string_view bound_agent_id) {
   CK_ASSIGN_OR_RETURN(auto value, parse_json_body(frame, kMaxAgentFrameBytes));
   CK_ASSIGN_OR_RETURN(ChannelHello hello, channel_hello_from_json(value));
+  if (!bound_agent_id.empty() && hello.agent_id != bound_agent_id) {
+    // One connection cannot walk through agent ids collecting their queued commands.
+    return make_error(ErrorKind::kInvalidArgument, "a channel cannot change its agent id");
+  }
   if (const json::value* type = value.as_object().if_contains("type");
       type && type->is_string() && type->as_string() == "reply") {
     // A command's reply; it also carries agent_id and pinned_fingerprint.
@@ -254,7 +287,13 @@ Result<std::string> Service::channel_hello(std::string_view frame, const std::sh
       return hello.agent_id;
     }
   }
-  deps_.hub->attach(hello.agent_id, hello.pinned_fingerprint, sink);
+  if (auto replaced = deps_.hub->attach(hello.agent_id, hello.pinned_fingerprint, sink)) {
+    // Agents have no per-agent credential yet (docs/server.md): a reconnecting agent and
+    // an impostor look the same. Make the takeover visible.
+    spdlog::warn("channel for agent {} replaced by another connection (pinned {} -> {}); if the agent did not "
+                 "reconnect, someone may be impersonating it",
+                 hello.agent_id, replaced->pinned, hello.pinned_fingerprint);
+  }
   auto ring = deps_.certs->snapshot();
   auto plan = deps_.certs->plan(*ring, hello.pinned_fingerprint);
   if (plan.ok() && plan->trust != store::PinnedTrust::kUntrusted) {

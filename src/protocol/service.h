@@ -8,7 +8,9 @@
 //               current fingerprint, the rotation path when pinned != current, and the
 //               queued commands signed for that agent. GET /v1/channel without a
 //               WebSocket upgrade: 426. Anything else: 404 / 405.
-//   admin port: GET /metrics (Prometheus text), POST /v1/admin/messages.
+//   admin port: GET /metrics (Prometheus text), POST /v1/admin/messages (403 with an
+//               Origin header or a Host that is not loopback:this-port, 415 unless
+//               Content-Type is application/json: no browser can drive it).
 //   channels:   channel_hello() attaches a ChannelSink and flushes queued commands.
 //
 // Signing (DESIGN.md §4): with the key the agent pins when that key is retired/expired
@@ -21,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,15 +72,21 @@ class Service {
 
   // A text frame from an open channel. The first valid hello attaches `sink` (later
   // hellos update the pinned fingerprint) and pushes queued commands; a reply frame
-  // ({"type":"reply",…}) is logged and counted. Returns the
-  // agent id; errors (kInvalidArgument) mean the channel should be closed.
-  Result<std::string> channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink);
+  // ({"type":"reply",…}) is logged and counted. `bound_agent_id` is the id of the
+  // channel's earlier hellos ("" before the first): a frame naming another id is an
+  // error. Attaching over another live channel of the same id replaces it and logs a
+  // warning. Returns the agent id; errors (kInvalidArgument) mean the channel should
+  // be closed.
+  Result<std::string> channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
+                                    std::string_view bound_agent_id = {});
   void channel_closed(const std::string& agent_id, const ChannelSink* sink);
 
  private:
   void checkin(HttpRequest req, Done done);
   HttpResponse checkin_answer(const CheckinRequest& req);
   HttpResponse metrics();
+  // 403/415 for POST /v1/admin/messages not sent by a local non-browser client.
+  std::optional<HttpResponse> admin_refusal(const HttpRequest& req);
   HttpResponse admin_message(const HttpRequest& req);
   // Signs `cmds` for one agent; those that could not be signed are put back.
   std::vector<std::string> sign_for(const std::string& agent_id, const crypto::PrivateKey& key,

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "crypto/jws.h"
+#include "protocol/commands.h"
 #include "store/cert_operations.h"
 
 namespace ck::protocol {
@@ -70,12 +72,22 @@ class ServiceTest : public ::testing::Test {
                            [&](HttpResponse r) { out = std::move(r); });
     return out;
   }
-  HttpResponse admin(std::string method, std::string target, std::string body = "") {
+  // As certmgr sends it: JSON, Host = the loopback address and port it dialed, no Origin.
+  static HttpRequest admin_request(std::string method, std::string target, std::string body = "") {
+    HttpRequest req{std::move(method), std::move(target), std::move(body), "127.0.0.1"};
+    req.content_type = "application/json";
+    req.host = "127.0.0.1:9443";
+    req.local_port = 9443;
+    return req;
+  }
+  HttpResponse admin(HttpRequest req) {
     std::optional<HttpResponse> out;
-    service_->handle_admin(HttpRequest{std::move(method), std::move(target), std::move(body), "127.0.0.1"},
-                           [&](HttpResponse r) { out = std::move(r); });
+    service_->handle_admin(std::move(req), [&](HttpResponse r) { out = std::move(r); });
     EXPECT_TRUE(out.has_value());
     return *out;
+  }
+  HttpResponse admin(std::string method, std::string target, std::string body = "") {
+    return admin(admin_request(std::move(method), std::move(target), std::move(body)));
   }
   std::string checkin_body(const std::string& id, const std::string& pinned, int64_t last_seq = 0) {
     CheckinRequest r;
@@ -252,6 +264,133 @@ TEST_F(ServiceTest, LiveChannelGetsPushAndQueuedOnHello) {
   service_->channel_closed("live", sink.get());
   EXPECT_EQ(hub_.size(), 0u);
   EXPECT_FALSE(service_->channel_hello("{\"agent_id\":\"x\"}", sink).ok());
+}
+
+// CSRF / DNS rebinding: a web page the administrator visits can POST to the loopback
+// admin port; the browser then sends Origin, its own Host, and (without a CORS
+// preflight) no application/json.
+TEST_F(ServiceTest, AdminApiRefusesWhatABrowserCanSend) {
+  const std::string body = R"({"command":"ping","to":"victim"})";
+  auto with = [&](auto change) {
+    HttpRequest req = admin_request("POST", "/v1/admin/messages", body);
+    change(req);
+    return admin(std::move(req)).status;
+  };
+  EXPECT_EQ(with([](HttpRequest& r) { r.has_origin = true; }), 403);
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = "evil.example:9443"; }), 403);  // rebinding
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = "127.0.0.1:80"; }), 403);
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = "127.0.0.1"; }), 403);
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = ""; }), 403);  // absent or sent twice
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = "text/plain"; }), 415);
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = "application/x-www-form-urlencoded"; }), 415);
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = ""; }), 415);
+  EXPECT_EQ(queue_.queued_for("victim"), 0u);
+  for (const char* host : {"127.0.0.1:9443", "localhost:9443", "LocalHost:9443", "127.3.2.1:9443", "[::1]:9443"}) {
+    EXPECT_EQ(with([&](HttpRequest& r) { r.host = host; }), 200) << host;
+  }
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = "Application/JSON; charset=utf-8"; }), 200);
+  EXPECT_EQ(queue_.queued_for("victim"), 6u);
+}
+
+TEST(HttpTypes, LoopbackHost) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1:9443", 9443));
+  EXPECT_TRUE(is_loopback_host("localhost:1", 1));
+  EXPECT_TRUE(is_loopback_host("[::1]:9443", 9443));
+  EXPECT_TRUE(is_loopback_host("[::ffff:127.0.0.1]:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:9444", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:09443x", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:", 9443));
+  EXPECT_FALSE(is_loopback_host(":9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:0", 0));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.evil.example:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("localhost.evil.example:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.1:9443", 9443));  // dotted quads only
+  EXPECT_FALSE(is_loopback_host("[::2]:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("::1:9443", 9443));
+  EXPECT_TRUE(is_json_content_type("application/json"));
+  EXPECT_TRUE(is_json_content_type(" application/json ; charset=utf-8"));
+  EXPECT_FALSE(is_json_content_type("application/jsonx"));
+  EXPECT_FALSE(is_json_content_type("text/plain; application/json"));
+}
+
+// "all" is the broadcast address, never an agent: an agent checking in or opening a
+// channel as "all" is refused and collects nothing; a broadcast is signed for each
+// agent with "aud" = its own id and a seq of its own.
+TEST_F(ServiceTest, BroadcastIsSignedPerAgentAndAllIsNoAgent) {
+  checkin_ok("offline", first_);
+  auto sink1 = std::make_shared<FakeSink>();
+  auto sink2 = std::make_shared<FakeSink>();
+  ASSERT_TRUE(service_->channel_hello(json::serialize(to_json(ChannelHello{"live-1", first_})), sink1).ok());
+  ASSERT_TRUE(service_->channel_hello(json::serialize(to_json(ChannelHello{"live-2", first_})), sink2).ok());
+  auto r = admin("POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  for (const char* id : {"all", "ALL", "All"}) {
+    auto refused = agent("POST", "/v1/checkin", checkin_body(id, first_));
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->status, 422) << id;
+    auto sink = std::make_shared<FakeSink>();
+    const json::object hello{{"agent_id", id}, {"pinned_fingerprint", first_}};
+    EXPECT_FALSE(service_->channel_hello(json::serialize(hello), sink).ok());
+    EXPECT_TRUE(sink->frames.empty());
+  }
+  ASSERT_EQ(sink1->frames.size(), 1u);
+  ASSERT_EQ(sink2->frames.size(), 1u);
+  auto offline = checkin_ok("offline", first_, 7);
+  ASSERT_EQ(offline.messages.size(), 1u);
+  std::vector<std::pair<std::string, std::string>> got = {
+      {"live-1", sink1->frames[0]}, {"live-2", sink2->frames[0]}, {"offline", offline.messages[0]}};
+  std::set<int64_t> seqs;
+  std::set<std::string> jtis;
+  for (const auto& [id, jws] : got) {
+    auto p = command_payload_from_json(*crypto::jws_verify(jws, public_key(first_)));
+    ASSERT_TRUE(p.ok());
+    EXPECT_EQ(p->aud, id);
+    EXPECT_EQ(p->cmd, "ping");
+    seqs.insert(p->seq);
+    jtis.insert(p->jti);
+  }
+  EXPECT_EQ(seqs.size(), 3u);  // one signature, with its own seq, per agent
+  EXPECT_EQ(jtis.size(), 1u);  // the same command
+  EXPECT_GT(*seqs.rbegin(), 7);
+  // The signer itself refuses a message addressed to "all".
+  auto key = certs_->snapshot();
+  auto plan = certs_->plan(*key, first_);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(sign_command(*plan->signing_key, new_command("ping", {}, 1), std::string(kToAll), 1).ok());
+}
+
+// Agents have no per-agent credential yet, so a hello for an id with a live channel
+// still replaces it (a reconnecting agent looks the same); but a check-in (another
+// connection) cannot change the key the live channel's messages are signed with, and
+// one channel cannot switch to other agent ids to collect their queued commands.
+TEST_F(ServiceTest, CheckinDoesNotRedirectALiveChannelsKey) {
+  std::string second = generate();
+  ASSERT_TRUE(certs_->poll().ok());
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(service_->channel_hello(json::serialize(to_json(ChannelHello{"victim", second})), sink).ok());
+  // Someone else checks in as "victim" claiming the old key (retired, still held).
+  checkin_ok("victim", first_);
+  ASSERT_EQ(hub_.find("victim")->pinned, second);
+  auto r = admin("POST", "/v1/admin/messages", R"({"command":"ping","to":"victim"})");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(sink->frames.size(), 1u);
+  EXPECT_TRUE(crypto::jws_verify(sink->frames[0], public_key(second)).ok());
+  // The channel's own later hello still updates it (the agent followed a rotation).
+  ASSERT_TRUE(
+      service_->channel_hello(json::serialize(to_json(ChannelHello{"victim", first_})), sink, "victim").ok());
+  EXPECT_EQ(hub_.find("victim")->pinned, first_);
+  // A bound channel naming another agent is refused; that agent's queue is untouched.
+  admin("POST", "/v1/admin/messages", R"({"command":"ping","to":"other"})");
+  EXPECT_FALSE(
+      service_->channel_hello(json::serialize(to_json(ChannelHello{"other", second})), sink, "victim").ok());
+  EXPECT_EQ(queue_.queued_for("other"), 1u);
+  EXPECT_FALSE(hub_.find("other").has_value());
+  // Another connection's hello replaces the channel (logged as a warning).
+  auto impostor = std::make_shared<FakeSink>();
+  ASSERT_TRUE(service_->channel_hello(json::serialize(to_json(ChannelHello{"victim", second})), impostor).ok());
+  EXPECT_TRUE(sink->closed);
+  EXPECT_EQ(hub_.find("victim")->sink, impostor);
 }
 
 TEST_F(ServiceTest, MetricsExposeCounters) {

@@ -54,7 +54,7 @@ Result<json::object> get_object(const json::object& o, const char* key, bool req
 Result<std::string> get_agent_id(const json::object& o, const char* key) {
   CK_ASSIGN_OR_RETURN(std::string id, get_string(o, key, true, kMaxAgentIdBytes));
   if (!valid_agent_id(id))
-    return invalid(std::string("\"") + key + "\" must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    return invalid(std::string("\"") + key + "\" must be 1-64 characters of A-Z a-z 0-9 . _ - (not \"all\")");
   return id;
 }
 
@@ -72,6 +72,15 @@ bool valid_agent_id(std::string_view id) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
               c == '_' || c == '-';
     if (!ok) return false;
+  }
+  // The broadcast address, in any letter case.
+  if (id.size() == kToAll.size()) {
+    bool reserved = true;
+    for (size_t i = 0; i < id.size(); ++i) {
+      char lower = (id[i] >= 'A' && id[i] <= 'Z') ? static_cast<char>(id[i] - 'A' + 'a') : id[i];
+      if (lower != kToAll[i]) reserved = false;
+    }
+    if (reserved) return false;
   }
   return true;
 }

@@ -42,7 +42,8 @@ inline constexpr size_t kMaxAgentIdBytes = 64;
 // A signed message is valid this long after it was issued (payload "exp" - "iat").
 inline constexpr int64_t kMessageLifetimeSeconds = 3600;
 
-// 1-64 characters of A-Z a-z 0-9 . _ -
+// 1-64 characters of A-Z a-z 0-9 . _ -, and not the reserved broadcast address "all"
+// in any letter case (an agent checking in as "all" must never collect broadcasts).
 bool valid_agent_id(std::string_view id);
 // 64 lowercase hex digits (SHA-256 of the SPKI).
 bool valid_fingerprint(std::string_view fp);
@@ -118,6 +119,8 @@ Result<CommandPayload> command_payload_from_json(const boost::json::value& v);
 
 // ---- POST /v1/admin/messages (admin listener) ---------------------------------
 // {"command": "ping"|"set-policy"|"run-scan", "args": {…}, "to": AGENT_ID | "all"}
+// "all" (exactly, lowercase) is a broadcast; it is never an agent id, and a broadcast
+// is signed separately for each agent, with "aud" = that agent's id.
 inline constexpr std::string_view kToAll = "all";
 
 struct AdminMessageRequest {

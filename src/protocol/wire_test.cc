@@ -19,6 +19,28 @@ TEST(Wire, AgentIdRules) {
   EXPECT_FALSE(valid_agent_id("\xc3\xa9"));
 }
 
+// "all" is the broadcast address: no agent may check in or open a channel as "all" (in
+// any letter case) and so collect every broadcast.
+TEST(Wire, AllIsNotAnAgentId) {
+  for (const char* id : {"all", "ALL", "All", "aLl"}) {
+    EXPECT_FALSE(valid_agent_id(id)) << id;
+    EXPECT_FALSE(checkin_request_from_json(
+                     *parse_json_body(std::string(R"({"agent_id":")") + id + R"(","pinned_fingerprint":")" + kFp +
+                                      "\"}"))
+                     .ok())
+        << id;
+    EXPECT_FALSE(channel_hello_from_json(to_json(ChannelHello{id, kFp})).ok()) << id;
+  }
+  EXPECT_TRUE(valid_agent_id("all1"));
+  EXPECT_TRUE(valid_agent_id("al"));
+  EXPECT_TRUE(valid_agent_id("ball"));
+  // Only the lowercase "all" is a broadcast; "ALL" is neither a broadcast nor an agent.
+  auto all = admin_message_request_from_json(*parse_json_body(R"({"command":"ping","to":"all"})"));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->to, kToAll);
+  EXPECT_FALSE(admin_message_request_from_json(*parse_json_body(R"({"command":"ping","to":"ALL"})")).ok());
+}
+
 TEST(Wire, FingerprintRules) {
   EXPECT_TRUE(valid_fingerprint(kFp));
   EXPECT_FALSE(valid_fingerprint(std::string(64, 'A')));

@@ -51,7 +51,9 @@ HttpReply exchange(Stream& stream, const HostPort& to, const std::string& method
   HttpReply out;
   http::request<http::string_body> req(http::string_to_verb(method), target, 11);
   if (req.method() == http::verb::unknown) req.method_string(method);
-  req.set(http::field::host, to.host);
+  // As certmgr does: the address and port it dialed (the admin API checks both).
+  std::string host = to.host.find(':') != std::string::npos ? "[" + to.host + "]" : to.host;
+  req.set(http::field::host, host + ":" + std::to_string(to.port));
   req.set(http::field::content_type, content_type);
   req.keep_alive(false);
   req.body() = body;

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace ck::pg {
 namespace {
@@ -179,16 +180,92 @@ Status apply_schema(PgConn& conn, const std::string& sql) {
   }
 }
 
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// libpq percent-decodes URI parameter names too ("pass%77ord" is "password").
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+bool secret_key(std::string_view key) { return key == "password" || key == "sslpassword"; }
+
+}  // namespace
+
 std::string redact_url(const std::string& url) {
-  // postgresql://user:password@host/... -> postgresql://user@host/...
+  // postgresql://user:password@host/db?password=x&sslpassword=y -> postgresql://user@host/db;
+  // "password=x" in a "key=value" connection string is dropped as well.
   auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  auto at = url.find('@', scheme + 3);
-  auto slash = url.find('/', scheme + 3);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon) + url.substr(at);
+  if (scheme == std::string::npos) {
+    if (url.find('=') == std::string::npos) return url;  // sqlite:PATH and the like
+    // libpq "key=value key='value'" form: drop the secret pairs.
+    std::string out;
+    size_t i = 0;
+    while (i < url.size()) {
+      while (i < url.size() && url[i] == ' ') ++i;
+      size_t start = i;
+      while (i < url.size() && url[i] != '=' && url[i] != ' ') ++i;
+      std::string key = url.substr(start, i - start);
+      while (i < url.size() && url[i] == ' ') ++i;
+      if (i < url.size() && url[i] == '=') {
+        ++i;
+        while (i < url.size() && url[i] == ' ') ++i;
+        if (i < url.size() && url[i] == '\'') {
+          for (++i; i < url.size() && url[i] != '\''; ++i) {
+            if (url[i] == '\\') ++i;
+          }
+          ++i;
+        } else {
+          while (i < url.size() && url[i] != ' ') ++i;
+        }
+      }
+      if (!key.empty() && !secret_key(key)) {
+        if (!out.empty()) out += ' ';
+        out += url.substr(start, std::min(i, url.size()) - start);
+      }
+    }
+    return out;
+  }
+  // userinfo: libpq looks for '@' up to the first '/', so a raw '?' or '#' may be part
+  // of the password. Drop everything from the first ':' to the last '@' before '/'.
+  const size_t authority = scheme + 3;
+  size_t slash = url.find('/', authority);
+  size_t at = url.rfind('@', slash == std::string::npos ? std::string::npos : slash);
+  std::string out = url;
+  if (at != std::string::npos && at >= authority) {
+    size_t colon = url.find(':', authority);
+    if (colon < at) out = url.substr(0, colon) + url.substr(at);
+  }
+  // Query parameters: drop password= and sslpassword= (names may be percent-encoded).
+  size_t query = out.find('?', authority);
+  if (query == std::string::npos) return out;
+  std::string kept;
+  for (size_t pos = query + 1; pos <= out.size();) {
+    size_t amp = out.find('&', pos);
+    if (amp == std::string::npos) amp = out.size();
+    std::string_view param(out.data() + pos, amp - pos);
+    if (!param.empty() && !secret_key(percent_decode(param.substr(0, param.find('='))))) {
+      if (!kept.empty()) kept += '&';
+      kept += param;
+    }
+    pos = amp + 1;
+  }
+  return out.substr(0, query) + (kept.empty() ? "" : "?" + kept);
 }
 
 std::string url_with_search_path(const std::string& url, const std::string& schema) {

@@ -110,7 +110,9 @@ Status apply_schema(PgConn& conn, const std::string& sql);
 // The Error for a failed result (or a null one: the connection broke).
 Error pg_error(const PGresult* res, PGconn* conn, const std::string& what);
 
-// `url` without its password, for messages and location().
+// `url` without its secrets, for messages and location(): the URI's ":password" and
+// its "password" / "sslpassword" query parameters (names also percent-encoded), or the
+// same keys of a "key=value" connection string. Other text is kept as is.
 std::string redact_url(const std::string& url);
 
 // `url` with libpq option `-csearch_path=<schema>` added (tests use one schema each).
