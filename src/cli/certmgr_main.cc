@@ -1,23 +1,14 @@
 #include "cli/certmgr_main.h"
 
-#include <sys/prctl.h>
-#include <sys/resource.h>
-
 #include <iostream>
 
 #include "cli/classic_forms.h"
 #include "cli/command.h"
 #include "common/logging.h"
+#include "common/process_hardening.h"
 
 namespace ck::cli {
 namespace {
-
-// Private keys live in this process's memory: never let them reach a core dump.
-void disable_core_dumps() {
-  struct rlimit none{0, 0};
-  ::setrlimit(RLIMIT_CORE, &none);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
 
 std::string one_line(std::string s) {
   for (char& c : s) if (c == '\n') c = ' ';
@@ -28,7 +19,8 @@ std::string one_line(std::string s) {
 }  // namespace
 
 int certmgr_main(int argc, char** argv) {
-  disable_core_dumps();
+  // Private keys live in this process's memory: never let them reach a core dump.
+  (void)disable_core_dumps();  // best effort: a failure must not stop the administrator
   GlobalOptions global;
   CLI::App app{"certmgr — manage the authentication certificate of the certkeeper server\n"
                "Classic forms: -c PASSWORD | -r PASSWORD ZIP | -re PASSWORD ZIP | -e PATH |\n"

@@ -318,6 +318,11 @@ TEST(AgentId, Validation) {
   EXPECT_FALSE(is_valid_agent_id("a/b"));
   EXPECT_FALSE(is_valid_agent_id("\xc3\xa9"));
   EXPECT_FALSE(is_valid_agent_id(std::string("a\0b", 3)));
+  // Reserved for broadcasts.
+  EXPECT_FALSE(is_valid_agent_id("all"));
+  EXPECT_FALSE(is_valid_agent_id("ALL"));
+  EXPECT_TRUE(is_valid_agent_id("all1"));
+  EXPECT_TRUE(is_valid_agent_id("ball"));
 }
 
 }  // namespace
