@@ -175,6 +175,7 @@ int run(int argc, char** argv) {
                 << short_fp(p.server_current) << " pinned=" << p.pinning_current << " online=" << p.online << " channels=" << p.channels_open
                 << " checkins=" << p.checkins_ok << " failed=" << p.checkins_failed
                 << " messages=" << p.messages_accepted << " rejected=" << p.messages_rejected
+                << " duplicates=" << p.messages_duplicate
                 << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
     }
     if (!until_converged.empty() && !goal.empty() && at_goal == p.agents) {
@@ -211,6 +212,7 @@ int run(int argc, char** argv) {
                        {"checkins_failed", p.checkins_failed},
                        {"messages_accepted", p.messages_accepted},
                        {"messages_rejected", p.messages_rejected},
+                       {"messages_duplicate", p.messages_duplicate},
                        {"links_accepted", p.links_accepted},
                        {"links_rejected", p.links_rejected},
                        {"converged", converged},

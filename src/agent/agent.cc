@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "agent/commands.h"
 #include "agent/message_claims.h"
 #include "crypto/encoding.h"
@@ -158,6 +160,14 @@ Result<MessageOutcome> Agent::handle_message(std::string_view jws) {
   if (parts->kid != state_.pinned_fingerprint()) return reject(ErrorKind::kCrypto, "unknown kid " + parts->kid);
   auto payload = crypto::jws_verify(jws, state_.pinned->public_key());
   if (!payload.ok()) return reject(payload.error().kind, payload.error().message);
+  if (const auto* jti = payload->if_contains("jti"); jti && jti->is_string() &&
+      std::find(state_.seen_jti.begin(), state_.seen_jti.end(), std::string_view(jti->as_string())) !=
+          state_.seen_jti.end()) {
+    ++counters_.messages_duplicate;
+    spdlog::info("duplicate message ignored agent_id={} jti={}", state_.agent_id,
+                  std::string_view(jti->as_string()));
+    return make_error(ErrorKind::kConflict, "message rejected: duplicate of an accepted message");
+  }
   auto claims = check_command_claims(*payload, state_, now(), options_.max_skew_seconds);
   if (!claims.ok()) return reject(ErrorKind::kCrypto, claims.error().message);
   if (!is_known_command(claims->command)) {
@@ -216,6 +226,10 @@ Result<CheckinOutcome> Agent::apply_checkin_response(std::string_view body) {
     if (!r.ok()) {
       if (r.error().kind == ErrorKind::kIo || r.error().kind == ErrorKind::kPermissionDenied)
         return Status(r.error());
+      if (r.error().kind == ErrorKind::kConflict) {
+        ++out.messages_duplicate;
+        return ok_status();
+      }
       ++out.messages_rejected;
       return ok_status();
     }

@@ -49,6 +49,7 @@ struct MessageOutcome {
 struct CheckinOutcome {
   int messages_accepted = 0;
   int messages_rejected = 0;
+  int messages_duplicate = 0;
   int links_accepted = 0;
   int links_rejected = 0;
   bool rotated = false;
@@ -59,6 +60,9 @@ struct CheckinOutcome {
 struct AgentCounters {
   uint64_t messages_accepted = 0;
   uint64_t messages_rejected = 0;
+  // Verified messages whose jti was already accepted (the same message delivered by
+  // both the channel and a check-in, or replayed): ignored without a state change.
+  uint64_t messages_duplicate = 0;
   uint64_t links_accepted = 0;
   uint64_t links_rejected = 0;
   uint64_t hand_copies = 0;
@@ -85,7 +89,8 @@ class Agent {
   Result<bool> refresh_agent_key();
 
   // One server-initiated message (a WebSocket frame or a check-in entry).
-  // Errors: kCrypto / kInvalidArgument for rejected messages (state unchanged), kIo.
+  // Errors: kCrypto / kInvalidArgument for rejected messages, kConflict for a verified
+  // duplicate of an accepted message (state unchanged in all three), kIo.
   Result<MessageOutcome> handle_message(std::string_view jws);
 
   // A check-in answer: messages signed by the pinned key, then the rotation walk,

@@ -143,6 +143,23 @@ TEST_F(AgentTest, SeqMayJumpForward) {
   EXPECT_EQ(a->last_seq(), 9);
 }
 
+TEST_F(AgentTest, DuplicateDeliveryIsIgnoredWithoutStateChange) {
+  auto a = open();
+  std::string msg = command("run-scan", 1);
+  ASSERT_TRUE(a->handle_message(msg).ok());
+  auto before = snapshot(dir_);
+  auto r = a->handle_message(msg);  // pushed on the channel and again in a check-in
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kConflict);
+  EXPECT_EQ(a->counters().messages_duplicate, 1u);
+  EXPECT_EQ(snapshot(dir_), before);
+  auto c = a->apply_checkin_response(checkin_body(server_->cert.fingerprint(), {}, {msg}));
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->messages_duplicate, 1);
+  EXPECT_EQ(c->messages_rejected, 0);
+  EXPECT_EQ(snapshot(dir_), before);
+}
+
 TEST_F(AgentTest, StateSurvivesRestart) {
   {
     auto a = open();

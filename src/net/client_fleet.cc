@@ -102,6 +102,7 @@ FleetProgress Fleet::progress() const {
     auto c = r->counters();
     p.messages_accepted += c.messages_accepted;
     p.messages_rejected += c.messages_rejected;
+    p.messages_duplicate += c.messages_duplicate;
     p.links_accepted += c.links_accepted;
     p.links_rejected += c.links_rejected;
   }

@@ -44,7 +44,7 @@ struct FleetProgress {
   std::map<std::string, int> reported;  // fingerprint last reported -> agents
   std::map<std::string, int> pinned;  // fingerprint -> agents
   uint64_t checkins_ok = 0, checkins_failed = 0;
-  uint64_t messages_accepted = 0, messages_rejected = 0;
+  uint64_t messages_accepted = 0, messages_rejected = 0, messages_duplicate = 0;
   uint64_t links_accepted = 0, links_rejected = 0;
 };
 
