@@ -1,5 +1,7 @@
 #include "net/client_fleet.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include <spdlog/spdlog.h>
