@@ -14,6 +14,7 @@ const std::string& AgentState::pinned_fingerprint() const {
 
 bool is_valid_agent_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxAgentIdLength) return false;
+  if (id == "all") return false;  // reserved: the broadcast audience
   for (char c : id) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '.' || c == '_' || c == '-';

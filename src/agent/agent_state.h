@@ -35,7 +35,7 @@ struct AgentState {
   const std::string& pinned_fingerprint() const;
 };
 
-// 1–64 characters of A-Z a-z 0-9 . _ -
+// 1–64 characters of A-Z a-z 0-9 . _ -, except "all" (the broadcast audience).
 bool is_valid_agent_id(std::string_view id);
 
 // A fresh random id ("agent-" + 16 hex digits).

@@ -106,6 +106,7 @@ TEST_F(AgentTest, AgentIdRules) {
   EXPECT_FALSE(is_valid_agent_id(""));
   EXPECT_FALSE(is_valid_agent_id("a b"));
   EXPECT_FALSE(is_valid_agent_id("a/b"));
+  EXPECT_FALSE(is_valid_agent_id("all"));
 }
 
 TEST_F(AgentTest, PingRepliesAndIsRecorded) {
