@@ -173,14 +173,15 @@ Result<MessageOutcome> Agent::handle_message(std::string_view jws) {
   if (!is_known_command(claims->command)) {
     return reject(ErrorKind::kInvalidArgument, "unknown command \"" + claims->command + "\"");
   }
-  auto reply = run_command(*claims, state_.agent_id, now(), *store_);
-  if (!reply.ok()) return reject(reply.error().kind, reply.error().message);
-
+  // Record seq/jti BEFORE acting: a crash after running the command must not leave
+  // it replayable (at most once, never twice).
   AgentState next = state_;
   next.last_seq = claims->seq;
   next.seen_jti.push_back(claims->jti);
   while (next.seen_jti.size() > options_.max_seen_jti) next.seen_jti.pop_front();
   CK_RETURN_IF_ERROR(commit(std::move(next), false));
+  auto reply = run_command(*claims, state_.agent_id, now(), *store_);
+  if (!reply.ok()) return reject(reply.error().kind, reply.error().message);
   ++counters_.messages_accepted;
   spdlog::info("command accepted agent_id={} command={} seq={} jti={}", state_.agent_id,
                claims->command, claims->seq, claims->jti);

@@ -135,6 +135,8 @@ TEST_F(AgentAttackTest, AlgorithmConfusion) {
 
 TEST_F(AgentAttackTest, MessageForAnotherAgent) {
   expect_rejected(sign(b_->key, payload(6, "x", "agent-2")));
+  // "all" names no agent: a broadcast is signed per agent, so this is a replay vector.
+  expect_rejected(sign(b_->key, payload(6, "x", "all")));
   auto p = payload(6, "x");
   p.erase("aud");
   expect_rejected(sign(b_->key, p));

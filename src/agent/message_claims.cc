@@ -14,7 +14,9 @@ std::optional<int64_t> as_int(const json::value* v) {
 
 bool audience_matches(const json::value* aud, const std::string& agent_id) {
   if (!aud) return false;
-  if (aud->is_string()) return aud->as_string() == agent_id || aud->as_string() == "all";
+  // Only our own id: a message addressed to "all" names no agent and could be replayed
+  // to every agent of the fleet; the server signs broadcasts per agent.
+  if (aud->is_string()) return aud->as_string() == agent_id;
   if (aud->is_array()) {
     const auto& a = aud->as_array();
     return std::any_of(a.begin(), a.end(), [&](const json::value& v) {

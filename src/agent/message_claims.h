@@ -1,5 +1,5 @@
 // Checks the claims of a verified server-initiated message (DESIGN.md §4):
-// typ == "command", cmd (alias "command") names a command, aud names this agent ("all", or an array containing its id),
+// typ == "command", cmd (alias "command") names a command, aud names this agent (its id, or an array containing its id; never "all"),
 // exp not past, iat not in the future and not after exp, jti fresh, seq newer.
 // Pure function of its inputs; thread-safe.
 #pragma once
