@@ -58,7 +58,10 @@ int run_send(const SendArgs& a, GlobalOptions& global) {
     print_json(protocol::to_json(*result));
   } else {
     std::cout << "sent " << a.command << " to " << req.to << ": " << result->delivered << " delivered now, "
-              << result->queued << " queued for the next check-in" << std::endl;
+              << result->queued << " queued for the next check-in";
+    // A broadcast also reaches agents the server has not seen yet, until it expires.
+    if (a.all) std::cout << " (agents that check in before it expires get it too)";
+    std::cout << std::endl;
   }
   return kExitOk;
 }
