@@ -32,8 +32,7 @@ class JoseInteropTest : public ::testing::TestWithParam<crypto::Algorithm> {
     const std::string dir = testing::temp_dir();
     std::ofstream(dir + "/key.pem") << spki_pem(key);
     std::ofstream(dir + "/msg.jws") << jws;
-    const char* src = std::getenv("CK_SOURCE_DIR");
-    return testing::run({"/usr/bin/node", std::string(src ? src : ".") + "/tests/jose/verify.mjs",
+    return testing::run({"/usr/bin/node", std::string(CK_SOURCE_DIR) + "/tests/jose/verify.mjs",
                          dir + "/key.pem", crypto::jws_algorithm(key.algorithm()), dir + "/msg.jws"});
   }
 };
