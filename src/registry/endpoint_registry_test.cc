@@ -12,21 +12,11 @@
 #include "registry/sqlite/sqlite_endpoint_registry.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_test_env.h"
+#include "support/process.h"
 
 namespace ck::registry {
 namespace {
 
-std::string fresh_dir() {
-  auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = std::string(info->test_suite_name()) + "-" + info->name();
-  for (char& c : name)
-    if (c == '/') c = '_';
-  auto dir = std::filesystem::temp_directory_path() /
-             ("ck-reg-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 Endpoint make(const std::string& id, const std::string& fp, int64_t seen) {
   return Endpoint{id, "host-" + id, "10.0.0.1", "corp.example", "linux", "1.0", fp, 7, seen, seen};
@@ -42,7 +32,7 @@ class RegistryTest : public ::testing::TestWithParam<std::string> {
       schema_ = std::move(schema).value();
       url_ = schema_->url();
     } else {
-      dir_ = fresh_dir();
+      dir_ = ck::testing::temp_dir();
       url_ = "sqlite:" + dir_ + "/ck.db";
     }
     auto r = open_endpoint_registry(url_);

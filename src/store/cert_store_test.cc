@@ -13,29 +13,19 @@
 #include "store/cert_operations.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_test_env.h"
+#include "support/process.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace ck::store {
 namespace {
 
-std::string fresh_dir() {
-  auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = std::string(info->test_suite_name()) + "-" + info->name();
-  for (char& c : name)
-    if (c == '/') c = '_';
-  auto dir = std::filesystem::temp_directory_path() /
-             ("ck-store-" + std::to_string(::getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
 
 // Parameterized over the backend: "sqlite" or "postgres" (a private schema on the
 // CK_TEST_POSTGRES_URL server; skipped locally without it, a failure under CI=true).
 class CertStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    dir_ = fresh_dir();
+    dir_ = ck::testing::temp_dir();
     if (postgres()) {
       CK_REQUIRE_POSTGRES();
       auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
@@ -325,7 +315,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, CertStoreTest, ::testing::Values("sqlite", "p
 // PostgreSQL only: its KEK lives on each server, apart from the shared database.
 TEST(PostgresCertStore, WrongOrMissingKekIsRefusedOnceKeysAreStored) {
   CK_REQUIRE_POSTGRES();
-  const std::string dir = fresh_dir();
+  const std::string dir = ck::testing::temp_dir();
   auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
   ASSERT_TRUE(schema.ok()) << schema.error().message;
   StoreOptions right;
@@ -359,7 +349,7 @@ TEST(PostgresCertStore, WrongOrMissingKekIsRefusedOnceKeysAreStored) {
 
 TEST(PostgresCertStore, SurvivesTheServerDroppingItsConnection) {
   CK_REQUIRE_POSTGRES();
-  const std::string dir = fresh_dir();
+  const std::string dir = ck::testing::temp_dir();
   auto schema = pg::testing::TestSchema::create(pg::testing::server_url());
   ASSERT_TRUE(schema.ok()) << schema.error().message;
   const std::string app = "ck_" + (*schema)->name();
