@@ -1,6 +1,7 @@
 // The one factory that picks a store backend from its URL.
 #include "store/cert_store.h"
 #include "store/sqlite/sqlite_cert_store.h"
+#include "store/store_url.h"
 
 namespace ck::store {
 
@@ -8,12 +9,9 @@ Result<std::unique_ptr<CertStore>> open_postgres_cert_store(const std::string& u
                                                             const StoreOptions& options);
 
 Result<std::unique_ptr<CertStore>> open_cert_store(const std::string& url, const StoreOptions& options) {
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    return open_postgres_cert_store(url, options);
-  }
-  std::string path = url.rfind("sqlite:", 0) == 0 ? url.substr(7) : url;
-  if (path.empty()) return make_error(ErrorKind::kInvalidArgument, "empty store path in '" + url + "'");
-  return open_sqlite_cert_store(path, options);
+  CK_ASSIGN_OR_RETURN(StoreUrl parsed, parse_store_url(url));
+  if (parsed.postgres) return open_postgres_cert_store(parsed.pg_url, options);
+  return open_sqlite_cert_store(parsed.sqlite_path, options);
 }
 
 }  // namespace ck::store
