@@ -6,12 +6,9 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
 #include "common/file_util.h"
@@ -19,17 +16,13 @@
 #include "common/process_hardening.h"
 #include "net/server.h"
 #include "net/tls_identity.h"
-#include "protocol/service.h"
-#include "registry/batching_writer.h"
-#include "registry/endpoint_registry.h"
+#include "server/server_core.h"
 #include "store/cert_store.h"
 #include "store/postgres/pg_conn.h"
 
 namespace {
 
 using namespace ck;  // NOLINT
-
-constexpr auto kCertPollInterval = std::chrono::milliseconds(250);
 
 // "key = value" lines ('#' comments) -> "--key=value" arguments, placed before the
 // real command line so that flags win (options take the last value).
@@ -80,6 +73,8 @@ struct Flags {
   std::string tls_cert, tls_key;
   int threads = 2;
   double read_timeout = 30;
+  int poll_interval_ms = 250;
+  int deliveries_per_second = 5000;
   std::string log_level = "info";
   bool log_json = false;
 };
@@ -95,62 +90,17 @@ int serve(const Flags& f) {
   if (!agent_addr.ok()) return fail("--listen: " + agent_addr.error().message);
   if (!admin_addr.ok()) return fail("--admin-listen: " + admin_addr.error().message);
 
-  const std::string url = f.store_url.empty() ? store::default_store_url() : f.store_url;
-  // For messages: a PostgreSQL URL may carry a password.
-  const std::string shown_url = pg::redact_url(url);
-  store::StoreOptions store_options;
-  store_options.create = false;
-  auto cert_store = store::open_cert_store(url, store_options);
-  if (!cert_store.ok()) {
-    return fail("cannot open the store " + shown_url + ": " + cert_store.error().message +
-                " (create it with `certmgr -c` first)");
-  }
-  protocol::CertState certs(**cert_store);
-  if (Status s = certs.load(); !s.ok()) {
-    if (s.error().kind == ErrorKind::kNotFound) {
-      return fail("the store " + shown_url + " has no current authentication certificate; run `certmgr -c` first");
-    }
-    return fail("cannot read the certificates in " + shown_url + ": " + s.error().message);
-  }
-  auto registry = registry::open_endpoint_registry(url);
-  if (!registry.ok()) return fail("cannot open the endpoint registry: " + registry.error().message);
-  registry::BatchingWriter writer(**registry);
+  server::ServerConfig config;
+  config.store_url = f.store_url.empty() ? store::default_store_url() : f.store_url;
+  config.poll_interval = std::chrono::milliseconds(f.poll_interval_ms);
+  config.deliveries_per_second = f.deliveries_per_second;
+  auto core = server::ServerCore::open(config);
+  if (!core.ok()) return fail(core.error().message);
 
   if (Status s = ensure_directory(f.state_dir, 0700); !s.ok()) return fail("--state-dir: " + s.error().message);
-  auto seq = protocol::SeqSource::open(f.state_dir + "/message-seq");
-  if (!seq.ok()) return fail(seq.error().message);
   auto tls = net::load_or_create_tls_identity(f.tls_cert, f.tls_key, f.state_dir);
   if (!tls.ok()) return fail("TLS identity: " + tls.error().message);
   spdlog::info("TLS certificate {} (sha256 spki {})", tls->source, tls->cert.fingerprint());
-
-  protocol::MessageQueue queue;
-  protocol::ChannelHub hub;
-  protocol::Metrics metrics;
-  std::atomic<net::Server*> server_ptr{nullptr};
-
-  protocol::ServiceDeps deps;
-  deps.submit = [&writer](registry::Endpoint e, std::function<void(Status)> done) {
-    writer.submit(std::move(e), std::move(done));
-  };
-  deps.count_by_fingerprint = [&registry]() { return (*registry)->count_by_fingerprint(); };
-  deps.refresh_metrics = [&writer](protocol::Metrics& m) {
-    auto st = writer.stats();
-    m.set_batches(static_cast<int64_t>(st.batches), static_cast<int64_t>(st.batch_size_sum),
-                  static_cast<int64_t>(st.last_batch_size));
-  };
-  deps.dispatch = [&server_ptr](std::function<void()> fn) {
-    if (net::Server* s = server_ptr.load()) {
-      s->post(std::move(fn));
-    } else {
-      fn();
-    }
-  };
-  deps.certs = &certs;
-  deps.seq = seq->get();
-  deps.queue = &queue;
-  deps.hub = &hub;
-  deps.metrics = &metrics;
-  protocol::Service service(std::move(deps));
 
   net::ServerOptions options;
   options.agent_host = agent_addr->first;
@@ -160,27 +110,15 @@ int serve(const Flags& f) {
   options.threads = std::max(1, f.threads);
   options.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.read_timeout * 1000));
   options.handshake_timeout = std::min<std::chrono::milliseconds>(options.read_timeout, std::chrono::seconds(10));
-  auto server = net::Server::create(options, *tls, service);
+  auto server = net::Server::create(options, *tls, (*core)->service());
   if (!server.ok()) return fail(server.error().message);
-  server_ptr.store(server->get());
+  (*core)->set_dispatch([s = server->get()](std::function<void()> fn) { s->post(std::move(fn)); });
+  (*core)->start();
 
   std::cout << "listening on " << (*server)->agent_endpoint() << " (agents)" << std::endl;
   std::cout << "listening on " << (*server)->admin_endpoint() << " (admin)" << std::endl;
-  spdlog::info("serving: store={} current={} threads={}", (*cert_store)->location(),
-               certs.snapshot()->current_fingerprint, options.threads);
-
-  // Certificate changes by certmgr: noticed within a poll interval.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop_polling = false;
-  std::thread poller([&] {
-    std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, kCertPollInterval, [&] { return stop_polling; })) {
-      lock.unlock();
-      (void)certs.poll();  // errors are logged; the previous snapshot stays
-      lock.lock();
-    }
-  });
+  spdlog::info("serving: store={} current={} threads={}", pg::redact_url(config.store_url),
+               (*core)->certs().snapshot()->current_fingerprint, options.threads);
 
   // SIGTERM/SIGINT (blocked in every thread) arrive here.
   std::thread signals([&] {
@@ -188,24 +126,17 @@ int serve(const Flags& f) {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);  // internal wake-up
     int sig = 0;
     sigwait(&set, &sig);
-    if (sig != SIGUSR1) spdlog::info("signal {}: shutting down (finishing in-flight requests)", sig);
+    spdlog::info("signal {}: shutting down (finishing in-flight requests)", sig);
     (*server)->shutdown();
   });
 
   (*server)->run();  // returns after shutdown() drained every connection
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    stop_polling = true;
-  }
-  cv.notify_all();
-  poller.join();
   signals.join();
-  hub.close_all();
-  server_ptr.store(nullptr);
-  writer.shutdown();  // commits anything still queued
+  // The delivery loop stops, channels close, the registry writer commits what it holds;
+  // then the network side (whose pool the core posted to) goes.
+  (*core)->shutdown();
   spdlog::info("stopped");
   return 0;
 }
@@ -220,7 +151,6 @@ int main(int argc, char** argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -233,7 +163,7 @@ int main(int argc, char** argv) {
   app.add_option("--listen", f.listen, "agent HTTPS listener HOST:PORT (port 0 picks one)")->capture_default_str();
   app.add_option("--admin-listen", f.admin_listen, "admin/metrics listener HOST:PORT, loopback only")
       ->capture_default_str();
-  app.add_option("--state-dir", f.state_dir, "server state: TLS certificate/key, message sequence")
+  app.add_option("--state-dir", f.state_dir, "server state: TLS certificate and key")
       ->capture_default_str();
   app.add_option("--tls-cert", f.tls_cert, "TLS certificate (PEM) for the agent listener");
   app.add_option("--tls-key", f.tls_key, "TLS private key (PEM) for the agent listener");
@@ -241,6 +171,14 @@ int main(int argc, char** argv) {
   app.add_option("--read-timeout", f.read_timeout, "seconds a client may take for the TLS handshake (at most 10) and for each request")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--poll-interval-ms", f.poll_interval_ms,
+                 "how often the store and the outbox are checked for changes (PostgreSQL also wakes by NOTIFY)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 60000));
+  app.add_option("--deliveries-per-second", f.deliveries_per_second,
+                 "pace of key deployment and broadcasts over open channels")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", f.log_json, "log JSON lines");
 

@@ -80,11 +80,11 @@ class ServerTest : public ::testing::TestWithParam<Backend> {
     r.last_seq = last_seq;
     return json::serialize(protocol::to_json(r));
   }
-  HttpReply checkin(const std::string& id, const std::string& pinned) {
-    return http_request(server_->agents(), true, "POST", "/v1/checkin", checkin_body(id, pinned));
+  HttpReply checkin(const std::string& id, const std::string& pinned, int64_t last_seq = 0) {
+    return http_request(server_->agents(), true, "POST", "/v1/checkin", checkin_body(id, pinned, last_seq));
   }
-  protocol::CheckinResponse checkin_ok(const std::string& id, const std::string& pinned) {
-    HttpReply r = checkin(id, pinned);
+  protocol::CheckinResponse checkin_ok(const std::string& id, const std::string& pinned, int64_t last_seq = 0) {
+    HttpReply r = checkin(id, pinned, last_seq);
     EXPECT_EQ(r.status, 200) << r.error << " " << r.body;
     auto v = protocol::parse_json_body(r.body, 1 << 20);
     if (!v.ok()) return {};
@@ -228,25 +228,34 @@ TEST_P(ServerTest, GarbageAndSlowClientsDoNotHurtOthers) {
   EXPECT_EQ(checkin_ok("still-fine", fp).current_fingerprint, fp);
 }
 
-TEST_P(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
+// Seq of the (verified) command payloads in a check-in answer.
+std::vector<int64_t> seqs_of(const protocol::CheckinResponse& resp, const crypto::PublicKey& key) {
+  std::vector<int64_t> out;
+  for (const auto& m : resp.messages) {
+    auto payload = crypto::jws_verify(m, key);
+    EXPECT_TRUE(payload.ok());
+    if (!payload.ok()) continue;
+    auto p = protocol::command_payload_from_json(*payload);
+    EXPECT_TRUE(p.ok());
+    if (p.ok()) out.push_back(p->seq);
+  }
+  return out;
+}
+
+TEST_P(ServerTest, ChannelPushesSignedMessagesAndCheckinsCarryThemUntilAcknowledged) {
   std::string fp = generate();
   start();
   ChannelClient ch;
   std::string err;
   ASSERT_TRUE(ch.connect(server_->agents(), 5s, &err)) << err;
   ASSERT_TRUE(ch.send_text(json::serialize(protocol::to_json(protocol::ChannelHello{"live-1", fp}))));
-  // The hello is processed asynchronously; retry the admin call until it is live.
-  protocol::AdminMessageResponse out;
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages",
-                               R"({"command":"set-policy","args":{"mode":"strict"},"to":"live-1"})");
-    ASSERT_EQ(r.status, 200) << r.body;
-    out = *protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body));
-    if (out.delivered == 1) break;
-    // Queued instead: it arrives on the channel too once the hello lands; drain below.
-    std::this_thread::sleep_for(50ms);
-  }
+  // Queued in the outbox whether or not the hello landed yet: the channel gets it
+  // either from the hello's flush or from the delivery loop.
+  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages",
+                             R"({"command":"set-policy","args":{"mode":"strict"},"to":"live-1"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto queued = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body));
+  ASSERT_TRUE(queued.ok()) << r.body;
   auto frame = ch.read(5s);
   ASSERT_TRUE(frame.has_value());
   auto payload = crypto::jws_verify(*frame, public_key(fp));
@@ -255,19 +264,48 @@ TEST_P(ServerTest, ChannelPushesSignedMessagesAndQueuesForOffline) {
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(p->aud, "live-1");
   EXPECT_EQ(p->cmd, "set-policy");
+  EXPECT_EQ(p->seq, queued->seq);  // the outbox's seq, not a per-server counter
+  EXPECT_EQ(p->jti, queued->jti);
+  EXPECT_FALSE(ch.read(500ms).has_value());  // pushed once
   EXPECT_GT(metric(metrics(), "certkeeper_channels_connected"), 0);
 
-  // Offline agent: queued, then delivered at its next check-in, signed.
-  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages",
-                             R"({"command":"run-scan","to":"offline-1"})");
+  // Offline agent: carried by every check-in until the agent reports its seq.
+  r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"run-scan","to":"offline-1"})");
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->queued, 1);
-  auto resp = checkin_ok("offline-1", fp);
-  ASSERT_EQ(resp.messages.size(), 1u);
-  EXPECT_TRUE(crypto::jws_verify(resp.messages[0], public_key(fp)).ok());
+  int64_t seq = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->seq;
+  EXPECT_EQ(seqs_of(checkin_ok("offline-1", fp), public_key(fp)), std::vector<int64_t>{seq});
+  EXPECT_EQ(seqs_of(checkin_ok("offline-1", fp), public_key(fp)), std::vector<int64_t>{seq});  // not acknowledged yet
+  EXPECT_TRUE(checkin_ok("offline-1", fp, seq).messages.empty());                             // acknowledged
+  // An agent that says it has a channel gets its messages there, not in the answer.
+  r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"offline-1"})");
+  ASSERT_EQ(r.status, 200);
+  std::string body = checkin_body("offline-1", fp, seq);
+  auto with_channel = json::parse(body).as_object();
+  with_channel["channel_open"] = true;
+  HttpReply answer = http_request(server_->agents(), true, "POST", "/v1/checkin", json::serialize(with_channel));
+  ASSERT_EQ(answer.status, 200);
+  EXPECT_TRUE(protocol::checkin_response_from_json(*protocol::parse_json_body(answer.body))->messages.empty());
+  EXPECT_EQ(checkin_ok("offline-1", fp, seq).messages.size(), 1u);
   EXPECT_EQ(http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"rm -rf","to":"all"})")
                 .status,
             422);
+}
+
+// Sequence numbers come from the database, never from what a client reports: a check-in
+// claiming a huge last_seq changes nothing for anyone else.
+TEST_P(ServerTest, HugeLastSeqFromOneClientChangesNothingForOthers) {
+  std::string fp = generate();
+  start();
+  EXPECT_TRUE(checkin_ok("greedy", fp, int64_t{1} << 62).messages.empty());
+  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  int64_t seq = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->seq;
+  EXPECT_LT(seq, int64_t{1} << 60);
+  EXPECT_TRUE(checkin_ok("greedy", fp, int64_t{1} << 62).messages.empty());  // only the liar loses out
+  EXPECT_EQ(seqs_of(checkin_ok("honest", fp, 0), public_key(fp)), std::vector<int64_t>{seq});
+  r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"honest"})");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(seqs_of(checkin_ok("honest", fp, seq), public_key(fp)), std::vector<int64_t>{seq + 1});
 }
 
 // CSRF / DNS rebinding: what a browser sends to the loopback admin port is refused
@@ -298,12 +336,13 @@ TEST_P(ServerTest, AdminApiRefusesBrowserRequests) {
   EXPECT_TRUE(checkin_ok("victim", fp).messages.empty());  // none of the above was queued
   EXPECT_EQ(raw_status("Host: localhost:" + std::to_string(admin.port) + "\r\n" + json), 200);
   EXPECT_EQ(http_request(admin, false, "POST", "/v1/admin/messages", body).status, 200);
-  EXPECT_EQ(checkin_ok("victim", fp).messages.size(), 2u);
-  // certmgr send itself still gets through.
+  auto two = seqs_of(checkin_ok("victim", fp), public_key(fp));
+  ASSERT_EQ(two.size(), 2u);
+  // certmgr send through the admin API still gets through.
   ProcessResult sent = run({bin("certmgr"), "send", "ping", "--to", "victim", "--server-admin", self},
                            RunOptions{.timeout = 20s});
   EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
-  EXPECT_EQ(checkin_ok("victim", fp).messages.size(), 1u);
+  EXPECT_EQ(checkin_ok("victim", fp, two.back()).messages.size(), 1u);
   // /metrics stays readable by scrapers.
   EXPECT_EQ(http_request(admin, false, "GET", "/metrics").status, 200);
 }

@@ -23,9 +23,9 @@ std::string kid_of(std::string_view jws) {
 
 Result<std::unique_ptr<Agent>> Agent::open(std::unique_ptr<AgentStateStore> store,
                                            AgentOptions options) {
-  if (!options.agent_id.empty() && !is_valid_agent_id(options.agent_id)) {
+  if (!options.agent_id.empty() && !protocol::valid_agent_id(options.agent_id)) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "agent id must be 1-64 characters of A-Z a-z 0-9 . _ -");
+                      "agent id must be 1-64 characters of A-Z a-z 0-9 . _ - (and not \"all\")");
   }
   std::unique_ptr<Agent> agent(new Agent(std::move(store), std::move(options)));
   AgentStateStore& st = *agent->store_;
@@ -153,7 +153,7 @@ Result<MessageOutcome> Agent::handle_message(std::string_view jws) {
     spdlog::warn("message rejected agent_id={} reason=\"{}\"", state_.agent_id, why);
     return make_error(kind, "message rejected: " + why);
   };
-  if (jws.size() > kMaxFrameBytes) return reject(ErrorKind::kInvalidArgument, "frame too large");
+  if (jws.size() > protocol::kMaxServerFrameBytes) return reject(ErrorKind::kInvalidArgument, "frame too large");
   auto parts = crypto::jws_parse(jws);
   if (!parts.ok()) return reject(ErrorKind::kInvalidArgument, parts.error().message);
   if (parts->kid.empty()) return reject(ErrorKind::kCrypto, "JWS has no kid");
@@ -214,14 +214,42 @@ Result<crypto::VerifiedRotation> Agent::verify_link(const crypto::SignedRotation
   return v;
 }
 
+Status Agent::walk_rotations(const std::vector<protocol::RotationLink>& links, CheckinOutcome& out) {
+  AgentState next = state_;
+  for (const auto& link : links) {
+    auto v = verify_link(crypto::SignedRotation{link.by_old, link.by_new}, next);
+    if (!v.ok()) {
+      ++out.links_rejected;
+      ++counters_.links_rejected;
+      spdlog::warn("rotation link rejected agent_id={} reason=\"{}\"", state_.agent_id, v.error().message);
+      continue;
+    }
+    spdlog::info("rotation accepted agent_id={} from={} to={} n={}", state_.agent_id, v->from, v->to,
+                 v->generation);
+    next.pinned = intern(std::move(v->new_cert));
+    next.generation = v->generation;
+    ++out.links_accepted;
+    ++counters_.links_accepted;
+  }
+  if (out.links_accepted > 0) {
+    CK_RETURN_IF_ERROR(commit(std::move(next), true));
+    out.rotated = true;
+  }
+  return ok_status();
+}
+
 Result<CheckinOutcome> Agent::apply_checkin_response(std::string_view body) {
-  auto parsed = parse_checkin_response(body);
+  auto parsed = [&]() -> Result<protocol::CheckinResponse> {
+    CK_ASSIGN_OR_RETURN(auto value, protocol::parse_json_body(body, kMaxCheckinResponseBytes));
+    return protocol::checkin_response_from_json(value);
+  }();
   if (!parsed.ok()) {
     spdlog::warn("check-in response rejected agent_id={} reason=\"{}\"", state_.agent_id,
                  parsed.error().message);
     return parsed.error();
   }
   CheckinOutcome out;
+  out.server_current = parsed->current_fingerprint;
   auto handle = [&](const std::string& jws) {
     auto r = handle_message(jws);
     if (!r.ok()) {
@@ -248,40 +276,45 @@ Result<CheckinOutcome> Agent::apply_checkin_response(std::string_view body) {
     }
   }
   // 2. The rotation walk, link by link from the pinned key.
-  AgentState next = state_;
-  for (const auto& link : parsed->rotations) {
-    auto v = verify_link(link, next);
-    if (!v.ok()) {
-      ++out.links_rejected;
-      ++counters_.links_rejected;
-      spdlog::warn("rotation link rejected agent_id={} reason=\"{}\"", state_.agent_id,
-                   v.error().message);
-      continue;
-    }
-    spdlog::info("rotation accepted agent_id={} from={} to={} n={}", state_.agent_id, v->from, v->to,
-                 v->generation);
-    next.pinned = intern(std::move(v->new_cert));
-    next.generation = v->generation;
-    ++out.links_accepted;
-    ++counters_.links_accepted;
-  }
-  if (out.links_accepted > 0) {
-    CK_RETURN_IF_ERROR(commit(std::move(next), true));
-    out.rotated = true;
-  }
+  CK_RETURN_IF_ERROR(walk_rotations(parsed->rotations, out));
   // 3. Messages signed with the key we pin after the walk (others are rejected).
   for (const std::string* m : deferred) CK_RETURN_IF_ERROR(handle(*m));
   out.up_to_date = state_.pinned_fingerprint() == parsed->current_fingerprint;
   return out;
 }
 
-CheckinRequest Agent::checkin_request(const HostInfo& host) const {
-  CheckinRequest r;
+Result<CheckinOutcome> Agent::apply_channel_frame(std::string_view frame) {
+  auto parsed = [&]() -> Result<protocol::ChannelRotation> {
+    CK_ASSIGN_OR_RETURN(auto value, protocol::parse_json_body(frame, protocol::kMaxServerFrameBytes));
+    return protocol::channel_rotation_from_json(value);
+  }();
+  if (!parsed.ok()) {
+    spdlog::warn("channel frame rejected agent_id={} reason=\"{}\"", state_.agent_id, parsed.error().message);
+    return parsed.error();
+  }
+  CheckinOutcome out;
+  out.server_current = parsed->current_fingerprint;
+  CK_RETURN_IF_ERROR(walk_rotations(parsed->rotations, out));
+  out.up_to_date = state_.pinned_fingerprint() == parsed->current_fingerprint;
+  return out;
+}
+
+protocol::CheckinRequest Agent::checkin_request(const HostInfo& host, bool channel_open) const {
+  protocol::CheckinRequest r;
   r.agent_id = state_.agent_id;
-  r.host = host;
+  r.hostname = host.hostname;
+  r.ip = host.ip;
+  r.domain = host.domain;
+  r.os = host.os;
+  r.agent_version = kAgentVersion;
   r.pinned_fingerprint = state_.pinned_fingerprint();
   r.last_seq = state_.last_seq;
+  r.channel_open = channel_open;
   return r;
+}
+
+protocol::ChannelHello Agent::channel_hello() const {
+  return protocol::ChannelHello{state_.agent_id, state_.pinned_fingerprint(), state_.last_seq};
 }
 
 }  // namespace ck::agent

@@ -24,10 +24,9 @@
 #include "agent/checkin_wire.h"
 #include "common/clock.h"
 #include "common/result.h"
+#include "protocol/wire.h"
 
 namespace ck::agent {
-
-inline constexpr size_t kMaxFrameBytes = 256 * 1024;
 
 struct AgentOptions {
   // Requested id; empty keeps the saved one or generates one on first start.
@@ -54,6 +53,7 @@ struct CheckinOutcome {
   int links_rejected = 0;
   bool rotated = false;
   bool up_to_date = false;  // pinned == the server's current fingerprint afterwards
+  std::string server_current;  // the current fingerprint the server reported
   std::vector<boost::json::object> replies;
 };
 
@@ -97,7 +97,15 @@ class Agent {
   // then messages signed by the new key. Errors only for a malformed body or I/O.
   Result<CheckinOutcome> apply_checkin_response(std::string_view body);
 
-  CheckinRequest checkin_request(const HostInfo& host) const;
+  // A typed channel frame (protocol::is_typed_frame): key deployment, the rotation
+  // path from the pinned key, walked and verified exactly as in a check-in answer.
+  // Errors only for a malformed frame or I/O; rejected links are counted.
+  Result<CheckinOutcome> apply_channel_frame(std::string_view frame);
+
+  // `channel_open`: this agent holds a channel, so its messages come there.
+  protocol::CheckinRequest checkin_request(const HostInfo& host, bool channel_open = false) const;
+  // The channel hello: agent id, pin and last accepted seq.
+  protocol::ChannelHello channel_hello() const;
 
  private:
   Agent(std::unique_ptr<AgentStateStore> store, AgentOptions options)
@@ -109,6 +117,8 @@ class Agent {
                                                const AgentState& holder);
   // Compares OfcNTCer.dat's bytes with what we pin; see refresh_agent_key().
   Result<bool> reconcile_key(const std::string& bytes);
+  // Walks `links` from the pinned key; commits when at least one was accepted.
+  Status walk_rotations(const std::vector<protocol::RotationLink>& links, CheckinOutcome& out);
   // Persists `next` (state, then OfcNTCer.dat when the pin changed) and adopts it.
   Status commit(AgentState next, bool pin_changed);
 

@@ -209,7 +209,7 @@ TEST_F(AgentAttackTest, OversizedFrame) {
   auto p = payload(6, "x");
   p["args"] = json::object{{"blob", std::string(300 * 1024, 'a')}};
   EXPECT_FALSE(agent_->handle_message(sign(b_->key, p)).ok());
-  EXPECT_FALSE(agent_->handle_message(std::string(kMaxFrameBytes + 1, 'a')).ok());
+  EXPECT_FALSE(agent_->handle_message(std::string(protocol::kMaxServerFrameBytes + 1, 'a')).ok());
 }
 
 TEST_F(AgentAttackTest, MalformedCheckinResponse) {

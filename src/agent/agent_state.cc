@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "crypto/encoding.h"
+#include "protocol/wire.h"
 
 namespace ck::agent {
 namespace json = boost::json;
@@ -10,17 +11,6 @@ namespace json = boost::json;
 const std::string& AgentState::pinned_fingerprint() const {
   static const std::string kNone;
   return pinned ? pinned->fingerprint() : kNone;
-}
-
-bool is_valid_agent_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxAgentIdLength) return false;
-  if (id == "all") return false;  // reserved: the broadcast audience
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
 }
 
 std::string generate_agent_id() { return "agent-" + crypto::to_hex(crypto::random_bytes(8)); }
@@ -64,7 +54,7 @@ Result<AgentState> parse_state(std::string_view text) {
   if (!version || *version != 1) return corrupt("unsupported version");
   AgentState s;
   const json::string* id = str("agent_id");
-  if (!id || !is_valid_agent_id(*id)) return corrupt("bad agent_id");
+  if (!id || !protocol::valid_agent_id(*id)) return corrupt("bad agent_id");
   s.agent_id = std::string(*id);
   auto gen = num("generation");
   auto seq = num("last_seq");

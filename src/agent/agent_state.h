@@ -15,8 +15,6 @@
 
 namespace ck::agent {
 
-inline constexpr size_t kMaxAgentIdLength = 64;
-
 struct AgentState {
   std::string agent_id;
   // The pinned certificate (the content of OfcNTCer.dat). Shared, immutable.
@@ -34,9 +32,6 @@ struct AgentState {
 
   const std::string& pinned_fingerprint() const;
 };
-
-// 1–64 characters of A-Z a-z 0-9 . _ -, except "all" (the broadcast audience).
-bool is_valid_agent_id(std::string_view id);
 
 // A fresh random id ("agent-" + 16 hex digits).
 std::string generate_agent_id();

@@ -79,7 +79,7 @@ TEST_F(AgentTest, GeneratesAnIdOnceAndKeepsIt) {
     auto a = open("");
     ASSERT_TRUE(a);
     id = a->agent_id();
-    EXPECT_TRUE(is_valid_agent_id(id));
+    EXPECT_TRUE(protocol::valid_agent_id(id));
   }
   auto b = open("");
   ASSERT_TRUE(b);
@@ -100,13 +100,14 @@ TEST_F(AgentTest, RefusesBadAgentIdAndMissingDat) {
 }
 
 TEST_F(AgentTest, AgentIdRules) {
-  EXPECT_TRUE(is_valid_agent_id("A-z_0.9"));
-  EXPECT_TRUE(is_valid_agent_id(std::string(64, 'a')));
-  EXPECT_FALSE(is_valid_agent_id(std::string(65, 'a')));
-  EXPECT_FALSE(is_valid_agent_id(""));
-  EXPECT_FALSE(is_valid_agent_id("a b"));
-  EXPECT_FALSE(is_valid_agent_id("a/b"));
-  EXPECT_FALSE(is_valid_agent_id("all"));
+  EXPECT_TRUE(protocol::valid_agent_id("A-z_0.9"));
+  EXPECT_TRUE(protocol::valid_agent_id(std::string(64, 'a')));
+  EXPECT_FALSE(protocol::valid_agent_id(std::string(65, 'a')));
+  EXPECT_FALSE(protocol::valid_agent_id(""));
+  EXPECT_FALSE(protocol::valid_agent_id("a b"));
+  EXPECT_FALSE(protocol::valid_agent_id("a/b"));
+  EXPECT_FALSE(protocol::valid_agent_id("all"));
+  EXPECT_FALSE(protocol::valid_agent_id("ALL"));  // the one rule, shared with the server
 }
 
 TEST_F(AgentTest, PingRepliesAndIsRecorded) {

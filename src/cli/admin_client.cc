@@ -13,11 +13,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
 
-std::string default_admin_address() {
-  const char* env = std::getenv("CERTKEEPER_ADMIN");
-  return env && *env ? env : "127.0.0.1:9443";
-}
-
 Result<AdminResponse> admin_post(const std::string& host_port, const std::string& path,
                                  const std::string& json_body, int timeout_ms) {
   auto colon = host_port.rfind(':');

@@ -18,7 +18,5 @@ struct AdminResponse {
 Result<AdminResponse> admin_post(const std::string& host_port, const std::string& path,
                                  const std::string& json_body, int timeout_ms = 10000);
 
-// $CERTKEEPER_ADMIN or "127.0.0.1:9443".
-std::string default_admin_address();
 
 }  // namespace ck::cli

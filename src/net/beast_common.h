@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "net/server.h"
-#include "protocol/service.h"
+#include "server/service.h"
 
 namespace ck::net::detail {
 
@@ -80,7 +80,7 @@ class SessionTracker {
 };
 
 struct Shared {
-  protocol::Service& service;
+  server::Service& service;
   ServerOptions options;
   SessionTracker tracker;
 };

@@ -13,7 +13,7 @@ namespace {
 
 constexpr size_t kMaxOutbox = 1024;  // frames waiting; a reader this slow is dropped
 
-class ChannelSession final : public protocol::ChannelSink,
+class ChannelSession final : public server::ChannelSink,
                              public Stoppable,
                              public std::enable_shared_from_this<ChannelSession> {
  public:
@@ -75,7 +75,7 @@ class ChannelSession final : public protocol::ChannelSink,
       fail(websocket::close_code::bad_payload, "binary frames are not accepted");
       return;
     }
-    auto id = shared_.service.channel_hello(text, shared_from_this(), agent_id_);
+    auto id = shared_.service.channel_frame(text, shared_from_this(), agent_id_);
     if (!id.ok()) {
       fail(websocket::close_code::policy_error, id.error().message);
       return;

@@ -50,7 +50,7 @@ Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetO
         ++shared->failed;
         return;
       }
-      ++shared->ok;
+      if (!ev.via_channel) ++shared->ok;  // a rotation pushed on the channel is not a check-in
       std::lock_guard lock(shared->mu);
       if (shared->server_current != ev.server_current) shared->server_current = ev.server_current;
     };

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/client_https.h"
+#include "protocol/wire.h"
 
 namespace ck::net {
 namespace asio = boost::asio;
@@ -90,10 +91,7 @@ milliseconds AgentRunner::jittered(milliseconds base) {
   return milliseconds(static_cast<int64_t>(static_cast<double>(base.count()) * d(rng_)));
 }
 
-std::string AgentRunner::hello() const {
-  return json::serialize(json::object{{"agent_id", agent_->agent_id()},
-                                      {"pinned_fingerprint", agent_->pinned_fingerprint()}});
-}
+std::string AgentRunner::hello() const { return json::serialize(protocol::to_json(agent_->channel_hello())); }
 
 void AgentRunner::schedule_checkin(milliseconds delay) {
   checkin_timer_.expires_after(delay);
@@ -136,7 +134,8 @@ void AgentRunner::send_checkin() {
     agent::HostInfo host = self->options_.host;
     if (host.ip.empty()) host.ip = local_ip;
     self->sent_fingerprint_ = self->agent_->pinned_fingerprint();
-    return agent::serialize_checkin_request(self->agent_->checkin_request(host));
+    const bool channel_open = self->channel_ && self->channel_open_;
+    return json::serialize(protocol::to_json(self->agent_->checkin_request(host, channel_open)));
   };
   async_https(strand_, ctx_, trust_, server_, std::move(req),
               [self = shared_from_this()](Result<HttpReply> r) { self->on_checkin_reply(std::move(r)); });
@@ -157,10 +156,9 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
     } else {
       ev.ok = true;
       ev.outcome = std::move(outcome).value();
+      ev.server_current = ev.outcome.server_current;
       std::lock_guard lock(snapshot_mu_);
       reported_snapshot_ = sent_fingerprint_;
-      auto parsed = agent::parse_checkin_response(reply->body);
-      if (parsed.ok()) ev.server_current = parsed->current_fingerprint;
     }
   }
   publish();
@@ -217,9 +215,30 @@ void AgentRunner::open_channel() {
 }
 
 void AgentRunner::on_channel_frame(std::string frame) {
-  auto r = agent_->handle_message(frame);
-  if (r.ok() && r->reply && channel_) send_replies({*r->reply});
+  if (!protocol::is_typed_frame(frame)) {
+    auto r = agent_->handle_message(frame);
+    if (r.ok() && r->reply && channel_) send_replies({*r->reply});
+    publish();
+    return;
+  }
+  // Key deployment: the rotation path pushed by the server.
+  auto outcome = agent_->apply_channel_frame(frame);
   publish();
+  if (!outcome.ok()) return;
+  if (outcome->rotated) {
+    // The new pin, reported on the channel: the server records it in the registry.
+    if (channel_ && channel_open_) channel_->send(hello());
+    std::lock_guard lock(snapshot_mu_);
+    reported_snapshot_ = agent_->pinned_fingerprint();
+  }
+  if (on_checkin) {
+    CheckinEvent ev;
+    ev.ok = true;
+    ev.via_channel = true;
+    ev.server_current = outcome->server_current;
+    ev.outcome = std::move(outcome).value();
+    on_checkin(ev);
+  }
 }
 
 void AgentRunner::on_channel_closed(Error why) {

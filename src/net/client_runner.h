@@ -44,8 +44,10 @@ struct RunnerOptions {
 };
 
 // What one check-in did; passed to the on_checkin observer.
+// Also passed for a rotation pushed on the channel (via_channel).
 struct CheckinEvent {
   bool ok = false;
+  bool via_channel = false;
   std::string error;
   std::string server_current;  // current_fingerprint the server reported
   agent::CheckinOutcome outcome;
@@ -68,7 +70,8 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
 
   // Snapshots, safe from any thread.
   std::string pinned_fingerprint() const;
-  // The pinned fingerprint the last successful check-in reported to the server.
+  // The pinned fingerprint last reported to the server (check-in, or the channel
+  // hello after a pushed rotation).
   std::string reported_fingerprint() const;
   std::string agent_id() const { return agent_id_; }
   bool online() const { return online_.load(); }

@@ -101,7 +101,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     auto& req = parser_->get();
     if constexpr (kTls) {
       if (websocket::is_upgrade(req)) {
-        if (protocol::Service::is_channel_target(req.target()) && req.method() == http::verb::get) {
+        if (server::Service::is_channel_target(req.target()) && req.method() == http::verb::get) {
           start_channel_session(shared_, std::move(stream_), parser_->release());
           return;
         }
@@ -275,7 +275,7 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 }
 
 struct Server::Impl {
-  Impl(const ServerOptions& options, protocol::Service& service)
+  Impl(const ServerOptions& options, server::Service& service)
       : shared{service, options, {}}, ssl_ctx(ssl::context::tls_server), ioc(std::max(1, options.threads)) {}
 
   // Declared before the io_context: they outlive any session its queued handlers hold.
@@ -292,7 +292,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
 Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, const TlsIdentity& tls,
-                                               protocol::Service& service) {
+                                               server::Service& service) {
   auto impl = std::make_unique<Impl>(options, service);
   // TLS 1.2+ only; the key is handed over as an EVP_PKEY, never as text in logs.
   SSL_CTX* ctx = impl->ssl_ctx.native_handle();

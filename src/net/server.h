@@ -1,7 +1,7 @@
 // certkeeper-server's network side: an HTTPS listener for agents (Boost.Beast over
 // boost::asio::ssl / OpenSSL 3; POST /v1/checkin, GET /v1/channel WebSocket) and a
 // plain-HTTP admin listener that must be bound to a loopback address (GET /metrics,
-// POST /v1/admin/messages). All request logic lives in protocol::Service; this layer
+// POST /v1/admin/messages). All request logic lives in server::Service; this layer
 // only moves bytes.
 //
 // Sessions: each connection runs on its own strand with a TLS handshake timeout, a
@@ -23,7 +23,7 @@
 
 #include "common/result.h"
 #include "net/tls_identity.h"
-#include "protocol/service.h"
+#include "server/service.h"
 
 namespace ck::net {
 
@@ -45,14 +45,14 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 class Server {
  public:
   static Result<std::unique_ptr<Server>> create(const ServerOptions& options, const TlsIdentity& tls,
-                                                protocol::Service& service);
+                                                server::Service& service);
   ~Server();
 
   // Bound addresses, "HOST:PORT".
   std::string agent_endpoint() const;
   std::string admin_endpoint() const;
 
-  // Runs `fn` on the server's thread pool (for protocol::ServiceDeps::dispatch).
+  // Runs `fn` on the server's thread pool (for server::ServiceDeps::dispatch).
   void post(std::function<void()> fn);
 
   // Serves until shutdown() has drained all connections.

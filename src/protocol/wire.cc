@@ -117,6 +117,10 @@ Result<CheckinRequest> checkin_request_from_json(const json::value& v) {
   CK_ASSIGN_OR_RETURN(auto last_seq, get_int(*o, "last_seq"));
   if (last_seq && *last_seq < 0) return invalid("\"last_seq\" must not be negative");
   r.last_seq = last_seq.value_or(0);
+  if (const json::value* ch = o->if_contains("channel_open"); ch && !ch->is_null()) {
+    if (!ch->is_bool()) return invalid("\"channel_open\" must be a boolean");
+    r.channel_open = ch->as_bool();
+  }
   return r;
 }
 
@@ -128,7 +132,8 @@ json::object to_json(const CheckinRequest& r) {
                       {"os", r.os},
                       {"agent_version", r.agent_version},
                       {"pinned_fingerprint", r.pinned_fingerprint},
-                      {"last_seq", r.last_seq}};
+                      {"last_seq", r.last_seq},
+                      {"channel_open", r.channel_open}};
 }
 
 json::object to_json(const CheckinResponse& r) {
@@ -149,6 +154,7 @@ Result<CheckinResponse> checkin_response_from_json(const json::value& v) {
   CK_ASSIGN_OR_RETURN(r.current_fingerprint, get_fingerprint(*o, "current_fingerprint"));
   if (const json::value* rot = o->if_contains("rotations"); rot && !rot->is_null()) {
     if (!rot->is_array()) return invalid("\"rotations\" must be an array");
+    if (rot->as_array().size() > kMaxRotationLinks) return invalid("too many rotation links");
     for (const json::value& item : rot->as_array()) {
       CK_ASSIGN_OR_RETURN(const json::object* link, as_object(item, "rotation statement"));
       RotationLink l;
@@ -159,6 +165,7 @@ Result<CheckinResponse> checkin_response_from_json(const json::value& v) {
   }
   if (const json::value* msgs = o->if_contains("messages"); msgs && !msgs->is_null()) {
     if (!msgs->is_array()) return invalid("\"messages\" must be an array");
+    if (msgs->as_array().size() > kMaxMessagesPerResponse) return invalid("too many messages");
     for (const json::value& item : msgs->as_array()) {
       if (!item.is_string()) return invalid("\"messages\" must hold JWS strings");
       r.messages.emplace_back(item.as_string().data(), item.as_string().size());
@@ -173,11 +180,47 @@ Result<ChannelHello> channel_hello_from_json(const json::value& v) {
   ChannelHello h;
   CK_ASSIGN_OR_RETURN(h.agent_id, get_agent_id(*o, "agent_id"));
   CK_ASSIGN_OR_RETURN(h.pinned_fingerprint, get_fingerprint(*o, "pinned_fingerprint"));
+  CK_ASSIGN_OR_RETURN(auto last_seq, get_int(*o, "last_seq"));
+  if (last_seq && *last_seq < 0) return invalid("\"last_seq\" must not be negative");
+  h.last_seq = last_seq.value_or(0);
   return h;
 }
 
 json::object to_json(const ChannelHello& h) {
-  return json::object{{"agent_id", h.agent_id}, {"pinned_fingerprint", h.pinned_fingerprint}};
+  return json::object{{"agent_id", h.agent_id}, {"pinned_fingerprint", h.pinned_fingerprint}, {"last_seq", h.last_seq}};
+}
+
+json::object to_json(const ChannelRotation& r) {
+  json::array rotations;
+  rotations.reserve(r.rotations.size());
+  for (const auto& link : r.rotations) rotations.push_back(json::object{{"by_old", link.by_old}, {"by_new", link.by_new}});
+  return json::object{{"type", kFrameTypeRotation},
+                      {"current_fingerprint", r.current_fingerprint},
+                      {"rotations", std::move(rotations)}};
+}
+
+Result<ChannelRotation> channel_rotation_from_json(const json::value& v) {
+  CK_ASSIGN_OR_RETURN(const json::object* o, as_object(v, "channel frame"));
+  CK_ASSIGN_OR_RETURN(std::string type, get_string(*o, "type", true, 32));
+  if (type != kFrameTypeRotation) return invalid("unknown channel frame type \"" + type + "\"");
+  ChannelRotation r;
+  CK_ASSIGN_OR_RETURN(r.current_fingerprint, get_fingerprint(*o, "current_fingerprint"));
+  const json::value* rot = o->if_contains("rotations");
+  if (!rot || !rot->is_array()) return invalid("\"rotations\" must be an array");
+  if (rot->as_array().size() > kMaxRotationLinks) return invalid("too many rotation links");
+  for (const json::value& item : rot->as_array()) {
+    CK_ASSIGN_OR_RETURN(const json::object* link, as_object(item, "rotation statement"));
+    RotationLink l;
+    CK_ASSIGN_OR_RETURN(l.by_old, get_string(*link, "by_old", true, kMaxServerFrameBytes));
+    CK_ASSIGN_OR_RETURN(l.by_new, get_string(*link, "by_new", true, kMaxServerFrameBytes));
+    r.rotations.push_back(std::move(l));
+  }
+  return r;
+}
+
+bool is_typed_frame(std::string_view frame) {
+  size_t i = frame.find_first_not_of(" \t\r\n");
+  return i != std::string_view::npos && frame[i] == '{';
 }
 
 // ---- commands ----
@@ -226,16 +269,18 @@ json::object to_json(const AdminMessageRequest& r) {
 }
 
 json::object to_json(const AdminMessageResponse& r) {
-  return json::object{{"delivered", r.delivered}, {"queued", r.queued}};
+  return json::object{{"seq", r.seq}, {"jti", r.jti}, {"exp", r.exp}};
 }
 
 Result<AdminMessageResponse> admin_message_response_from_json(const json::value& v) {
   CK_ASSIGN_OR_RETURN(const json::object* o, as_object(v, "admin message response"));
   AdminMessageResponse r;
-  CK_ASSIGN_OR_RETURN(auto delivered, get_int(*o, "delivered"));
-  CK_ASSIGN_OR_RETURN(auto queued, get_int(*o, "queued"));
-  r.delivered = delivered.value_or(0);
-  r.queued = queued.value_or(0);
+  CK_ASSIGN_OR_RETURN(auto seq, get_int(*o, "seq"));
+  CK_ASSIGN_OR_RETURN(auto exp, get_int(*o, "exp"));
+  if (!seq || !exp) return invalid("missing \"seq\" or \"exp\"");
+  CK_ASSIGN_OR_RETURN(r.jti, get_string(*o, "jti", true, 64));
+  r.seq = *seq;
+  r.exp = *exp;
   return r;
 }
 

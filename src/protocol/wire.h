@@ -62,16 +62,25 @@ struct CheckinRequest {
   std::string agent_version;       // optional
   std::string pinned_fingerprint;  // required, valid_fingerprint
   int64_t last_seq = 0;            // optional, >= 0: highest message seq the agent accepted
+  // optional: the agent holds an open channel, so its messages travel there (in seq
+  // order, from one server) and the check-in answer carries none.
+  bool channel_open = false;
 };
 
 Result<CheckinRequest> checkin_request_from_json(const boost::json::value& v);
 boost::json::object to_json(const CheckinRequest& r);
+
+// At most this many links in one rotation path (check-in answer or channel frame).
+inline constexpr size_t kMaxRotationLinks = 1024;
 
 // A rotation statement (DESIGN.md §4), both JWS compact.
 struct RotationLink {
   std::string by_old;
   std::string by_new;
 };
+
+// At most this many messages in one answer (the agent refuses more).
+inline constexpr size_t kMaxMessagesPerResponse = 4096;
 
 struct CheckinResponse {
   std::string current_fingerprint;
@@ -87,13 +96,33 @@ Result<CheckinResponse> checkin_response_from_json(const boost::json::value& v);
 // it followed a rotation) to update its pinned fingerprint. Command replies travel the
 // same way: {"type":"reply","jti":…,"result":…,"agent_id":…,"pinned_fingerprint":…}
 // (the server logs and counts them; they also act as a hello).
+// A hello also reports what the agent holds: its pinned fingerprint (after a rotation
+// pushed on the channel, the server records the new pin in the registry) and
+// "last_seq" (optional, the highest message seq it accepted: the server pushes only
+// messages above it).
 struct ChannelHello {
   std::string agent_id;
   std::string pinned_fingerprint;
+  int64_t last_seq = 0;
 };
 
 Result<ChannelHello> channel_hello_from_json(const boost::json::value& v);
 boost::json::object to_json(const ChannelHello& h);
+
+// Server -> agent frames are either a JWS compact (a signed message) or a JSON object
+// with a "type". Key deployment (DESIGN.md §5) is
+//   {"type":"rotation","current_fingerprint":FP,"rotations":[{"by_old","by_new"}…]}
+// — the rotation path a check-in would carry, oldest link first, verified the same way.
+inline constexpr std::string_view kFrameTypeRotation = "rotation";
+struct ChannelRotation {
+  std::string current_fingerprint;
+  std::vector<RotationLink> rotations;
+};
+boost::json::object to_json(const ChannelRotation& r);
+// Errors: kInvalidArgument (not this shape, or more than kMaxRotationLinks links).
+Result<ChannelRotation> channel_rotation_from_json(const boost::json::value& v);
+// True when a server frame is a JSON object (a typed frame), not a JWS compact.
+bool is_typed_frame(std::string_view frame);
 
 // ---- Signed command payload (the JWS payload of every server-initiated message) ----
 //   {"typ":"command","cmd":…,"args":{…},"aud":AGENT_ID,"iat":…,"exp":…,"jti":HEX32,"seq":…}
@@ -132,11 +161,13 @@ struct AdminMessageRequest {
 Result<AdminMessageRequest> admin_message_request_from_json(const boost::json::value& v);
 boost::json::object to_json(const AdminMessageRequest& r);
 
-// {"delivered": live pushes over open channels, "queued": held for the next check-in}
-// For "to": "all", "queued" is the number of registered endpoints minus live deliveries.
+// {"seq": N, "jti": HEX32, "exp": UNIX}: the message is in the outbox (durable); every
+// server pushes it to the agents connected to it and check-ins carry it to the others
+// until "exp".
 struct AdminMessageResponse {
-  int64_t delivered = 0;
-  int64_t queued = 0;
+  int64_t seq = 0;
+  std::string jti;
+  int64_t exp = 0;
 };
 
 boost::json::object to_json(const AdminMessageResponse& r);

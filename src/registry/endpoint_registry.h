@@ -27,6 +27,10 @@ struct Endpoint {
   int64_t last_seq = 0;
   int64_t first_seen = 0;  // unix seconds
   int64_t last_seen = 0;
+  // A pin report from the agent's channel (after a rotation pushed there): only
+  // pinned_fingerprint and last_seen change, and only on an existing row (the agent
+  // checked in before it opened its channel); the other fields are ignored.
+  bool pin_report = false;
 };
 
 class EndpointRegistry {
@@ -34,7 +38,8 @@ class EndpointRegistry {
   virtual ~EndpointRegistry() = default;
 
   // Inserts or updates all `endpoints` in ONE transaction (group commit). first_seen is
-  // kept from the existing row. Returns only after the transaction committed.
+  // kept from the existing row; pin reports update only the pin (see Endpoint).
+  // Returns only after the transaction committed.
   virtual Status upsert_batch(const std::vector<Endpoint>& endpoints) = 0;
 
   // Streams every endpoint whose pinned fingerprint is not `current_fingerprint`,
@@ -55,8 +60,5 @@ Result<std::unique_ptr<EndpointRegistry>> open_endpoint_registry(const std::stri
 
 // The SQLite registry file for a store database path: "/x/ck.db" -> "/x/registry.db".
 std::string sqlite_registry_path(const std::string& store_db_path);
-
-// True when `id` is a valid agent id (1-64 characters of A-Z a-z 0-9 . _ -).
-bool is_valid_agent_id(const std::string& id);
 
 }  // namespace ck::registry

@@ -298,22 +298,5 @@ TEST(RegistryFactory, UnreachablePostgresIsUnavailable) {
   EXPECT_EQ(r.error().kind, ErrorKind::kUnavailable);
 }
 
-TEST(AgentId, Validation) {
-  EXPECT_TRUE(is_valid_agent_id("a"));
-  EXPECT_TRUE(is_valid_agent_id("Host-01.corp_example"));
-  EXPECT_TRUE(is_valid_agent_id(std::string(64, 'x')));
-  EXPECT_FALSE(is_valid_agent_id(""));
-  EXPECT_FALSE(is_valid_agent_id(std::string(65, 'x')));
-  EXPECT_FALSE(is_valid_agent_id("a b"));
-  EXPECT_FALSE(is_valid_agent_id("a/b"));
-  EXPECT_FALSE(is_valid_agent_id("\xc3\xa9"));
-  EXPECT_FALSE(is_valid_agent_id(std::string("a\0b", 3)));
-  // Reserved for broadcasts.
-  EXPECT_FALSE(is_valid_agent_id("all"));
-  EXPECT_FALSE(is_valid_agent_id("ALL"));
-  EXPECT_TRUE(is_valid_agent_id("all1"));
-  EXPECT_TRUE(is_valid_agent_id("ball"));
-}
-
 }  // namespace
 }  // namespace ck::registry

@@ -20,16 +20,4 @@ std::string sqlite_registry_path(const std::string& store_db_path) {
   return parent_directory(store_db_path) + "/registry.db";
 }
 
-bool is_valid_agent_id(const std::string& id) {
-  if (id.empty() || id.size() > 64) return false;
-  // "all" addresses every agent in admin messages, so no agent may be called that.
-  if (id.size() == 3 && (id[0] | 0x20) == 'a' && (id[1] | 0x20) == 'l' && (id[2] | 0x20) == 'l') return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 }  // namespace ck::registry

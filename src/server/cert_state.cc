@@ -1,8 +1,8 @@
-#include "protocol/cert_state.h"
+#include "server/cert_state.h"
 
 #include <spdlog/spdlog.h>
 
-namespace ck::protocol {
+namespace ck::server {
 
 Status CertState::load() {
   CK_ASSIGN_OR_RETURN(auto ring, store::load_keyring(store_));
@@ -72,4 +72,4 @@ int64_t CertState::seconds_until_expiry() const {
   return ring ? ring->current().not_after - clock_->now() : 0;
 }
 
-}  // namespace ck::protocol
+}  // namespace ck::server

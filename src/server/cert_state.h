@@ -15,7 +15,7 @@
 #include "store/cert_store.h"
 #include "store/rotation_chain.h"
 
-namespace ck::protocol {
+namespace ck::server {
 
 inline constexpr int64_t kExpiryWarningSeconds = 30 * 24 * 3600;
 
@@ -51,4 +51,4 @@ class CertState {
   std::atomic<int64_t> last_warned_{0};
 };
 
-}  // namespace ck::protocol
+}  // namespace ck::server

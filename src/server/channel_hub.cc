@@ -1,16 +1,14 @@
-#include "protocol/channel_hub.h"
+#include "server/channel_hub.h"
 
-namespace ck::protocol {
+namespace ck::server {
 
-std::optional<ChannelHub::Live> ChannelHub::attach(const std::string& agent_id, const std::string& pinned,
-                                                   std::shared_ptr<ChannelSink> sink) {
-  std::optional<Live> old;
+std::shared_ptr<Channel> ChannelHub::attach(const std::string& agent_id, std::shared_ptr<Channel> channel) {
+  std::shared_ptr<Channel> old;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    Live& slot = live_[agent_id];
-    if (slot.sink && slot.sink != sink) old = Live{std::move(slot.sink), std::move(slot.pinned)};
-    slot.sink = std::move(sink);
-    slot.pinned = pinned;
+    auto& slot = live_[agent_id];
+    if (slot && slot->sink != channel->sink) old = std::move(slot);
+    slot = std::move(channel);
   }
   if (old) old->sink->close();
   return old;
@@ -19,23 +17,16 @@ std::optional<ChannelHub::Live> ChannelHub::attach(const std::string& agent_id, 
 void ChannelHub::detach(const std::string& agent_id, const ChannelSink* sink) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(agent_id);
-  if (it != live_.end() && it->second.sink.get() == sink) live_.erase(it);
+  if (it != live_.end() && it->second->sink.get() == sink) live_.erase(it);
 }
 
-void ChannelHub::update_pinned(const std::string& agent_id, const std::string& pinned) {
+std::shared_ptr<Channel> ChannelHub::find(const std::string& agent_id) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = live_.find(agent_id);
-  if (it != live_.end()) it->second.pinned = pinned;
+  return it == live_.end() ? nullptr : it->second;
 }
 
-std::optional<ChannelHub::Live> ChannelHub::find(const std::string& agent_id) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = live_.find(agent_id);
-  if (it == live_.end()) return std::nullopt;
-  return it->second;
-}
-
-std::vector<std::pair<std::string, ChannelHub::Live>> ChannelHub::all() const {
+std::vector<ChannelHub::Entry> ChannelHub::all() const {
   std::lock_guard<std::mutex> lock(mu_);
   return {live_.begin(), live_.end()};
 }
@@ -46,12 +37,12 @@ size_t ChannelHub::size() const {
 }
 
 void ChannelHub::close_all() {
-  std::unordered_map<std::string, Live> all;
+  std::unordered_map<std::string, std::shared_ptr<Channel>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
     all.swap(live_);
   }
-  for (auto& [id, live] : all) live.sink->close();
+  for (auto& [id, ch] : all) ch->sink->close();
 }
 
-}  // namespace ck::protocol
+}  // namespace ck::server

@@ -1,19 +1,24 @@
-// Open agent channels (GET /v1/channel WebSockets) by agent id, with the fingerprint
-// each agent pins (from the channel's own hellos only: a check-in, on another
-// connection, does not change it). The net layer implements ChannelSink; the hub never
-// touches sockets. One channel per agent: a new one replaces (and closes) the old.
-// Thread-safe.
+// Open agent channels (GET /v1/channel WebSockets) by agent id. Each entry is a
+// Channel: the sink the net layer implements plus what delivery needs to keep per
+// channel — the fingerprint the agent pins (from the channel's own hellos only: a
+// check-in, on another connection, does not change it), the highest message seq
+// already pushed or acknowledged, and the certificate whose rotation path was pushed.
+// One channel per agent: a new one replaces (and closes) the old. The hub never
+// touches sockets.
+// Thread-safety: the hub is thread-safe; a Channel's fields are guarded by its `mu`,
+// which delivery holds while it signs and pushes, so frames to one agent leave in
+// seq order.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
-namespace ck::protocol {
+namespace ck::server {
 
 class ChannelSink {
  public:
@@ -24,29 +29,34 @@ class ChannelSink {
   virtual void close() = 0;
 };
 
+struct Channel {
+  explicit Channel(std::shared_ptr<ChannelSink> s) : sink(std::move(s)) {}
+  const std::shared_ptr<ChannelSink> sink;
+  std::mutex mu;
+  std::string pinned;            // guarded by mu
+  int64_t delivered_seq = 0;     // guarded by mu: pushed here or acknowledged by the agent
+  std::string rotation_sent_to;  // guarded by mu: current fingerprint whose path was pushed
+};
+
 class ChannelHub {
  public:
-  struct Live {
-    std::shared_ptr<ChannelSink> sink;
-    std::string pinned;
-  };
+  using Entry = std::pair<std::string, std::shared_ptr<Channel>>;
 
-  // Returns the channel it replaced (already asked to close), if another was live.
-  std::optional<Live> attach(const std::string& agent_id, const std::string& pinned,
-                             std::shared_ptr<ChannelSink> sink);
+  // Registers `channel` for `agent_id`. Returns the channel it replaced (already asked
+  // to close), if another was live.
+  std::shared_ptr<Channel> attach(const std::string& agent_id, std::shared_ptr<Channel> channel);
   // Removes the entry only when it still belongs to `sink`.
   void detach(const std::string& agent_id, const ChannelSink* sink);
-  void update_pinned(const std::string& agent_id, const std::string& pinned);
 
-  std::optional<Live> find(const std::string& agent_id) const;
-  std::vector<std::pair<std::string, Live>> all() const;
+  std::shared_ptr<Channel> find(const std::string& agent_id) const;
+  std::vector<Entry> all() const;
   size_t size() const;
   // Closes every channel (shutdown).
   void close_all();
 
  private:
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Live> live_;
+  std::unordered_map<std::string, std::shared_ptr<Channel>> live_;
 };
 
-}  // namespace ck::protocol
+}  // namespace ck::server

@@ -1,8 +1,8 @@
-#include "protocol/metrics.h"
+#include "server/metrics.h"
 
 #include <sstream>
 
-namespace ck::protocol {
+namespace ck::server {
 namespace {
 
 void metric(std::ostringstream& out, const char* name, const char* type, const char* help, int64_t value) {
@@ -33,7 +33,11 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
          m.rotations_served_total.load());
   metric(out, "certkeeper_channel_replies_total", "counter", "Command replies received on agent channels.",
          m.channel_replies_total.load());
-  metric(out, "certkeeper_messages_queued", "gauge", "Messages waiting for their agent's next check-in.",
+  metric(out, "certkeeper_rotations_pushed_total", "counter", "Rotation paths pushed over open channels (key deployment).",
+         m.rotations_pushed_total.load());
+  metric(out, "certkeeper_pin_reports_total", "counter", "New pins reported on channels and recorded in the registry.",
+         m.pin_reports_total.load());
+  metric(out, "certkeeper_outbox_messages", "gauge", "Unexpired messages in the outbox (this server's view).",
          s.messages_queued);
   metric(out, "certkeeper_channels_connected", "gauge", "Open agent channels (WebSocket).", s.channels_connected);
   metric(out, "certkeeper_certificate_reloads_total", "counter", "Certificate snapshots reloaded after a change.",
@@ -60,4 +64,4 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
   return out.str();
 }
 
-}  // namespace ck::protocol
+}  // namespace ck::server

@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-namespace ck::protocol {
+namespace ck::server {
 
 struct Metrics {
   std::atomic<int64_t> checkins_total{0};         // answered 200
@@ -20,6 +20,8 @@ struct Metrics {
   std::atomic<int64_t> messages_pushed_total{0};  // sent live over a channel
   std::atomic<int64_t> rotations_served_total{0};  // check-in answers carrying a path
   std::atomic<int64_t> channel_replies_total{0};   // command replies received on channels
+  std::atomic<int64_t> rotations_pushed_total{0};  // rotation paths pushed over channels
+  std::atomic<int64_t> pin_reports_total{0};       // new pins reported on channels, recorded
 
   // Copies a batching writer's totals (it owns them).
   void set_batches(int64_t batches, int64_t size_sum, int64_t size_last) {
@@ -47,4 +49,4 @@ struct MetricsSnapshot {
 
 std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s);
 
-}  // namespace ck::protocol
+}  // namespace ck::server

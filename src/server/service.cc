@@ -1,11 +1,12 @@
-#include "protocol/service.h"
+#include "server/service.h"
 
 #include <spdlog/spdlog.h>
 
-#include "protocol/commands.h"
+#include "server/commands.h"
 
-namespace ck::protocol {
+namespace ck::server {
 namespace json = boost::json;
+using namespace protocol;  // NOLINT: the wire contract's names, throughout this file
 
 namespace {
 
@@ -14,8 +15,6 @@ HttpResponse json_response(const json::object& o) {
   r.body = json::serialize(o);
   return r;
 }
-
-int64_t seq_floor(int64_t last_seq) { return last_seq < (int64_t{1} << 52) ? last_seq + 1 : 0; }
 
 }  // namespace
 
@@ -88,14 +87,14 @@ void Service::checkin(HttpRequest req, Done done) {
   });
 }
 
-HttpResponse Service::checkin_answer(const CheckinRequest& req) {
+HttpResponse Service::checkin_answer(const protocol::CheckinRequest& req) {
   auto ring = deps_.certs->snapshot();
   auto plan = deps_.certs->plan(*ring, req.pinned_fingerprint);
   if (!plan.ok()) {
     spdlog::error("rotation path for {} failed: {}", req.pinned_fingerprint, plan.error().message);
     return error_response(500, "internal error");
   }
-  CheckinResponse resp;
+  protocol::CheckinResponse resp;
   resp.current_fingerprint = ring->current_fingerprint;
   // The key a live channel pins changes only by that channel's own hellos: a check-in
   // is a separate connection that proves nothing about the channel's peer, so it must
@@ -105,57 +104,77 @@ HttpResponse Service::checkin_answer(const CheckinRequest& req) {
     for (auto& link : plan->links) resp.rotations.push_back({link.by_old, link.by_new});
     deps_.metrics->rotations_served_total.fetch_add(1);
   }
-  if (plan->trust != store::PinnedTrust::kUntrusted) {
-    resp.messages = sign_for(req.agent_id, *plan->signing_key, deps_.queue->take(req.agent_id, now()),
-                             req.last_seq);
+  // An agent with an open channel gets its messages there, in seq order from one
+  // server; carrying them here too could let an older one arrive after a newer one.
+  // Messages stay in the outbox until the agent reports a last_seq at or above them.
+  if (plan->trust != store::PinnedTrust::kUntrusted && !req.channel_open) {
+    resp.messages = sign_for(req.agent_id, *plan->signing_key, deps_.feed->pending_for(req.agent_id, req.last_seq));
   }
   deps_.metrics->checkins_total.fetch_add(1);
   return json_response(to_json(resp));
 }
 
 std::vector<std::string> Service::sign_for(const std::string& agent_id, const crypto::PrivateKey& key,
-                                           std::vector<PendingCommand> cmds, int64_t last_seq) {
+                                           const std::vector<outbox::Message>& msgs) {
   std::vector<std::string> out;
-  size_t i = 0;
-  for (; i < cmds.size(); ++i) {
-    auto seq = deps_.seq->next(seq_floor(last_seq));
-    if (!seq.ok()) {
-      spdlog::error("cannot allocate a message sequence number: {}", seq.error().message);
-      break;
-    }
-    auto jws = sign_command(key, cmds[i], agent_id, *seq);
+  for (const auto& m : msgs) {
+    auto jws = sign_message(key, m, agent_id);
     if (!jws.ok()) {
-      spdlog::error("signing a message for {} failed: {}", agent_id, jws.error().message);
+      spdlog::error("signing message {} for {} failed: {}", m.seq, agent_id, jws.error().message);
       break;
     }
     out.push_back(std::move(jws).value());
     deps_.metrics->messages_signed_total.fetch_add(1);
   }
-  if (i < cmds.size()) {
-    deps_.queue->put_back(agent_id, std::vector<PendingCommand>(std::make_move_iterator(cmds.begin() + i),
-                                                                std::make_move_iterator(cmds.end())));
+  return out;
+}
+
+Delivered Service::deliver(const std::string& agent_id, Channel& ch) {
+  Delivered out;
+  std::lock_guard lock(ch.mu);
+  auto ring = deps_.certs->snapshot();
+  auto plan = deps_.certs->plan(*ring, ch.pinned);
+  if (!plan.ok()) {
+    spdlog::error("rotation path for {} failed: {}", ch.pinned, plan.error().message);
+    return out;
+  }
+  if (plan->trust == store::PinnedTrust::kUntrusted) return out;
+  // Messages first, signed with the key the agent pins now: after the rotation below
+  // it would no longer accept them.
+  auto pending = deps_.feed->pending_for(agent_id, ch.delivered_seq);
+  auto signed_msgs = sign_for(agent_id, *plan->signing_key, pending);
+  for (size_t i = 0; i < signed_msgs.size(); ++i) {
+    ch.sink->push(std::move(signed_msgs[i]));
+    ch.delivered_seq = pending[i].seq;
+    ++out.messages;
+  }
+  deps_.metrics->messages_pushed_total.fetch_add(out.messages);
+  if (plan->trust == store::PinnedTrust::kStale && ch.rotation_sent_to != ring->current_fingerprint) {
+    protocol::ChannelRotation frame;
+    frame.current_fingerprint = ring->current_fingerprint;
+    for (auto& link : plan->links) frame.rotations.push_back({link.by_old, link.by_new});
+    ch.sink->push(json::serialize(to_json(frame)));
+    ch.rotation_sent_to = ring->current_fingerprint;
+    deps_.metrics->rotations_pushed_total.fetch_add(1);
+    out.rotation = true;
   }
   return out;
 }
 
-bool Service::push_live(const std::string& agent_id, const ChannelHub::Live& live, const PendingCommand& cmd) {
-  auto ring = deps_.certs->snapshot();
-  auto plan = deps_.certs->plan(*ring, live.pinned);
-  if (!plan.ok() || plan->trust == store::PinnedTrust::kUntrusted) return false;
-  auto seq = deps_.seq->next();
-  if (!seq.ok()) return false;
-  auto jws = sign_command(*plan->signing_key, cmd, agent_id, *seq);
-  if (!jws.ok()) return false;
-  deps_.metrics->messages_signed_total.fetch_add(1);
-  deps_.metrics->messages_pushed_total.fetch_add(1);
-  live.sink->push(std::move(jws).value());
-  return true;
-}
-
-bool Service::trusted(const std::string& pinned) {
-  auto ring = deps_.certs->snapshot();
-  auto plan = deps_.certs->plan(*ring, pinned);
-  return plan.ok() && plan->trust != store::PinnedTrust::kUntrusted;
+void Service::report_pin(const std::string& agent_id, const std::string& pinned) {
+  if (!deps_.submit) return;
+  registry::Endpoint e;
+  e.agent_id = agent_id;
+  e.pinned_fingerprint = pinned;
+  e.last_seen = now();
+  e.pin_report = true;
+  deps_.submit(std::move(e), [this, agent_id](Status committed) {
+    if (committed.ok()) {
+      deps_.metrics->pin_reports_total.fetch_add(1);
+    } else {
+      spdlog::warn("pin report of agent {} not recorded: {}", agent_id, committed.error().message);
+    }
+  });
 }
 
 void Service::handle_admin(HttpRequest req, Done done) {
@@ -178,7 +197,7 @@ HttpResponse Service::metrics() {
   s.current_fingerprint = ring->current_fingerprint;
   s.current_expiry_seconds = deps_.certs->seconds_until_expiry();
   s.channels_connected = static_cast<int64_t>(deps_.hub->size());
-  s.messages_queued = static_cast<int64_t>(deps_.queue->total_queued());
+  s.messages_queued = static_cast<int64_t>(deps_.feed->size());
   s.cert_reloads = deps_.certs->reloads();
   if (deps_.count_by_fingerprint) {
     auto counts = deps_.count_by_fingerprint();
@@ -221,88 +240,87 @@ std::optional<HttpResponse> Service::admin_refusal(const HttpRequest& req) {
   return refusal;
 }
 
+Result<outbox::Message> Service::issue(const protocol::AdminMessageRequest& m, const std::string& issued_by) {
+  CK_ASSIGN_OR_RETURN(auto checked, protocol::admin_message_request_from_json(to_json(m)));
+  auto msg = outbox::new_message(checked.command, checked.args, checked.to, now(), protocol::kMessageLifetimeSeconds);
+  msg.issued_by = issued_by;
+  CK_ASSIGN_OR_RETURN(outbox::Message added, deps_.outbox->add(std::move(msg)));
+  // Visible to this server's check-ins at once; the loop pushes it to channels.
+  if (auto r = deps_.feed->refresh(); !r.ok()) spdlog::warn("outbox read failed: {}", r.error().message);
+  spdlog::info("message queued: cmd={} to={} seq={} jti={} by={}", added.command, added.audience, added.seq,
+               added.jti, added.issued_by);
+  if (deps_.wake) deps_.wake();
+  return added;
+}
+
 HttpResponse Service::admin_message(const HttpRequest& req) {
-  if (req.body.size() > kMaxRequestBodyBytes) return error_response(413, "request body too large");
-  auto value = parse_json_body(req.body);
+  if (req.body.size() > protocol::kMaxRequestBodyBytes) return error_response(413, "request body too large");
+  auto value = protocol::parse_json_body(req.body);
   if (!value.ok()) return error_response(400, value.error().message);
-  auto parsed = admin_message_request_from_json(*value);
+  auto parsed = protocol::admin_message_request_from_json(*value);
   if (!parsed.ok()) return error_response(422, parsed.error().message);
-  const AdminMessageRequest& m = *parsed;
-  PendingCommand cmd = new_command(m.command, m.args, now());
-  AdminMessageResponse out;
-  if (m.to == kToAll) {
-    std::vector<std::pair<std::string, ChannelHub::Live>> reachable;
-    std::vector<std::string> reachable_ids;
-    for (auto& [agent, live] : deps_.hub->all()) {
-      if (!trusted(live.pinned)) continue;
-      reachable_ids.push_back(agent);
-      reachable.emplace_back(agent, std::move(live));
-    }
-    cmd.broadcast_id = deps_.queue->add_broadcast(cmd, reachable_ids);
-    for (const auto& [agent, live] : reachable) {
-      if (push_live(agent, live, cmd)) ++out.delivered;
-    }
-    int64_t known = 0;
-    if (deps_.count_by_fingerprint) {
-      if (auto counts = deps_.count_by_fingerprint(); counts.ok()) {
-        for (const auto& [fp, n] : *counts) known += n;
-      }
-    }
-    out.queued = std::max<int64_t>(0, known - out.delivered);
-  } else {
-    auto live = deps_.hub->find(m.to);
-    if (live && push_live(m.to, *live, cmd)) {
-      out.delivered = 1;
-    } else if (deps_.queue->enqueue(m.to, cmd)) {
-      out.queued = 1;
-    } else {
-      return error_response(503, "message queue full");
-    }
+  auto added = issue(*parsed, "admin-api");
+  if (!added.ok()) {
+    spdlog::error("message not queued: {}", added.error().message);
+    HttpResponse busy = error_response(503, "the outbox is unavailable: " + added.error().message);
+    busy.headers.emplace_back("Retry-After", "1");
+    return busy;
   }
-  spdlog::info("message issued: cmd={} to={} jti={} delivered={} queued={}", m.command, m.to, cmd.jti,
-               out.delivered, out.queued);
+  protocol::AdminMessageResponse out{added->seq, added->jti, added->exp};
   return json_response(to_json(out));
 }
 
-Result<std::string> Service::channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
+Result<std::string> Service::channel_frame(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
                                            std::string_view bound_agent_id) {
-  CK_ASSIGN_OR_RETURN(auto value, parse_json_body(frame, kMaxAgentFrameBytes));
-  CK_ASSIGN_OR_RETURN(ChannelHello hello, channel_hello_from_json(value));
+  CK_ASSIGN_OR_RETURN(auto value, protocol::parse_json_body(frame, protocol::kMaxAgentFrameBytes));
+  CK_ASSIGN_OR_RETURN(protocol::ChannelHello hello, protocol::channel_hello_from_json(value));
   if (!bound_agent_id.empty() && hello.agent_id != bound_agent_id) {
-    // One connection cannot walk through agent ids collecting their queued commands.
+    // One connection cannot walk through agent ids collecting their messages.
     return make_error(ErrorKind::kInvalidArgument, "a channel cannot change its agent id");
   }
   if (const json::value* type = value.as_object().if_contains("type");
       type && type->is_string() && type->as_string() == "reply") {
-    // A command's reply; it also carries agent_id and pinned_fingerprint.
     deps_.metrics->channel_replies_total.fetch_add(1);
     const json::value* jti = value.as_object().if_contains("jti");
     const json::value* result = value.as_object().if_contains("result");
     spdlog::info("reply from agent {}: jti={} result={}", hello.agent_id,
                  jti && jti->is_string() ? std::string(jti->as_string()) : "?",
                  result ? json::serialize(*result).substr(0, 200) : "");
-    auto live = deps_.hub->find(hello.agent_id);
-    if (live && live->sink == sink) {
-      deps_.hub->update_pinned(hello.agent_id, hello.pinned_fingerprint);
+  }
+  std::shared_ptr<Channel> ch = deps_.hub->find(hello.agent_id);
+  if (!ch || ch->sink != sink) {
+    if (!bound_agent_id.empty()) {
+      // This channel was replaced by a newer one of the same agent: it gets nothing.
       return hello.agent_id;
     }
-  }
-  if (auto replaced = deps_.hub->attach(hello.agent_id, hello.pinned_fingerprint, sink)) {
-    // Agents have no per-agent credential yet (docs/server.md): a reconnecting agent and
-    // an impostor look the same. Make the takeover visible.
-    spdlog::warn("channel for agent {} replaced by another connection (pinned {} -> {}); if the agent did not "
-                 "reconnect, someone may be impersonating it",
-                 hello.agent_id, replaced->pinned, hello.pinned_fingerprint);
-  }
-  auto ring = deps_.certs->snapshot();
-  auto plan = deps_.certs->plan(*ring, hello.pinned_fingerprint);
-  if (plan.ok() && plan->trust != store::PinnedTrust::kUntrusted) {
-    for (auto& jws : sign_for(hello.agent_id, *plan->signing_key, deps_.queue->take(hello.agent_id, now()), 0)) {
-      deps_.metrics->messages_pushed_total.fetch_add(1);
-      sink->push(std::move(jws));
+    ch = std::make_shared<Channel>(sink);
+    {
+      std::lock_guard lock(ch->mu);
+      ch->pinned = hello.pinned_fingerprint;
+      ch->delivered_seq = hello.last_seq;
     }
+    if (auto replaced = deps_.hub->attach(hello.agent_id, ch)) {
+      // Agents have no per-agent credential yet (docs/server.md): a reconnecting agent
+      // and an impostor look the same. Make the takeover visible.
+      spdlog::warn("channel for agent {} replaced by another connection; if the agent did not reconnect, someone "
+                   "may be impersonating it",
+                   hello.agent_id);
+    }
+    spdlog::debug("channel open: agent={} pinned={} last_seq={}", hello.agent_id, hello.pinned_fingerprint,
+                  hello.last_seq);
+  } else {
+    bool pin_changed = false;
+    {
+      std::lock_guard lock(ch->mu);
+      pin_changed = ch->pinned != hello.pinned_fingerprint;
+      ch->pinned = hello.pinned_fingerprint;
+      ch->delivered_seq = std::max(ch->delivered_seq, hello.last_seq);
+    }
+    // The agent followed a rotation pushed here (or picked up a hand copy): record it
+    // now, so `certmgr -l` does not wait for its next check-in.
+    if (pin_changed) report_pin(hello.agent_id, hello.pinned_fingerprint);
   }
-  spdlog::debug("channel open: agent={} pinned={}", hello.agent_id, hello.pinned_fingerprint);
+  deliver(hello.agent_id, *ch);
   return hello.agent_id;
 }
 
@@ -310,4 +328,4 @@ void Service::channel_closed(const std::string& agent_id, const ChannelSink* sin
   deps_.hub->detach(agent_id, sink);
 }
 
-}  // namespace ck::protocol
+}  // namespace ck::server

@@ -1,21 +1,29 @@
-// The server's request handlers, free of sockets (Beast's http_server_async pattern):
-// the net layer turns each HTTP request into an HttpRequest and sends back whatever
-// HttpResponse arrives through `done`.
+// The server's request handlers and delivery, free of sockets (Beast's
+// http_server_async pattern): the net layer turns each HTTP request into an
+// HttpRequest and sends back whatever HttpResponse arrives through `done`.
 //
 //   agent port: POST /v1/checkin — validated (400 not JSON, 413 too large, 422 wrong
 //               shape), submitted to the registry's group commit, and answered ONLY
 //               after the commit holding it succeeded (503 when it failed), with the
 //               current fingerprint, the rotation path when pinned != current, and the
-//               queued commands signed for that agent. GET /v1/channel without a
-//               WebSocket upgrade: 426. Anything else: 404 / 405.
+//               outbox messages due for that agent (none when it reports an open
+//               channel: those travel there). GET /v1/channel without a WebSocket
+//               upgrade: 426. Anything else: 404 / 405.
 //   admin port: GET /metrics (Prometheus text), POST /v1/admin/messages (403 with an
 //               Origin header or a Host that is not loopback:this-port, 415 unless
-//               Content-Type is application/json: no browser can drive it).
-//   channels:   channel_hello() attaches a ChannelSink and flushes queued commands.
+//               Content-Type is application/json: no browser can drive it): the
+//               message goes into the durable outbox, like `certmgr send`.
+//   channels:   channel_frame() attaches a Channel on the first hello and delivers.
+//
+// Delivery (DESIGN.md §5): deliver() brings one live channel up to date — the outbox
+// messages above what it has (signed with the key it pins, in seq order), then the
+// rotation path when it pins a stale key (key deployment; pushed once per current
+// certificate). The agent answers a rotation with a hello naming its new pin, which
+// is recorded in the registry through the group commit.
 //
 // Signing (DESIGN.md §4): with the key the agent pins when that key is retired/expired
 // and held, else with the current key; agents pinning a revoked or unknown key get no
-// messages and no rotations (their commands stay queued).
+// messages and no rotations (their messages stay in the outbox).
 // Thread-safe: every method may be called from any thread concurrently. `done` may be
 // called on another thread (the registry writer's) via ServiceDeps::dispatch.
 #pragma once
@@ -29,33 +37,44 @@
 
 #include "common/clock.h"
 #include "common/result.h"
-#include "protocol/cert_state.h"
-#include "protocol/channel_hub.h"
+#include "outbox/outbox.h"
 #include "protocol/http_types.h"
-#include "protocol/message_queue.h"
-#include "protocol/metrics.h"
-#include "protocol/seq_source.h"
 #include "protocol/wire.h"
 #include "registry/endpoint_registry.h"
+#include "server/cert_state.h"
+#include "server/channel_hub.h"
+#include "server/metrics.h"
+#include "server/outbox_feed.h"
 
-namespace ck::protocol {
+namespace ck::server {
+
+using protocol::HttpRequest;
+using protocol::HttpResponse;
 
 struct ServiceDeps {
   // Group commit: calls the callback after the transaction holding `endpoint` ended.
   std::function<void(registry::Endpoint endpoint, std::function<void(Status)> committed)> submit;
-  // Endpoints per pinned fingerprint (for /metrics and "to": "all" counts).
+  // Endpoints per pinned fingerprint (for /metrics). Optional.
   std::function<Result<std::map<std::string, int64_t>>()> count_by_fingerprint;
   // Called before /metrics is rendered, to copy outside counters (e.g. the batching
   // writer's) into Metrics. Optional.
   std::function<void(Metrics&)> refresh_metrics;
   // Runs `fn` on a worker thread (the server's io pool); inline when empty.
   std::function<void(std::function<void()> fn)> dispatch;
+  // Wakes the delivery loop (a message was added here). Optional.
+  std::function<void()> wake;
   CertState* certs = nullptr;
-  SeqSource* seq = nullptr;
-  MessageQueue* queue = nullptr;
+  outbox::Outbox* outbox = nullptr;
+  OutboxFeed* feed = nullptr;
   ChannelHub* hub = nullptr;
   Metrics* metrics = nullptr;
   const Clock* clock = nullptr;
+};
+
+// What deliver() pushed to one channel.
+struct Delivered {
+  int messages = 0;
+  bool rotation = false;
 };
 
 class Service {
@@ -70,34 +89,40 @@ class Service {
   // Whether `target` names the WebSocket channel endpoint.
   static bool is_channel_target(std::string_view target);
 
-  // A text frame from an open channel. The first valid hello attaches `sink` (later
-  // hellos update the pinned fingerprint) and pushes queued commands; a reply frame
-  // ({"type":"reply",…}) is logged and counted. `bound_agent_id` is the id of the
-  // channel's earlier hellos ("" before the first): a frame naming another id is an
-  // error. Attaching over another live channel of the same id replaces it and logs a
-  // warning. Returns the agent id; errors (kInvalidArgument) mean the channel should
-  // be closed.
-  Result<std::string> channel_hello(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
+  // A text frame from an open channel: a hello (or a reply, which carries the same
+  // members). The first valid hello attaches `sink`; every hello updates the pin and
+  // the acknowledged seq, records a changed pin in the registry, and delivers.
+  // `bound_agent_id` is the id of the channel's earlier hellos ("" before the first):
+  // a frame naming another id is an error. Attaching over another live channel of the
+  // same id replaces it and logs a warning. Returns the agent id; errors
+  // (kInvalidArgument) mean the channel should be closed.
+  Result<std::string> channel_frame(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
                                     std::string_view bound_agent_id = {});
   void channel_closed(const std::string& agent_id, const ChannelSink* sink);
 
+  // Brings one live channel up to date (see above). Holds the channel's lock.
+  Delivered deliver(const std::string& agent_id, Channel& channel);
+
+  // Adds a message to the outbox (the admin API and tests). Errors as Outbox::add,
+  // kInvalidArgument for a bad command or audience.
+  Result<outbox::Message> issue(const protocol::AdminMessageRequest& m, const std::string& issued_by);
+
  private:
   void checkin(HttpRequest req, Done done);
-  HttpResponse checkin_answer(const CheckinRequest& req);
+  HttpResponse checkin_answer(const protocol::CheckinRequest& req);
   HttpResponse metrics();
   // 403/415 for POST /v1/admin/messages not sent by a local non-browser client.
   std::optional<HttpResponse> admin_refusal(const HttpRequest& req);
   HttpResponse admin_message(const HttpRequest& req);
-  // Signs `cmds` for one agent; those that could not be signed are put back.
+  // Signs `msgs` for one agent, stopping at the first failure (later seqs must not
+  // overtake it).
   std::vector<std::string> sign_for(const std::string& agent_id, const crypto::PrivateKey& key,
-                                    std::vector<PendingCommand> cmds, int64_t last_seq);
-  // Pushes a command to a live channel when the agent's pinned key allows it.
-  bool push_live(const std::string& agent_id, const ChannelHub::Live& live, const PendingCommand& cmd);
-  // Whether messages can be signed for an agent pinning `pinned` (not revoked/unknown).
-  bool trusted(const std::string& pinned);
+                                    const std::vector<outbox::Message>& msgs);
+  // Records a pin the agent reported on its channel (group commit, no answer awaited).
+  void report_pin(const std::string& agent_id, const std::string& pinned);
   int64_t now() const { return deps_.clock->now(); }
 
   ServiceDeps deps_;
 };
 
-}  // namespace ck::protocol
+}  // namespace ck::server

@@ -8,6 +8,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <regex>
@@ -170,6 +171,12 @@ bool ChannelClient::send_text(const std::string& text) {
 
 std::optional<std::string> ChannelClient::read(std::chrono::milliseconds timeout) {
   set_timeouts(beast::get_lowest_layer(impl_->ws), timeout);
+  // Asio's blocking reads poll() without a timeout (SO_RCVTIMEO does not apply): wait
+  // for the first bytes here, unless OpenSSL already holds some.
+  if (SSL_pending(impl_->ws.next_layer().native_handle()) == 0) {
+    pollfd pfd{beast::get_lowest_layer(impl_->ws).native_handle(), POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
+  }
   beast::error_code ec;
   impl_->buffer.clear();
   impl_->ws.read(impl_->buffer, ec);

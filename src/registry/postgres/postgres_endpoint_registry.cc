@@ -45,7 +45,11 @@ std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
   std::map<std::string, Endpoint> by_id;
   for (const Endpoint& e : endpoints) {
     auto [it, inserted] = by_id.try_emplace(e.agent_id, e);
-    if (!inserted) {
+    if (!inserted && e.pin_report) {
+      // A later pin report changes only the pin of what is already there.
+      it->second.pinned_fingerprint = e.pinned_fingerprint;
+      it->second.last_seen = std::max(it->second.last_seen, e.last_seen);
+    } else if (!inserted) {
       int64_t first = std::min(it->second.first_seen, e.first_seen);
       it->second = e;
       it->second.first_seen = first;
@@ -72,6 +76,19 @@ std::string upsert_sql(size_t rows) {
       "ip_address = excluded.ip_address, domain = excluded.domain, os = excluded.os, "
       "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
       "last_seq = excluded.last_seq, last_seen = excluded.last_seen";
+  return sql;
+}
+
+// Pin reports: UPDATE ... FROM (VALUES ...), existing rows only.
+std::string update_pins_sql(size_t rows) {
+  std::string sql = "UPDATE endpoints AS e SET pinned_fingerprint = v.fp, last_seen = GREATEST(e.last_seen, v.ts) "
+                    "FROM (VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ",(" : "(";
+    sql += "$" + std::to_string(r * 3 + 1) + "::text,$" + std::to_string(r * 3 + 2) + "::text,$" +
+           std::to_string(r * 3 + 3) + "::bigint)";
+  }
+  sql += ") AS v(id, fp, ts) WHERE e.agent_id = v.id";
   return sql;
 }
 
@@ -131,8 +148,21 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
 
  private:
   // One attempt; mu_ held.
-  Status upsert_once_locked(const std::vector<Endpoint>& rows) {
+  Status upsert_once_locked(const std::vector<Endpoint>& all) {
+    std::vector<Endpoint> rows, pins;
+    for (const Endpoint& e : all) (e.pin_report ? pins : rows).push_back(e);
     CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
+    for (size_t start = 0; start < pins.size(); start += kRowsPerStatement) {
+      size_t n = std::min(kRowsPerStatement, pins.size() - start);
+      std::vector<pg::Param> params;
+      params.reserve(n * 3);
+      for (size_t i = start; i < start + n; ++i) {
+        params.push_back(pg::Param::text(pins[i].agent_id));
+        params.push_back(pg::Param::text(pins[i].pinned_fingerprint));
+        params.push_back(pg::Param::int64(pins[i].last_seen));
+      }
+      CK_RETURN_IF_ERROR(conn_.exec(update_pins_sql(n), params));
+    }
     for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
       size_t n = std::min(kRowsPerStatement, rows.size() - start);
       std::vector<pg::Param> params;

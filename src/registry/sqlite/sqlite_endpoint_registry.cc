@@ -40,6 +40,9 @@ constexpr const char* kUpsert =
     "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
     "last_seq = excluded.last_seq, last_seen = excluded.last_seen";
 
+constexpr const char* kUpdatePin =
+    "UPDATE endpoints SET pinned_fingerprint = ?2, last_seen = max(last_seen, ?3) WHERE agent_id = ?1";
+
 Endpoint to_endpoint(const sqlite::Stmt& s) {
   return Endpoint{s.text(0), s.text(1), s.text(2),  s.text(3),  s.text(4),
                   s.text(5), s.text(6), s.int64(7), s.int64(8), s.int64(9)};
@@ -79,7 +82,14 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     std::lock_guard lock(mu_);
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db_, /*immediate=*/true));
     CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(kUpsert));
+    CK_ASSIGN_OR_RETURN(auto pin, db_.prepare(kUpdatePin));
     for (const Endpoint& e : endpoints) {
+      if (e.pin_report) {
+        pin.bind(1, e.agent_id).bind(2, e.pinned_fingerprint).bind(3, e.last_seen);
+        CK_RETURN_IF_ERROR(pin.run());
+        CK_RETURN_IF_ERROR(pin.reset());
+        continue;
+      }
       stmt.bind(1, e.agent_id)
           .bind(2, e.hostname)
           .bind(3, e.ip_address)

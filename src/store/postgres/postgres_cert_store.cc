@@ -7,7 +7,8 @@
 //   `meta` (SELECT ... FOR UPDATE under SET LOCAL lock_timeout = busy_timeout_ms, or
 //   NOWAIT when it is 0), so writers are serialized across processes and servers; a
 //   writer that cannot get the row in time gets kBusy "store is busy". Every commit
-//   bumps change_counter, which change_counter() reads (cheap, pollable).
+//   bumps change_counter, which change_counter() reads (cheap, pollable), and sends
+//   NOTIFY certkeeper_store (servers LISTEN to notice at once).
 // - read(): REPEATABLE READ READ ONLY snapshot.
 // - The audit table is append-only: BEFORE UPDATE/DELETE/TRUNCATE triggers raise.
 // - Private keys are sealed with the same KeyProtector as the SQLite store. The
@@ -270,6 +271,8 @@ class PostgresCertStore final : public CertStore {
     CK_RETURN_IF_ERROR(fn(t));
     CK_RETURN_IF_ERROR(
         conn_.exec("UPDATE meta SET value = value + 1 WHERE key = 'change_counter'"));
+    // Wakes the servers LISTENing (delivered at commit; they also poll the counter).
+    CK_RETURN_IF_ERROR(conn_.exec("NOTIFY certkeeper_store"));
     return txn.commit();
   }
 

@@ -1,0 +1,569 @@
+// ServerCore and Service without sockets: a SQLite certificate store in a temporary
+// folder, an in-memory registry and outbox, the delivery loop driven by tick().
+#include "server/server_core.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <set>
+
+#include "crypto/jws.h"
+#include "crypto/rotation_statement.h"
+#include "server/commands.h"
+#include "store/cert_operations.h"
+#include "support/process.h"
+
+namespace ck::server {
+namespace {
+namespace json = boost::json;
+using namespace protocol;  // NOLINT
+using namespace std::chrono_literals;
+
+struct FakeSink : ChannelSink {
+  std::mutex mu;
+  std::vector<std::string> frames;
+  bool closed = false;
+  void push(std::string f) override {
+    std::lock_guard lock(mu);
+    frames.push_back(std::move(f));
+  }
+  void close() override {
+    std::lock_guard lock(mu);
+    closed = true;
+  }
+  std::vector<std::string> take() {
+    std::lock_guard lock(mu);
+    return std::exchange(frames, {});
+  }
+};
+
+// The registry in memory; upserts can be held (gate) or made to fail.
+class MemoryRegistry final : public registry::EndpointRegistry {
+ public:
+  Status upsert_batch(const std::vector<registry::Endpoint>& endpoints) override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return !hold_; });
+    if (fail_) return make_error(ErrorKind::kUnavailable, "db down");
+    for (const auto& e : endpoints) {
+      if (e.pin_report) {
+        auto it = rows_.find(e.agent_id);
+        if (it != rows_.end()) it->second.pinned_fingerprint = e.pinned_fingerprint;
+        ++pin_reports_;
+      } else {
+        rows_[e.agent_id] = e;
+      }
+    }
+    cv_.notify_all();
+    return ok_status();
+  }
+  Status for_each_mismatched(const std::string& current, const std::function<Status(const registry::Endpoint&)>& fn) override {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, e] : rows_) {
+      if (e.pinned_fingerprint != current) CK_RETURN_IF_ERROR(fn(e));
+    }
+    return ok_status();
+  }
+  Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
+    std::lock_guard lock(mu_);
+    std::map<std::string, int64_t> out;
+    for (const auto& [id, e] : rows_) out[e.pinned_fingerprint]++;
+    return out;
+  }
+  Result<std::optional<registry::Endpoint>> find(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find(id);
+    return it == rows_.end() ? std::optional<registry::Endpoint>() : std::optional<registry::Endpoint>(it->second);
+  }
+  void set_hold(bool hold) {
+    std::lock_guard lock(mu_);
+    hold_ = hold;
+    cv_.notify_all();
+  }
+  void set_fail(bool fail) {
+    std::lock_guard lock(mu_);
+    fail_ = fail;
+  }
+  // Waits until `id` pins `fp` in the registry.
+  bool wait_pinned(const std::string& id, const std::string& fp) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 5s, [&] {
+      auto it = rows_.find(id);
+      return it != rows_.end() && it->second.pinned_fingerprint == fp;
+    });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, registry::Endpoint> rows_;
+  bool hold_ = false, fail_ = false;
+  int pin_reports_ = 0;
+};
+
+class ServerCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ck::testing::temp_dir("core");
+    ServerBackends b;
+    auto store = store::open_cert_store("sqlite:" + dir_ + "/ck.db");
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = store->get();
+    b.store = std::move(store).value();
+    first_ = generate();
+    auto registry = std::make_unique<MemoryRegistry>();
+    registry_ = registry.get();
+    b.registry = std::move(registry);
+    b.outbox = outbox::make_memory_outbox(1000);
+    outbox_ = b.outbox.get();
+    ServerConfig config;
+    config.store_url = "memory";
+    auto core = ServerCore::create(config, std::move(b));
+    ASSERT_TRUE(core.ok()) << core.error().message;
+    core_ = std::move(core).value();
+  }
+  void TearDown() override {
+    registry_->set_hold(false);
+    core_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  Service& service() { return core_->service(); }
+  std::string generate() {
+    auto r = store::generate_certificate(*store_, {}, store::Context{"tester", nullptr});
+    EXPECT_TRUE(r.ok());
+    return r->fingerprint;
+  }
+  crypto::PublicKey public_key(const std::string& fp) {
+    auto ring = core_->certs().snapshot();
+    return crypto::Certificate::parse(ring->find(fp)->cert_pem)->public_key();
+  }
+  // The answer arrives on the registry writer's thread after the commit.
+  std::optional<HttpResponse> agent(std::string method, std::string target, std::string body,
+                                    std::chrono::milliseconds wait = 5s) {
+    auto got = std::make_shared<std::pair<std::mutex, std::optional<HttpResponse>>>();
+    auto cv = std::make_shared<std::condition_variable>();
+    service().handle_agent(HttpRequest{std::move(method), std::move(target), std::move(body), "127.0.0.1"},
+                           [got, cv](HttpResponse r) {
+                             std::lock_guard lock(got->first);
+                             got->second = std::move(r);
+                             cv->notify_all();
+                           });
+    std::unique_lock lock(got->first);
+    cv->wait_for(lock, wait, [&] { return got->second.has_value(); });
+    return got->second;
+  }
+  static HttpRequest admin_request(std::string method, std::string target, std::string body = "") {
+    HttpRequest req{std::move(method), std::move(target), std::move(body), "127.0.0.1"};
+    req.content_type = "application/json";
+    req.host = "127.0.0.1:9443";
+    req.local_port = 9443;
+    return req;
+  }
+  HttpResponse admin(HttpRequest req) {
+    std::optional<HttpResponse> out;
+    service().handle_admin(std::move(req), [&](HttpResponse r) { out = std::move(r); });
+    EXPECT_TRUE(out.has_value());
+    return *out;
+  }
+  HttpResponse admin(std::string method, std::string target, std::string body = "") {
+    return admin(admin_request(std::move(method), std::move(target), std::move(body)));
+  }
+  // Queues through the admin API and runs the delivery loop once, as the wake-up
+  // would; returns the message's seq.
+  int64_t send(const std::string& json_body) {
+    auto r = admin("POST", "/v1/admin/messages", json_body);
+    core_->tick();
+    EXPECT_EQ(r.status, 200) << r.body;
+    auto out = admin_message_response_from_json(*parse_json_body(r.body));
+    EXPECT_TRUE(out.ok()) << r.body;
+    return out.ok() ? out->seq : -1;
+  }
+  static std::string checkin_body(const std::string& id, const std::string& pinned, int64_t last_seq = 0,
+                                  bool channel_open = false) {
+    CheckinRequest r;
+    r.agent_id = id;
+    r.hostname = "host-" + id;
+    r.pinned_fingerprint = pinned;
+    r.last_seq = last_seq;
+    r.channel_open = channel_open;
+    return json::serialize(to_json(r));
+  }
+  CheckinResponse checkin_ok(const std::string& id, const std::string& pinned, int64_t last_seq = 0,
+                             bool channel_open = false) {
+    auto r = agent("POST", "/v1/checkin", checkin_body(id, pinned, last_seq, channel_open));
+    EXPECT_TRUE(r.has_value());
+    if (!r) return {};
+    EXPECT_EQ(r->status, 200) << r->body;
+    auto parsed = checkin_response_from_json(*parse_json_body(r->body));
+    EXPECT_TRUE(parsed.ok());
+    return parsed.ok() ? *parsed : CheckinResponse{};
+  }
+  Result<std::string> hello(const std::string& id, const std::string& pinned, const std::shared_ptr<FakeSink>& sink,
+                            int64_t last_seq = 0, std::string_view bound = {}) {
+    return service().channel_frame(json::serialize(to_json(ChannelHello{id, pinned, last_seq})), sink, bound);
+  }
+  CommandPayload payload(const std::string& jws, const std::string& fp) {
+    auto verified = crypto::jws_verify(jws, public_key(fp));
+    EXPECT_TRUE(verified.ok()) << (verified.ok() ? "" : verified.error().message);
+    if (!verified.ok()) return {};
+    return *command_payload_from_json(*verified);
+  }
+
+  std::string dir_, first_;
+  store::CertStore* store_ = nullptr;
+  MemoryRegistry* registry_ = nullptr;
+  outbox::Outbox* outbox_ = nullptr;
+  std::unique_ptr<ServerCore> core_;
+};
+
+TEST_F(ServerCoreTest, CheckinIsAnsweredAfterItsCommit) {
+  auto resp = checkin_ok("agent-1", first_);
+  EXPECT_EQ(resp.current_fingerprint, first_);
+  EXPECT_TRUE(resp.rotations.empty());
+  EXPECT_TRUE(resp.messages.empty());
+  auto row = registry_->find("agent-1");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->hostname, "host-agent-1");
+  EXPECT_EQ((*row)->ip_address, "127.0.0.1");  // not reported: the peer address
+  EXPECT_EQ(core_->metrics().checkins_total.load(), 1);
+
+  registry_->set_hold(true);
+  EXPECT_FALSE(agent("POST", "/v1/checkin", checkin_body("held", first_), 300ms).has_value());
+  registry_->set_hold(false);
+  EXPECT_TRUE(registry_->wait_pinned("held", first_));
+
+  registry_->set_fail(true);
+  auto failed = agent("POST", "/v1/checkin", checkin_body("a", first_));
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_EQ(failed->status, 503);
+}
+
+TEST_F(ServerCoreTest, BadInputGetsTheRightStatus) {
+  EXPECT_EQ(agent("POST", "/v1/checkin", "{not json")->status, 400);
+  EXPECT_EQ(agent("POST", "/v1/checkin", "")->status, 400);
+  EXPECT_EQ(agent("POST", "/v1/checkin", R"({"agent_id": 1})")->status, 422);
+  EXPECT_EQ(agent("POST", "/v1/checkin", "[1,2]")->status, 422);
+  EXPECT_EQ(agent("POST", "/v1/checkin", checkin_body("bad id!", first_))->status, 422);
+  EXPECT_EQ(agent("POST", "/v1/checkin", std::string(kMaxRequestBodyBytes + 1, ' '))->status, 413);
+  EXPECT_EQ(agent("GET", "/nope", "")->status, 404);
+  auto r = agent("GET", "/v1/checkin", "");
+  EXPECT_EQ(r->status, 405);
+  EXPECT_EQ(agent("GET", "/v1/channel", "")->status, 426);
+  EXPECT_EQ(admin("GET", "/v1/admin/messages").status, 405);
+  EXPECT_EQ(admin("POST", "/v1/admin/messages", "{").status, 400);
+  EXPECT_EQ(admin("POST", "/v1/admin/messages", R"({"command":"format-disk","to":"all"})").status, 422);
+  EXPECT_EQ(admin("GET", "/other").status, 404);
+  EXPECT_TRUE(outbox_->since(0, 0)->empty());
+}
+
+TEST_F(ServerCoreTest, OutboxMessageIsCarriedUntilAcknowledged) {
+  int64_t seq = send(R"({"command":"set-policy","args":{"level":3},"to":"agent-1"})");
+  EXPECT_EQ(*outbox_->last_seq(), seq);
+  auto resp = checkin_ok("agent-1", first_);
+  ASSERT_EQ(resp.messages.size(), 1u);
+  auto p = payload(resp.messages[0], first_);
+  EXPECT_EQ(p.cmd, "set-policy");
+  EXPECT_EQ(p.aud, "agent-1");
+  EXPECT_EQ(p.args.at("level").as_int64(), 3);
+  EXPECT_EQ(p.seq, seq);
+  EXPECT_EQ(p.exp - p.iat, kMessageLifetimeSeconds);
+  EXPECT_EQ(p.jti.size(), 32u);
+  // Not acknowledged (the answer may have been lost): carried again, same seq and jti.
+  auto again = checkin_ok("agent-1", first_, seq - 1);
+  ASSERT_EQ(again.messages.size(), 1u);
+  EXPECT_EQ(payload(again.messages[0], first_).jti, p.jti);
+  EXPECT_TRUE(checkin_ok("agent-1", first_, seq).messages.empty());  // acknowledged
+  EXPECT_TRUE(checkin_ok("agent-2", first_).messages.empty());       // not its message
+  // Reported with an open channel: messages travel there instead.
+  send(R"({"command":"ping","to":"agent-1"})");
+  EXPECT_TRUE(checkin_ok("agent-1", first_, seq, /*channel_open=*/true).messages.empty());
+}
+
+TEST_F(ServerCoreTest, StaleAgentGetsPathAndMessagesSignedWithItsKey) {
+  generate();
+  std::string third = generate();
+  core_->tick();
+  send(R"({"command":"ping","to":"old"})");
+  auto resp = checkin_ok("old", first_);
+  EXPECT_EQ(resp.current_fingerprint, third);
+  ASSERT_EQ(resp.rotations.size(), 1u);  // direct link, the first key is held
+  auto link = crypto::verify_rotation(resp.rotations[0].by_old, resp.rotations[0].by_new, public_key(first_), 0);
+  ASSERT_TRUE(link.ok()) << link.error().message;
+  EXPECT_EQ(link->to, third);
+  ASSERT_EQ(resp.messages.size(), 1u);
+  EXPECT_TRUE(crypto::jws_verify(resp.messages[0], public_key(first_)).ok());
+  EXPECT_FALSE(crypto::jws_verify(resp.messages[0], public_key(third)).ok());
+}
+
+TEST_F(ServerCoreTest, RevokedOrUnknownPinGetsNothingAndTheMessageWaits) {
+  std::string second = generate();
+  ASSERT_TRUE(store::revoke_certificate(*store_, first_, store::Context{"t", nullptr}).ok());
+  core_->tick();
+  send(R"({"command":"ping","to":"leaky"})");
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("leaky", first_, sink).ok());
+  core_->tick();
+  EXPECT_TRUE(sink->take().empty());  // no message, no rotation for a revoked pin
+  auto resp = checkin_ok("leaky", first_);
+  EXPECT_EQ(resp.current_fingerprint, second);
+  EXPECT_TRUE(resp.rotations.empty());
+  EXPECT_TRUE(resp.messages.empty());
+  auto unknown = checkin_ok("stranger", std::string(64, 'b'));
+  EXPECT_TRUE(unknown.rotations.empty());
+  EXPECT_TRUE(unknown.messages.empty());
+  // After `certmgr -e` + a manual copy the agent pins the current key: it gets the message.
+  auto repaired = checkin_ok("leaky", second);
+  ASSERT_EQ(repaired.messages.size(), 1u);
+  EXPECT_TRUE(crypto::jws_verify(repaired.messages[0], public_key(second)).ok());
+}
+
+TEST_F(ServerCoreTest, ChannelGetsPendingOnHelloAndNewMessagesOnce) {
+  int64_t s1 = send(R"({"command":"run-scan","to":"live"})");
+  auto sink = std::make_shared<FakeSink>();
+  auto id = hello("live", first_, sink);
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, "live");
+  auto frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);  // the pending one, flushed by the hello
+  EXPECT_EQ(payload(frames[0], first_).seq, s1);
+  int64_t s2 = send(R"({"command":"ping","to":"live"})");
+  core_->tick();  // the delivery loop notices the outbox moved
+  frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(payload(frames[0], first_).seq, s2);
+  core_->tick();
+  EXPECT_TRUE(sink->take().empty());  // pushed once
+  // A broadcast: the live agent now, the offline one at its check-in.
+  checkin_ok("offline", first_);
+  int64_t s3 = send(R"({"command":"ping","to":"all"})");
+  core_->tick();
+  frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(payload(frames[0], first_).seq, s3);
+  auto offline = checkin_ok("offline", first_);
+  ASSERT_EQ(offline.messages.size(), 1u);
+  EXPECT_EQ(payload(offline.messages[0], first_).seq, s3);
+  // A reconnecting agent says what it has: only newer messages come.
+  auto sink2 = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("live", first_, sink2, s2).ok());
+  EXPECT_TRUE(sink->closed);  // replaced
+  frames = sink2->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(payload(frames[0], first_).seq, s3);
+  // A reply frame (it carries agent_id and pinned_fingerprint) is counted.
+  auto reply = service().channel_frame(
+      R"({"type":"reply","jti":"ab","result":"pong","agent_id":"live","pinned_fingerprint":")" + first_ + "\"}",
+      sink2, "live");
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(core_->metrics().channel_replies_total.load(), 1);
+  EXPECT_TRUE(sink2->take().empty());
+  service().channel_closed("live", sink2.get());
+  EXPECT_EQ(core_->hub().size(), 0u);
+  EXPECT_FALSE(service().channel_frame("{\"agent_id\":\"x\"}", sink2).ok());
+}
+
+// Key deployment (DESIGN.md §5): a new current certificate is pushed to every live
+// channel as the rotation path from the key it pins; the agent's hello with its new pin
+// goes to the registry.
+TEST_F(ServerCoreTest, NewCertificateIsPushedToLiveChannelsAndTheNewPinRecorded) {
+  auto a = std::make_shared<FakeSink>();
+  auto b = std::make_shared<FakeSink>();
+  checkin_ok("a", first_);
+  checkin_ok("b", first_);
+  ASSERT_TRUE(hello("a", first_, a).ok());
+  ASSERT_TRUE(hello("b", first_, b).ok());
+  EXPECT_TRUE(a->take().empty());
+  std::string second = generate();
+  core_->tick();
+  for (auto* sink : {a.get(), b.get()}) {
+    auto frames = sink->take();
+    ASSERT_EQ(frames.size(), 1u);
+    ASSERT_TRUE(is_typed_frame(frames[0]));
+    auto rotation = channel_rotation_from_json(*parse_json_body(frames[0], kMaxServerFrameBytes));
+    ASSERT_TRUE(rotation.ok()) << rotation.error().message;
+    EXPECT_EQ(rotation->current_fingerprint, second);
+    ASSERT_EQ(rotation->rotations.size(), 1u);
+    auto link = crypto::verify_rotation(rotation->rotations[0].by_old, rotation->rotations[0].by_new,
+                                        public_key(first_), 0);
+    ASSERT_TRUE(link.ok()) << link.error().message;
+    EXPECT_EQ(link->to, second);
+  }
+  EXPECT_EQ(core_->metrics().rotations_pushed_total.load(), 2);
+  core_->tick();
+  EXPECT_TRUE(a->take().empty());  // once per certificate
+  // "a" followed it and says so on its channel: the registry learns it without a check-in.
+  ASSERT_TRUE(hello("a", second, a, 0, "a").ok());
+  EXPECT_TRUE(registry_->wait_pinned("a", second));
+  auto b_row = registry_->find("b");
+  EXPECT_EQ((*b_row)->pinned_fingerprint, first_);
+  EXPECT_TRUE(a->take().empty());
+  // Messages for a stale channel come first, signed with the key it still pins.
+  int64_t seq = send(R"({"command":"ping","to":"b"})");
+  core_->tick();
+  auto frames = b->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(payload(frames[0], first_).seq, seq);
+  // A third certificate: "b" (still on the first) gets a fresh path, "a" one from the second.
+  std::string third = generate();
+  core_->tick();
+  auto path_b = channel_rotation_from_json(*parse_json_body(b->take().at(0), kMaxServerFrameBytes));
+  auto path_a = channel_rotation_from_json(*parse_json_body(a->take().at(0), kMaxServerFrameBytes));
+  ASSERT_TRUE(path_a.ok() && path_b.ok());
+  EXPECT_TRUE(crypto::verify_rotation(path_b->rotations[0].by_old, path_b->rotations[0].by_new, public_key(first_), 0).ok());
+  EXPECT_TRUE(crypto::verify_rotation(path_a->rotations[0].by_old, path_a->rotations[0].by_new, public_key(second), 0).ok());
+}
+
+// CSRF / DNS rebinding: what a browser can send is refused before anything is queued.
+TEST_F(ServerCoreTest, AdminApiRefusesWhatABrowserCanSend) {
+  const std::string body = R"({"command":"ping","to":"victim"})";
+  auto with = [&](auto change) {
+    HttpRequest req = admin_request("POST", "/v1/admin/messages", body);
+    change(req);
+    return admin(std::move(req)).status;
+  };
+  EXPECT_EQ(with([](HttpRequest& r) { r.has_origin = true; }), 403);
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = "evil.example:9443"; }), 403);  // rebinding
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = "127.0.0.1:80"; }), 403);
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = "127.0.0.1"; }), 403);
+  EXPECT_EQ(with([](HttpRequest& r) { r.host = ""; }), 403);  // absent or sent twice
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = "text/plain"; }), 415);
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = "application/x-www-form-urlencoded"; }), 415);
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = ""; }), 415);
+  EXPECT_TRUE(outbox_->since(0, 0)->empty());
+  for (const char* host : {"127.0.0.1:9443", "localhost:9443", "LocalHost:9443", "127.3.2.1:9443", "[::1]:9443"}) {
+    EXPECT_EQ(with([&](HttpRequest& r) { r.host = host; }), 200) << host;
+  }
+  EXPECT_EQ(with([](HttpRequest& r) { r.content_type = "Application/JSON; charset=utf-8"; }), 200);
+  EXPECT_EQ(outbox_->since(0, 0)->size(), 6u);
+}
+
+TEST(HttpTypes, LoopbackHost) {
+  EXPECT_TRUE(is_loopback_host("127.0.0.1:9443", 9443));
+  EXPECT_TRUE(is_loopback_host("localhost:1", 1));
+  EXPECT_TRUE(is_loopback_host("[::1]:9443", 9443));
+  EXPECT_TRUE(is_loopback_host("[::ffff:127.0.0.1]:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:9444", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:09443x", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:", 9443));
+  EXPECT_FALSE(is_loopback_host(":9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1:0", 0));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.0.0.1.evil.example:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("localhost.evil.example:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("127.1:9443", 9443));  // dotted quads only
+  EXPECT_FALSE(is_loopback_host("[::2]:9443", 9443));
+  EXPECT_FALSE(is_loopback_host("::1:9443", 9443));
+  EXPECT_TRUE(is_json_content_type("application/json"));
+  EXPECT_TRUE(is_json_content_type(" application/json ; charset=utf-8"));
+  EXPECT_FALSE(is_json_content_type("application/jsonx"));
+  EXPECT_FALSE(is_json_content_type("text/plain; application/json"));
+}
+
+// "all" is the broadcast address, never an agent; a broadcast is signed for each agent
+// with "aud" = its own id, and carries the outbox's seq for everyone.
+TEST_F(ServerCoreTest, BroadcastIsSignedPerAgentAndAllIsNoAgent) {
+  checkin_ok("offline", first_);
+  auto sink1 = std::make_shared<FakeSink>();
+  auto sink2 = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("live-1", first_, sink1).ok());
+  ASSERT_TRUE(hello("live-2", first_, sink2).ok());
+  int64_t seq = send(R"({"command":"ping","to":"all"})");
+  core_->tick();
+  for (const char* id : {"all", "ALL", "All"}) {
+    auto refused = agent("POST", "/v1/checkin", checkin_body(id, first_));
+    ASSERT_TRUE(refused.has_value());
+    EXPECT_EQ(refused->status, 422) << id;
+    auto sink = std::make_shared<FakeSink>();
+    const json::object h{{"agent_id", id}, {"pinned_fingerprint", first_}};
+    EXPECT_FALSE(service().channel_frame(json::serialize(h), sink).ok());
+    EXPECT_TRUE(sink->take().empty());
+  }
+  auto f1 = sink1->take();
+  auto f2 = sink2->take();
+  ASSERT_EQ(f1.size(), 1u);
+  ASSERT_EQ(f2.size(), 1u);
+  auto offline = checkin_ok("offline", first_, 7);
+  ASSERT_EQ(offline.messages.size(), 1u);
+  std::set<std::string> jtis;
+  for (const auto& [id, jws] : std::vector<std::pair<std::string, std::string>>{
+           {"live-1", f1[0]}, {"live-2", f2[0]}, {"offline", offline.messages[0]}}) {
+    auto p = payload(jws, first_);
+    EXPECT_EQ(p.aud, id);
+    EXPECT_EQ(p.cmd, "ping");
+    EXPECT_EQ(p.seq, seq);
+    jtis.insert(p.jti);
+  }
+  EXPECT_EQ(jtis.size(), 1u);  // the same command
+  // The signer itself refuses a message addressed to "all", or to someone else.
+  auto ring = core_->certs().snapshot();
+  auto plan = core_->certs().plan(*ring, first_);
+  ASSERT_TRUE(plan.ok());
+  auto m = outbox::new_message("ping", {}, "all", 1, 10);
+  EXPECT_FALSE(sign_message(*plan->signing_key, m, std::string(kToAll)).ok());
+  m.audience = "x";
+  EXPECT_FALSE(sign_message(*plan->signing_key, m, "y").ok());
+}
+
+// A check-in (another connection) cannot change the key a live channel's messages are
+// signed with, and one channel cannot switch to other agent ids.
+TEST_F(ServerCoreTest, CheckinDoesNotRedirectALiveChannelsKey) {
+  std::string second = generate();
+  core_->tick();
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("victim", second, sink).ok());
+  checkin_ok("victim", first_, 0, true);  // someone else, claiming the old key
+  send(R"({"command":"ping","to":"victim"})");
+  core_->tick();
+  auto frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(crypto::jws_verify(frames[0], public_key(second)).ok());
+  send(R"({"command":"ping","to":"other"})");
+  EXPECT_FALSE(hello("other", second, sink, 0, "victim").ok());
+  EXPECT_EQ(core_->hub().find("other"), nullptr);
+  // Another connection's hello replaces the channel (logged as a warning).
+  auto impostor = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("victim", second, impostor).ok());
+  EXPECT_TRUE(sink->closed);
+  EXPECT_EQ(core_->hub().find("victim")->sink, impostor);
+}
+
+TEST_F(ServerCoreTest, MetricsExposeCounters) {
+  checkin_ok("a", first_);
+  checkin_ok("b", first_);
+  send(R"({"command":"ping","to":"all"})");
+  auto r = admin("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("certkeeper_checkins_total 2"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("certkeeper_endpoints{fingerprint=\"" + first_ + "\",status=\"current\"} 2"),
+            std::string::npos);
+  EXPECT_NE(r.body.find("certkeeper_current_certificate_expiry_seconds{fingerprint=\"" + first_ + "\"} "),
+            std::string::npos);
+  EXPECT_NE(r.body.find("certkeeper_channels_connected 0"), std::string::npos);
+  core_->tick();
+  EXPECT_NE(admin("GET", "/metrics").body.find("certkeeper_outbox_messages 1"), std::string::npos);
+}
+
+TEST_F(ServerCoreTest, CertStatePollNoticesChanges) {
+  auto unchanged = core_->certs().poll();
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_FALSE(*unchanged);
+  std::string second = generate();
+  auto changed = core_->certs().poll();
+  ASSERT_TRUE(changed.ok());
+  EXPECT_TRUE(*changed);
+  EXPECT_EQ(core_->certs().snapshot()->current_fingerprint, second);
+  EXPECT_EQ(checkin_ok("a", second).current_fingerprint, second);
+}
+
+TEST_F(ServerCoreTest, ShutdownClosesChannelsAndCommitsWhatIsQueued) {
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("a", first_, sink).ok());
+  core_->start();
+  core_->shutdown();
+  EXPECT_TRUE(sink->closed);
+  EXPECT_EQ(core_->hub().size(), 0u);
+}
+
+}  // namespace
+}  // namespace ck::server
