@@ -12,7 +12,7 @@
 #include "agent/agent.h"
 #include "agent/file_state_store.h"
 #include "common/logging.h"
-#include "net/client_runner.h"
+#include "agent/transport/runner.h"
 
 namespace {
 
@@ -39,7 +39,7 @@ int run(int argc, char** argv) {
   }
   ck::init_logging(log_level, log_json);
 
-  auto url = ck::net::parse_server_url(server);
+  auto url = ck::transport::parse_server_url(server);
   if (!url.ok()) {
     std::cerr << url.error().message << "\n";
     return 2;
@@ -57,8 +57,8 @@ int run(int argc, char** argv) {
     return agent.error().kind == ck::ErrorKind::kInvalidArgument ? 2 : 1;
   }
   auto trust = server_ca.empty()
-                   ? ck::net::ServerTrust::trust_on_first_use(install_dir + "/" + ck::net::kServerTlsPinFile)
-                   : ck::net::ServerTrust::from_ca_file(server_ca);
+                   ? ck::transport::ServerTrust::trust_on_first_use(install_dir + "/" + ck::transport::kServerTlsPinFile)
+                   : ck::transport::ServerTrust::from_ca_file(server_ca);
   if (!trust.ok()) {
     spdlog::error("{}", trust.error().message);
     return 1;
@@ -68,7 +68,7 @@ int run(int argc, char** argv) {
     spdlog::error("{}", ctx.error().message);
     return 1;
   }
-  auto target = ck::net::resolve_server(*url);
+  auto target = ck::transport::resolve_server(*url);
   if (!target.ok()) {
     spdlog::error("{}", target.error().message);
     return 1;
@@ -77,17 +77,17 @@ int run(int argc, char** argv) {
                (*agent)->pinned_fingerprint(), (*agent)->generation(), server);
 
   boost::asio::io_context io(1);
-  ck::net::RunnerOptions ro;
+  ck::transport::RunnerOptions ro;
   ro.checkin_interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
   ro.channel = !no_channel && !once;
   ro.once = once;
   ro.host = ck::agent::local_host_info();
-  auto runner = std::make_shared<ck::net::AgentRunner>(
+  auto runner = std::make_shared<ck::transport::AgentRunner>(
       io, std::move(ctx).value(), std::move(trust).value(),
-      std::make_shared<const ck::net::ServerTarget>(std::move(target).value()), std::move(agent).value(), ro);
+      std::make_shared<const ck::transport::ServerTarget>(std::move(target).value()), std::move(agent).value(), ro);
   int exit_code = 0;
   bool last_ok = false;
-  runner->on_checkin = [&](const ck::net::CheckinEvent& ev) {
+  runner->on_checkin = [&](const ck::transport::CheckinEvent& ev) {
     last_ok = ev.ok;
     if (ev.ok) {
       spdlog::info("check-in ok pinned={} server_current={} accepted={} rejected={} links={}",

@@ -23,7 +23,7 @@
 
 #include "common/file_util.h"
 #include "common/logging.h"
-#include "net/client_fleet.h"
+#include "fleet/fleet.h"
 
 namespace {
 namespace asio = boost::asio;
@@ -81,7 +81,7 @@ int run(int argc, char** argv) {
   ck::init_logging(log_level);
   raise_fd_limit();
 
-  auto url = ck::net::parse_server_url(server);
+  auto url = ck::transport::parse_server_url(server);
   if (!url.ok()) {
     std::cerr << url.error().message << "\n";
     return 2;
@@ -97,22 +97,22 @@ int run(int argc, char** argv) {
       return 1;
     }
   }
-  auto trust = server_ca.empty() ? ck::net::ServerTrust::trust_on_first_use(
-                                       state_root.empty() ? "" : state_root + "/" + ck::net::kServerTlsPinFile)
-                                 : ck::net::ServerTrust::from_ca_file(server_ca);
+  auto trust = server_ca.empty() ? ck::transport::ServerTrust::trust_on_first_use(
+                                       state_root.empty() ? "" : state_root + "/" + ck::transport::kServerTlsPinFile)
+                                 : ck::transport::ServerTrust::from_ca_file(server_ca);
   if (!trust.ok()) {
     std::cerr << trust.error().message << "\n";
     return 1;
   }
   auto ctx = (*trust)->make_context();
-  auto target = ck::net::resolve_server(*url);
+  auto target = ck::transport::resolve_server(*url);
   if (!ctx.ok() || !target.ok()) {
     std::cerr << (!ctx.ok() ? ctx.error().message : target.error().message) << "\n";
     return 1;
   }
 
   asio::io_context io(threads);
-  ck::net::FleetOptions fo;
+  ck::fleet::FleetOptions fo;
   fo.agents = n;
   fo.id_prefix = id_prefix;
   fo.state_root = state_root;
@@ -124,8 +124,8 @@ int run(int argc, char** argv) {
       std::chrono::milliseconds(static_cast<int64_t>((spread >= 0 ? spread : interval) * 1000));
   fo.runner.channel = !no_channel;
   fo.runner.host = ck::agent::local_host_info();
-  auto fleet = ck::net::Fleet::create(io, std::move(fo), std::move(ctx).value(), std::move(trust).value(),
-                                      std::make_shared<const ck::net::ServerTarget>(std::move(target).value()));
+  auto fleet = ck::fleet::Fleet::create(io, std::move(fo), std::move(ctx).value(), std::move(trust).value(),
+                                      std::make_shared<const ck::transport::ServerTarget>(std::move(target).value()));
   if (!fleet.ok()) {
     std::cerr << fleet.error().message << "\n";
     return 1;

@@ -13,10 +13,10 @@
 #include <string>
 
 #include "common/result.h"
-#include "net/client_tls.h"
-#include "net/client_url.h"
+#include "agent/transport/tls.h"
+#include "agent/transport/url.h"
 
-namespace ck::net {
+namespace ck::transport {
 
 struct HttpReply {
   int status = 0;
@@ -38,4 +38,4 @@ void async_https(boost::asio::any_io_executor executor, std::shared_ptr<boost::a
                  std::shared_ptr<ServerTrust> trust, std::shared_ptr<const ServerTarget> server, HttpsRequest request,
                  std::function<void(Result<HttpReply>)> done);
 
-}  // namespace ck::net
+}  // namespace ck::transport

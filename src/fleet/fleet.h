@@ -19,9 +19,17 @@
 #include <vector>
 
 #include "common/result.h"
-#include "net/client_runner.h"
+#include "agent/transport/runner.h"
 
-namespace ck::net {
+namespace ck::fleet {
+
+using transport::AgentRunner;
+using transport::CheckinEvent;
+using transport::CheckinGate;
+using transport::RunnerOptions;
+using transport::ServerTarget;
+using transport::ServerTrust;
+
 
 struct FleetOptions {
   int agents = 1;
@@ -77,4 +85,4 @@ class Fleet {
   std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
 };
 
-}  // namespace ck::net
+}  // namespace ck::fleet

@@ -18,7 +18,7 @@
 
 #include "common/result.h"
 
-namespace ck::net {
+namespace ck::transport {
 
 inline constexpr const char* kServerTlsPinFile = "server_tls.pem";
 
@@ -50,4 +50,4 @@ class ServerTrust {
   std::string pinned_sha256_;
 };
 
-}  // namespace ck::net
+}  // namespace ck::transport

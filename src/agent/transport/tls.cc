@@ -1,4 +1,4 @@
-#include "net/client_tls.h"
+#include "agent/transport/tls.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -10,7 +10,7 @@
 #include "crypto/encoding.h"
 #include "crypto/ossl_ptr.h"
 
-namespace ck::net {
+namespace ck::transport {
 namespace ssl = boost::asio::ssl;
 namespace {
 
@@ -126,4 +126,4 @@ Status ServerTrust::check_peer(SSL* ssl) {
   return ok_status();
 }
 
-}  // namespace ck::net
+}  // namespace ck::transport

@@ -1,4 +1,4 @@
-#include "net/client_https.h"
+#include "agent/transport/https.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/beast/core.hpp>
@@ -7,7 +7,7 @@
 
 #include "agent/checkin_wire.h"
 
-namespace ck::net {
+namespace ck::transport {
 namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -111,4 +111,4 @@ void async_https(asio::any_io_executor executor, std::shared_ptr<asio::ssl::cont
       ->run();
 }
 
-}  // namespace ck::net
+}  // namespace ck::transport

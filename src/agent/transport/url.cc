@@ -1,8 +1,8 @@
-#include "net/client_url.h"
+#include "agent/transport/url.h"
 
 #include <boost/asio/io_context.hpp>
 
-namespace ck::net {
+namespace ck::transport {
 
 Result<ServerUrl> parse_server_url(const std::string& url) {
   auto bad = [&](const std::string& why) {
@@ -54,4 +54,4 @@ Result<ServerTarget> resolve_server(const ServerUrl& url) {
   return t;
 }
 
-}  // namespace ck::net
+}  // namespace ck::transport

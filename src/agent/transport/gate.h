@@ -11,7 +11,7 @@
 #include <mutex>
 #include <utility>
 
-namespace ck::net {
+namespace ck::transport {
 
 class CheckinGate {
  public:
@@ -50,4 +50,4 @@ class CheckinGate {
   std::deque<std::pair<boost::asio::any_io_executor, std::function<void()>>> waiters_;
 };
 
-}  // namespace ck::net
+}  // namespace ck::transport

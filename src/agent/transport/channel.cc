@@ -1,4 +1,4 @@
-#include "net/client_channel.h"
+#include "agent/transport/channel.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
@@ -9,7 +9,7 @@
 
 #include "agent/checkin_wire.h"
 
-namespace ck::net {
+namespace ck::transport {
 namespace {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
@@ -159,4 +159,4 @@ std::shared_ptr<ChannelClient> ChannelClient::create(asio::any_io_executor execu
                                              std::move(server), std::move(callbacks));
 }
 
-}  // namespace ck::net
+}  // namespace ck::transport

@@ -1,4 +1,4 @@
-#include "net/client_fleet.h"
+#include "fleet/fleet.h"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 #include "agent/memory_state_store.h"
 #include "common/file_util.h"
 
-namespace ck::net {
+namespace ck::fleet {
 
 Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetOptions options,
                                              std::shared_ptr<boost::asio::ssl::context> ctx,
@@ -111,4 +111,4 @@ FleetProgress Fleet::progress() const {
   return p;
 }
 
-}  // namespace ck::net
+}  // namespace ck::fleet

@@ -17,10 +17,10 @@
 #include <string>
 
 #include "common/result.h"
-#include "net/client_tls.h"
-#include "net/client_url.h"
+#include "agent/transport/tls.h"
+#include "agent/transport/url.h"
 
-namespace ck::net {
+namespace ck::transport {
 
 inline constexpr size_t kMaxChannelFrameBytes = 256 * 1024;
 
@@ -45,4 +45,4 @@ class ChannelClient : public std::enable_shared_from_this<ChannelClient> {
   virtual void close() = 0;
 };
 
-}  // namespace ck::net
+}  // namespace ck::transport

@@ -22,13 +22,13 @@
 #include <string>
 
 #include "agent/agent.h"
-#include "net/client_channel.h"
-#include "net/client_gate.h"
-#include "net/client_https.h"
-#include "net/client_tls.h"
-#include "net/client_url.h"
+#include "agent/transport/channel.h"
+#include "agent/transport/gate.h"
+#include "agent/transport/https.h"
+#include "agent/transport/tls.h"
+#include "agent/transport/url.h"
 
-namespace ck::net {
+namespace ck::transport {
 
 struct RunnerOptions {
   std::chrono::milliseconds checkin_interval{60000};
@@ -116,4 +116,4 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   agent::AgentCounters counters_snapshot_;
 };
 
-}  // namespace ck::net
+}  // namespace ck::transport

@@ -9,7 +9,7 @@
 
 #include "common/result.h"
 
-namespace ck::net {
+namespace ck::transport {
 
 struct ServerUrl {
   std::string host;    // without brackets for IPv6
@@ -28,4 +28,4 @@ struct ServerTarget {
 // Resolves the host synchronously. Errors: kUnavailable.
 Result<ServerTarget> resolve_server(const ServerUrl& url);
 
-}  // namespace ck::net
+}  // namespace ck::transport

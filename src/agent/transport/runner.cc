@@ -1,13 +1,13 @@
-#include "net/client_runner.h"
+#include "agent/transport/runner.h"
 
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "net/client_https.h"
+#include "agent/transport/https.h"
 #include "protocol/wire.h"
 
-namespace ck::net {
+namespace ck::transport {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using std::chrono::milliseconds;
@@ -253,4 +253,4 @@ void AgentRunner::on_channel_closed(Error why) {
   });
 }
 
-}  // namespace ck::net
+}  // namespace ck::transport
