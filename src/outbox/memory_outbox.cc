@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "outbox/message_row.h"
 #include "outbox/outbox.h"
 
 namespace ck::outbox {
@@ -16,6 +17,9 @@ class MemoryOutbox final : public Outbox {
     for (const auto& x : messages_) {
       if (x.jti == m.jti) return make_error(ErrorKind::kConflict, "message " + m.jti + " is already in the outbox");
     }
+    int64_t pending = 0;
+    for (const auto& x : messages_) pending += (x.audience == m.audience && x.exp > m.iat) ? 1 : 0;
+    if (pending >= kMaxPendingPerAudience) return too_many_pending(m.audience);
     m.seq = ++last_;
     messages_.push_back(m);
     return m;

@@ -15,4 +15,7 @@ inline constexpr const char* kMessageColumns = "seq, jti, command, args, audienc
 Result<boost::json::object> parse_args(const std::string& text);
 std::string serialize_args(const boost::json::object& args);
 
+// The kBusy error for an audience at kMaxPendingPerAudience.
+Error too_many_pending(const std::string& audience);
+
 }  // namespace ck::outbox

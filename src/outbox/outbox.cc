@@ -18,6 +18,12 @@ Message new_message(std::string command, boost::json::object args, std::string a
   return m;
 }
 
+Error too_many_pending(const std::string& audience) {
+  return make_error(ErrorKind::kBusy, std::to_string(kMaxPendingPerAudience) + " messages for " +
+                                          (audience == kBroadcast ? std::string("every agent") : audience) +
+                                          " are still pending; wait until they expire (an hour after they were sent)");
+}
+
 int64_t initial_seq() {
   using namespace std::chrono;
   return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();

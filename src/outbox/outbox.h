@@ -3,11 +3,12 @@
 // restart loses nothing and every server sharing the database delivers them.
 //
 // - add() gives each message the next value of one counter kept in the database
-//   (`seq`). Adds are serialized (SQLite: BEGIN IMMEDIATE; PostgreSQL: the counter
-//   row's lock, held to commit), so messages become visible in seq order and a reader
-//   that has seen seq N has seen every message below N. The counter starts at the
-//   wall clock in microseconds when the outbox table is created, above every sequence
-//   number the earlier clock-based server handed out.
+//   (`seq` = max(counter + 1, wall clock in microseconds)). Adds are serialized
+//   (SQLite: BEGIN IMMEDIATE; PostgreSQL: the counter row's lock, held to commit), so
+//   messages become visible in seq order and a reader that has seen seq N has seen
+//   every message below N. Following the clock keeps seq above every sequence number
+//   the earlier clock-based per-server counter handed out (it never ran more than a
+//   few messages ahead of the clock), so agents installed before the outbox accept.
 // - `seq` is the JWS "seq" of the message for every agent it reaches, whichever server
 //   signs it, so seq is strictly increasing per agent by construction and never
 //   derived from what a client reports.
@@ -33,6 +34,10 @@ namespace ck::outbox {
 inline constexpr std::string_view kBroadcast = "all";
 // What one read returns at most (the rest comes with the next read).
 inline constexpr size_t kMaxBatch = 10000;
+// Unexpired messages one audience (an agent, or "all") may have at once: what one
+// agent can be owed stays bounded (at most twice this), well inside a channel's frame
+// budget and a check-in answer.
+inline constexpr int64_t kMaxPendingPerAudience = 256;
 
 struct Message {
   int64_t seq = 0;           // assigned by add()
@@ -53,8 +58,9 @@ class Outbox {
   virtual ~Outbox() = default;
 
   // Appends `m` (its seq is ignored) and returns it with its seq. The message is
-  // durable when this returns. Errors: kConflict (jti already used), kBusy, kIo,
-  // kUnavailable.
+  // durable when this returns. Errors: kConflict (jti already used), kBusy (the store
+  // is busy, or kMaxPendingPerAudience unexpired messages for that audience already),
+  // kIo, kUnavailable.
   virtual Result<Message> add(Message m) = 0;
 
   // Messages with seq > `after` and exp > `now`, by seq ascending, at most `limit`.

@@ -259,6 +259,8 @@ Result<AdminMessageRequest> admin_message_request_from_json(const json::value& v
   CK_ASSIGN_OR_RETURN(r.command, get_string(*o, "command", true, 64));
   if (!known_command(r.command)) return invalid("unknown command \"" + r.command + "\" (ping|set-policy|run-scan)");
   CK_ASSIGN_OR_RETURN(r.args, get_object(*o, "args", false));
+  if (json::serialize(r.args).size() > kMaxArgsBytes)
+    return invalid("\"args\" larger than " + std::to_string(kMaxArgsBytes) + " bytes");
   CK_ASSIGN_OR_RETURN(r.to, get_string(*o, "to", true, kMaxAgentIdBytes));
   if (r.to != kToAll && !valid_agent_id(r.to)) return invalid("\"to\" must be an agent id or \"all\"");
   return r;

@@ -39,6 +39,8 @@ inline constexpr size_t kMaxServerFrameBytes = 256 * 1024;
 // Check-in string members (hostname, ip, domain, os, agent_version) at most this long.
 inline constexpr size_t kMaxFieldBytes = 255;
 inline constexpr size_t kMaxAgentIdBytes = 64;
+// A command's args, as JSON, at most this large (the signed message stays small).
+inline constexpr size_t kMaxArgsBytes = 16 * 1024;
 // A signed message is valid this long after it was issued (payload "exp" - "iat").
 inline constexpr int64_t kMessageLifetimeSeconds = 3600;
 

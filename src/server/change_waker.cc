@@ -19,6 +19,7 @@ struct ChangeWaker::Impl {
   int event_fd = -1;
   std::unique_ptr<pg::PgConn> listener;  // null: SQLite, or LISTEN unavailable
   std::string pg_url;
+  std::chrono::steady_clock::time_point next_attempt{};
   std::atomic<int64_t> notifications{0};
 
   ~Impl() {
@@ -26,6 +27,8 @@ struct ChangeWaker::Impl {
   }
 
   void listen() {
+    // A database that is down is not asked again for 5 s: delivery keeps polling.
+    next_attempt = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     auto conn = pg::PgConn::connect(pg_url);
     if (!conn.ok()) {
       spdlog::warn("LISTEN unavailable, polling instead: {}", conn.error().message);
@@ -72,7 +75,9 @@ ChangeWaker::ChangeWaker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ChangeWaker::~ChangeWaker() = default;
 
 void ChangeWaker::wait(std::chrono::milliseconds timeout) {
-  if (!impl_->listener && !impl_->pg_url.empty()) impl_->listen();  // reconnect after a loss
+  if (!impl_->listener && !impl_->pg_url.empty() && std::chrono::steady_clock::now() >= impl_->next_attempt) {
+    impl_->listen();  // reconnect after a loss
+  }
   pollfd fds[2] = {{impl_->event_fd, POLLIN, 0}, {-1, POLLIN, 0}};
   if (impl_->listener) fds[1].fd = PQsocket(impl_->listener->get());
   int n = ::poll(fds, fds[1].fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));

@@ -36,6 +36,13 @@ struct Channel {
   std::string pinned;            // guarded by mu
   int64_t delivered_seq = 0;     // guarded by mu: pushed here or acknowledged by the agent
   std::string rotation_sent_to;  // guarded by mu: current fingerprint whose path was pushed
+  // guarded by mu: after a rotation path was pushed, messages (which would be signed
+  // with the key the agent is leaving) wait until its hello names the new pin, or until
+  // this time (unix seconds) when it did not follow.
+  int64_t hold_messages_until = 0;
+  int64_t pin_report_second = 0;    // guarded by mu: rate limit of pin reports
+  int pin_reports_this_second = 0;  // guarded by mu
+  std::string reported_pin;     // guarded by mu: the pin last sent to the registry
 };
 
 class ChannelHub {

@@ -123,8 +123,13 @@ void ServerCore::run() {
 }
 
 void ServerCore::tick() {
+  // Any store write moves the change counter (an audit line, a revocation); only a new
+  // current certificate is worth a walk over every channel.
+  const std::string before = certs_->snapshot()->current_fingerprint;
   bool cert_changed = false;
-  if (auto changed = certs_->poll(); changed.ok()) cert_changed = *changed;  // errors are logged there
+  if (auto changed = certs_->poll(); changed.ok() && *changed) {  // errors are logged there
+    cert_changed = certs_->snapshot()->current_fingerprint != before;
+  }
   // Anyone may have refreshed the view (a message added through this server is
   // visible to check-ins at once); the loop delivers what it has not handed out yet.
   if (auto r = feed_->refresh(); !r.ok()) spdlog::warn("outbox read failed (will retry): {}", r.error().message);

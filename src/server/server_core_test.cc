@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <atomic>
 #include <set>
+#include <thread>
 
 #include "crypto/jws.h"
 #include "crypto/rotation_statement.h"
@@ -317,12 +319,11 @@ TEST_F(ServerCoreTest, NewCertificateIsPushedToLiveChannelsAndTheNewPinRecorded)
   auto b_row = registry_->find("b");
   EXPECT_EQ((*b_row)->pinned_fingerprint, first_);
   EXPECT_TRUE(a->take().empty());
-  // Messages for a stale channel come first, signed with the key it still pins.
-  int64_t seq = send(R"({"command":"ping","to":"b"})");
+  // "b" has not said it followed: a message for it waits (signed with the key it is
+  // leaving, it could be refused; see MessagesWaitForThePinHelloAfterAPushedRotation).
+  send(R"({"command":"ping","to":"b"})");
   core_->tick();
-  auto frames = b->take();
-  ASSERT_EQ(frames.size(), 1u);
-  EXPECT_EQ(payload(frames[0], first_).seq, seq);
+  EXPECT_TRUE(b->take().empty());
   // A third certificate: "b" (still on the first) gets a fresh path, "a" one from the second.
   std::string third = generate();
   core_->tick();
@@ -331,6 +332,91 @@ TEST_F(ServerCoreTest, NewCertificateIsPushedToLiveChannelsAndTheNewPinRecorded)
   ASSERT_TRUE(path_a.ok() && path_b.ok());
   EXPECT_TRUE(crypto::verify_rotation(path_b->rotations[0].by_old, path_b->rotations[0].by_new, public_key(first_), 0).ok());
   EXPECT_TRUE(crypto::verify_rotation(path_a->rotations[0].by_old, path_a->rotations[0].by_new, public_key(second), 0).ok());
+}
+
+// A message issued after the rotation path was pushed, before the agent said it
+// followed: signing it with the old key would make the agent refuse it, so it waits
+// for the hello that names the new pin and is then signed with the new key.
+TEST_F(ServerCoreTest, MessagesWaitForThePinHelloAfterAPushedRotation) {
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("a", first_, sink).ok());
+  std::string second = generate();
+  core_->tick();
+  auto frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);
+  ASSERT_TRUE(is_typed_frame(frames[0]));
+  int64_t seq = send(R"({"command":"ping","to":"a"})");
+  EXPECT_TRUE(sink->take().empty());  // held
+  ASSERT_TRUE(hello("a", second, sink, 0, "a").ok());
+  frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(payload(frames[0], second).seq, seq);
+  // A reply names the agent and a pin, but does not move either.
+  const std::string reply = R"({"type":"reply","jti":"ab","result":"pong","agent_id":"a","pinned_fingerprint":")" +
+                            first_ + "\"}";
+  ASSERT_TRUE(service().channel_frame(reply, sink, "a").ok());
+  send(R"({"command":"ping","to":"a"})");
+  frames = sink->take();
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_TRUE(crypto::jws_verify(frames[0], public_key(second)).ok());
+}
+
+// An agent pinning a retired key the store no longer holds (restored from a backup
+// without it): messages are signed with the current key, so the rotation path must
+// reach it first.
+TEST_F(ServerCoreTest, RotationGoesFirstWhenThePinnedKeyIsNotHeld) {
+  std::string second = generate();
+  // Drop the first private key, as a restore from a backup without it would.
+  ASSERT_TRUE(store_->write([&](store::CertTxn& t) -> Status {
+    CK_ASSIGN_OR_RETURN(auto certs, t.list());
+    CK_ASSIGN_OR_RETURN(auto rotations, t.rotations());
+    std::vector<std::pair<store::CertRecord, std::optional<crypto::PrivateKey>>> keep;
+    for (const auto& c : certs) {
+      CK_ASSIGN_OR_RETURN(auto key, t.private_key(c.fingerprint));
+      keep.emplace_back(c, c.fingerprint == first_ ? std::nullopt : std::move(key));
+    }
+    CK_RETURN_IF_ERROR(t.delete_all_certificates());
+    for (const auto& [c, key] : keep) CK_RETURN_IF_ERROR(t.insert(c, key ? &*key : nullptr));
+    for (const auto& r : rotations) CK_RETURN_IF_ERROR(t.insert_rotation(r));
+    return ok_status();
+  }).ok());
+  core_->tick();
+  send(R"({"command":"ping","to":"b"})");
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("b", first_, sink).ok());
+  auto frames = sink->take();
+  ASSERT_EQ(frames.size(), 2u);
+  ASSERT_TRUE(is_typed_frame(frames[0]));  // the stored chain first ...
+  auto path = channel_rotation_from_json(*parse_json_body(frames[0], kMaxServerFrameBytes));
+  ASSERT_TRUE(path.ok());
+  EXPECT_TRUE(crypto::verify_rotation(path->rotations[0].by_old, path->rotations[0].by_new, public_key(first_), 0).ok());
+  EXPECT_TRUE(crypto::jws_verify(frames[1], public_key(second)).ok());  // ... then the message, current key
+}
+
+// Any store write moves the change counter; only a new current certificate walks the
+// channels (an audit line from `certmgr send` does not).
+TEST_F(ServerCoreTest, OnlyANewCurrentCertificateWalksTheChannels) {
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("a", first_, sink).ok());
+  ASSERT_TRUE(store_->write([](store::CertTxn& t) {
+    return t.append_audit(store::AuditEntry{1, "tester", "send", "command ping", ""});
+  }).ok());
+  core_->tick();
+  EXPECT_TRUE(sink->take().empty());
+  EXPECT_EQ(core_->metrics().rotations_pushed_total.load(), 0);
+}
+
+// A client flipping its channel's pin cannot flood the registry writer.
+TEST_F(ServerCoreTest, PinReportsAreRateLimitedPerChannel) {
+  std::string second = generate();
+  core_->tick();
+  checkin_ok("flipper", first_);
+  auto sink = std::make_shared<FakeSink>();
+  ASSERT_TRUE(hello("flipper", first_, sink).ok());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(hello("flipper", i % 2 ? first_ : second, sink, 0, "flipper").ok());
+  registry_->set_hold(false);
+  std::this_thread::sleep_for(200ms);  // let the writer drain
+  EXPECT_LE(registry_->pin_reports(), 2 * kMaxPinReportsPerSecond);
 }
 
 // CSRF / DNS rebinding: what a browser can send is refused before anything is queued.
@@ -479,7 +565,20 @@ TEST_F(ServerCoreTest, ShutdownClosesChannelsAndCommitsWhatIsQueued) {
   auto sink = std::make_shared<FakeSink>();
   ASSERT_TRUE(hello("a", first_, sink).ok());
   core_->start();
+  // A check-in whose commit is held while the shutdown begins: it is committed (and
+  // answered) before shutdown() returns.
+  registry_->set_hold(true);
+  std::atomic<bool> answered{false};
+  service().handle_agent(HttpRequest{"POST", "/v1/checkin", checkin_body("late", first_), "127.0.0.1"},
+                         [&](HttpResponse r) { answered = r.status == 200; });
+  std::thread release([&] {
+    std::this_thread::sleep_for(200ms);
+    registry_->set_hold(false);
+  });
   core_->shutdown();
+  release.join();
+  EXPECT_TRUE(answered.load());
+  EXPECT_TRUE(registry_->wait_pinned("late", first_));
   EXPECT_TRUE(sink->closed);
   EXPECT_EQ(core_->hub().size(), 0u);
 }

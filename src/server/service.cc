@@ -108,21 +108,26 @@ HttpResponse Service::checkin_answer(const protocol::CheckinRequest& req) {
   // server; carrying them here too could let an older one arrive after a newer one.
   // Messages stay in the outbox until the agent reports a last_seq at or above them.
   if (plan->trust != store::PinnedTrust::kUntrusted && !req.channel_open) {
-    resp.messages = sign_for(req.agent_id, *plan->signing_key, deps_.feed->pending_for(req.agent_id, req.last_seq));
+    // Bounded by bytes: the rest (in seq order) comes with the next check-in.
+    resp.messages = sign_for(req.agent_id, *plan->signing_key, deps_.feed->pending_for(req.agent_id, req.last_seq),
+                             kMaxCheckinAnswerMessageBytes);
   }
   deps_.metrics->checkins_total.fetch_add(1);
   return json_response(to_json(resp));
 }
 
 std::vector<std::string> Service::sign_for(const std::string& agent_id, const crypto::PrivateKey& key,
-                                           const std::vector<outbox::Message>& msgs) {
+                                           const std::vector<outbox::Message>& msgs, size_t max_bytes) {
   std::vector<std::string> out;
+  size_t bytes = 0;
   for (const auto& m : msgs) {
+    if (bytes >= max_bytes) break;
     auto jws = sign_message(key, m, agent_id);
     if (!jws.ok()) {
       spdlog::error("signing message {} for {} failed: {}", m.seq, agent_id, jws.error().message);
       break;
     }
+    bytes += jws->size();
     out.push_back(std::move(jws).value());
     deps_.metrics->messages_signed_total.fetch_add(1);
   }
@@ -139,17 +144,13 @@ Delivered Service::deliver(const std::string& agent_id, Channel& ch) {
     return out;
   }
   if (plan->trust == store::PinnedTrust::kUntrusted) return out;
-  // Messages first, signed with the key the agent pins now: after the rotation below
-  // it would no longer accept them.
-  auto pending = deps_.feed->pending_for(agent_id, ch.delivered_seq);
-  auto signed_msgs = sign_for(agent_id, *plan->signing_key, pending);
-  for (size_t i = 0; i < signed_msgs.size(); ++i) {
-    ch.sink->push(std::move(signed_msgs[i]));
-    ch.delivered_seq = pending[i].seq;
-    ++out.messages;
-  }
-  deps_.metrics->messages_pushed_total.fetch_add(out.messages);
-  if (plan->trust == store::PinnedTrust::kStale && ch.rotation_sent_to != ring->current_fingerprint) {
+  const bool rotation_due =
+      plan->trust == store::PinnedTrust::kStale && ch.rotation_sent_to != ring->current_fingerprint;
+  // Messages are signed with the pinned key while the store holds it, else with the
+  // current key. In the first case they must arrive before the rotation (afterwards
+  // the agent no longer accepts that key), in the second after it.
+  const bool signs_with_pinned = plan->signing_key->fingerprint() == ch.pinned;
+  auto push_rotation = [&] {
     protocol::ChannelRotation frame;
     frame.current_fingerprint = ring->current_fingerprint;
     for (auto& link : plan->links) frame.rotations.push_back({link.by_old, link.by_new});
@@ -157,8 +158,44 @@ Delivered Service::deliver(const std::string& agent_id, Channel& ch) {
     ch.rotation_sent_to = ring->current_fingerprint;
     deps_.metrics->rotations_pushed_total.fetch_add(1);
     out.rotation = true;
+  };
+  if (rotation_due && !signs_with_pinned) push_rotation();
+  if (ch.hold_messages_until <= now()) {
+    auto pending = deps_.feed->pending_for(agent_id, ch.delivered_seq);
+    if (pending.size() > kMaxPushPerDelivery) pending.resize(kMaxPushPerDelivery);
+    auto signed_msgs = sign_for(agent_id, *plan->signing_key, pending);
+    for (size_t i = 0; i < signed_msgs.size(); ++i) {
+      ch.sink->push(std::move(signed_msgs[i]));
+      ch.delivered_seq = pending[i].seq;
+      ++out.messages;
+    }
+    deps_.metrics->messages_pushed_total.fetch_add(out.messages);
+  }
+  if (rotation_due && signs_with_pinned) {
+    push_rotation();
+    // What comes next would be signed with the key the agent is leaving: hold it until
+    // the agent's hello names its new pin (or it evidently did not follow).
+    ch.hold_messages_until = now() + kHoldAfterRotationSeconds;
   }
   return out;
+}
+
+void Service::maybe_report_pin(const std::string& agent_id, Channel& ch) {
+  std::string pinned;
+  {
+    std::lock_guard lock(ch.mu);
+    if (ch.reported_pin == ch.pinned) return;
+    // A few reports per channel per second at most: a client flipping its pin cannot
+    // flood the registry writer (an honest agent reports once per rotation).
+    if (ch.pin_report_second != now()) {
+      ch.pin_report_second = now();
+      ch.pin_reports_this_second = 0;
+    }
+    if (++ch.pin_reports_this_second > kMaxPinReportsPerSecond) return;
+    ch.reported_pin = ch.pinned;
+    pinned = ch.pinned;
+  }
+  report_pin(agent_id, pinned);
 }
 
 void Service::report_pin(const std::string& agent_id, const std::string& pinned) {
@@ -286,6 +323,8 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
     spdlog::info("reply from agent {}: jti={} result={}", hello.agent_id,
                  jti && jti->is_string() ? std::string(jti->as_string()) : "?",
                  result ? json::serialize(*result).substr(0, 200) : "");
+    // A reply names the agent, but only hellos move its pin and what it has accepted.
+    if (!bound_agent_id.empty()) return hello.agent_id;
   }
   std::shared_ptr<Channel> ch = deps_.hub->find(hello.agent_id);
   if (!ch || ch->sink != sink) {
@@ -298,6 +337,7 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
       std::lock_guard lock(ch->mu);
       ch->pinned = hello.pinned_fingerprint;
       ch->delivered_seq = hello.last_seq;
+      ch->reported_pin = "";  // not reported yet
     }
     if (auto replaced = deps_.hub->attach(hello.agent_id, ch)) {
       // Agents have no per-agent credential yet (docs/server.md): a reconnecting agent
@@ -309,17 +349,20 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
     spdlog::debug("channel open: agent={} pinned={} last_seq={}", hello.agent_id, hello.pinned_fingerprint,
                   hello.last_seq);
   } else {
-    bool pin_changed = false;
-    {
-      std::lock_guard lock(ch->mu);
-      pin_changed = ch->pinned != hello.pinned_fingerprint;
+    std::lock_guard lock(ch->mu);
+    if (ch->pinned != hello.pinned_fingerprint) {
+      // The agent followed a rotation pushed here (or picked up a hand copy). What it
+      // has not accepted is offered again, signed for its new key.
       ch->pinned = hello.pinned_fingerprint;
+      ch->delivered_seq = hello.last_seq;
+      ch->hold_messages_until = 0;
+    } else {
       ch->delivered_seq = std::max(ch->delivered_seq, hello.last_seq);
     }
-    // The agent followed a rotation pushed here (or picked up a hand copy): record it
-    // now, so `certmgr -l` does not wait for its next check-in.
-    if (pin_changed) report_pin(hello.agent_id, hello.pinned_fingerprint);
   }
+  // Record the pin now, so `certmgr -l` does not wait for the next check-in: at the
+  // first hello (the agent may have rotated while it was away) and at every change.
+  maybe_report_pin(hello.agent_id, *ch);
   deliver(hello.agent_id, *ch);
   return hello.agent_id;
 }

@@ -28,6 +28,7 @@
 // called on another thread (the registry writer's) via ServiceDeps::dispatch.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -70,6 +71,20 @@ struct ServiceDeps {
   Metrics* metrics = nullptr;
   const Clock* clock = nullptr;
 };
+
+// At most this many messages in one push to a channel (the outbox bounds what is
+// pending for one agent well below the channel's frame limit).
+inline constexpr size_t kMaxPushPerDelivery = 600;
+// After pushing a rotation path, messages signed with the key the agent is leaving
+// wait this long for the hello that names its new pin.
+inline constexpr int64_t kHoldAfterRotationSeconds = 30;
+
+// Signed messages in one check-in answer stop after this many bytes (the agent takes
+// up to 8 MiB per answer); the rest follows with the next check-ins, in seq order.
+inline constexpr size_t kMaxCheckinAnswerMessageBytes = 2u << 20;
+
+// Pin reports one channel may send to the registry per second.
+inline constexpr int kMaxPinReportsPerSecond = 3;
 
 // What deliver() pushed to one channel.
 struct Delivered {
@@ -117,7 +132,9 @@ class Service {
   // Signs `msgs` for one agent, stopping at the first failure (later seqs must not
   // overtake it).
   std::vector<std::string> sign_for(const std::string& agent_id, const crypto::PrivateKey& key,
-                                    const std::vector<outbox::Message>& msgs);
+                                    const std::vector<outbox::Message>& msgs, size_t max_bytes = SIZE_MAX);
+  // Records the pin a channel reports, when it changed (at most once a second).
+  void maybe_report_pin(const std::string& agent_id, Channel& ch);
   // Records a pin the agent reported on its channel (group commit, no answer awaited).
   void report_pin(const std::string& agent_id, const std::string& pinned);
   int64_t now() const { return deps_.clock->now(); }

@@ -157,7 +157,7 @@ TEST_F(WireContractTest, ChannelFramesRoundTrip) {
   EXPECT_EQ(agent_->pinned_fingerprint(), second);
   ASSERT_TRUE(hello(sink, "contract-1").ok());
   EXPECT_TRUE(registry_->wait_pinned("contract-1", second));
-  EXPECT_EQ(registry_->pin_reports(), 1);
+  EXPECT_EQ(registry_->pin_reports(), 2);  // at the first hello, and the new pin
   // A check-in that says the channel is open carries no messages; the channel does.
   int64_t next = send(R"({"command":"ping","to":"all"})");
   auto via_checkin = checkin(/*channel_open=*/true);

@@ -185,9 +185,11 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
   }
   if (!online_) return;
   if (ev.ok && options_.channel && !channel_) open_channel();
-  // After a rotation, report the new fingerprint soon (DESIGN.md §5).
+  // After a rotation, report the new fingerprint soon (DESIGN.md §5); also when the pin
+  // moved (a pushed rotation) while this check-in, carrying the old one, was in flight.
   auto next = options_.checkin_interval;
-  if (ev.ok && ev.outcome.rotated) next = std::min(next, milliseconds(2000));
+  if (ev.ok && (ev.outcome.rotated || sent_fingerprint_ != agent_->pinned_fingerprint()))
+    next = std::min(next, milliseconds(2000));
   schedule_checkin(jittered(next));
 }
 
@@ -207,10 +209,14 @@ void AgentRunner::open_channel() {
     self->channel_open_ = true;
     self->channel_backoff_ = milliseconds(1000);
     spdlog::debug("channel open agent_id={}", self->agent_id_);
+    // A check-in may have moved the pin while the channel was connecting: the hello
+    // that opened it is stale, and the server signs by what the channel says.
+    if (self->agent_->pinned_fingerprint() != self->channel_hello_pin_) self->channel_->send(self->hello());
   };
   cb.on_frame = [self](std::string frame) { self->on_channel_frame(std::move(frame)); };
   cb.on_closed = [self](Error why) { self->on_channel_closed(std::move(why)); };
   channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb));
+  channel_hello_pin_ = agent_->pinned_fingerprint();
   channel_->start(hello());
 }
 

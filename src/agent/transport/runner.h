@@ -112,7 +112,8 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   mutable std::mutex snapshot_mu_;
   std::string pinned_snapshot_;
   std::string reported_snapshot_;
-  std::string sent_fingerprint_;  // in the check-in now in flight (strand only)
+  std::string sent_fingerprint_;   // in the check-in now in flight (strand only)
+  std::string channel_hello_pin_;  // the pin in the hello that opened the channel (strand only)
   agent::AgentCounters counters_snapshot_;
 };
 

@@ -3,8 +3,8 @@
 // lock (UPDATE ... RETURNING) and holds it to COMMIT, so adds commit in seq order
 // across every server and certmgr; the same transaction sends NOTIFY on
 // kNotifyChannel (delivered at commit) to wake the servers. Plain SQL that
-// PostgreSQL-compatible distributed engines also run, NOTIFY excepted (servers
-// also poll last_seq()).
+// PostgreSQL-compatible distributed engines also run; where NOTIFY is missing it is
+// skipped (a savepoint keeps the transaction) and servers poll last_seq().
 #include <mutex>
 
 #include "outbox/message_row.h"
@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   exp       BIGINT NOT NULL,
   issued_by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_by_exp ON outbox(exp);
+CREATE INDEX IF NOT EXISTS outbox_by_audience ON outbox(audience, exp);
 CREATE TABLE IF NOT EXISTS outbox_counter(
   id   INTEGER PRIMARY KEY CHECK (id = 1),
   last BIGINT NOT NULL);
@@ -50,7 +51,13 @@ class PostgresOutbox final : public Outbox {
   Result<Message> add(Message m) override {
     std::lock_guard lock(mu_);
     CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
-    CK_ASSIGN_OR_RETURN(pg::Rows counter, conn_.exec("UPDATE outbox_counter SET last = last + 1 WHERE id = 1 RETURNING last"));
+    // The counter row's lock first: it serializes adds (also the count below).
+    CK_ASSIGN_OR_RETURN(pg::Rows counter,
+                        conn_.exec("UPDATE outbox_counter SET last = GREATEST(last + 1, $1) WHERE id = 1 RETURNING last",
+                                   {Param::int64(initial_seq())}));
+    CK_ASSIGN_OR_RETURN(pg::Rows pending, conn_.exec("SELECT count(*) FROM outbox WHERE audience = $1 AND exp > $2",
+                                                     {Param::text(m.audience), Param::int64(m.iat)}));
+    if (pending.int64(0, 0) >= kMaxPendingPerAudience) return too_many_pending(m.audience);
     if (counter.size() != 1) return make_error(ErrorKind::kCorrupt, "outbox counter missing");
     m.seq = counter.int64(0, 0);
     auto ins = conn_.exec(std::string("INSERT INTO outbox(") + kMessageColumns +
@@ -61,7 +68,7 @@ class PostgresOutbox final : public Outbox {
     if (!ins.ok() && ins.error().kind == ErrorKind::kConflict)
       return make_error(ErrorKind::kConflict, "message " + m.jti + " is already in the outbox");
     if (!ins.ok()) return ins.error();
-    CK_RETURN_IF_ERROR(conn_.exec(std::string("NOTIFY ") + std::string(kNotifyChannel)));
+    CK_RETURN_IF_ERROR(pg::notify_best_effort(conn_, std::string(kNotifyChannel)));
     CK_RETURN_IF_ERROR(txn.commit());
     return m;
   }

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   exp       INTEGER NOT NULL,
   issued_by TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_by_exp ON outbox(exp);
+CREATE INDEX IF NOT EXISTS outbox_by_audience ON outbox(audience, exp);
 UPDATE meta SET value = 2 WHERE key = 'schema_version' AND value < 2;
 )sql";
 
@@ -47,7 +48,13 @@ class SqliteOutbox final : public Outbox {
   Result<Message> add(Message m) override {
     std::lock_guard lock(mu_);
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db_, true));
-    CK_RETURN_IF_ERROR(db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'outbox_seq'"));
+    CK_ASSIGN_OR_RETURN(auto pending, db_.prepare("SELECT count(*) FROM outbox WHERE audience = ?1 AND exp > ?2"));
+    pending.bind(1, m.audience).bind(2, m.iat);
+    CK_ASSIGN_OR_RETURN(bool counted, pending.step());
+    if (counted && pending.int64(0) >= kMaxPendingPerAudience) return too_many_pending(m.audience);
+    CK_ASSIGN_OR_RETURN(auto step, db_.prepare("UPDATE meta SET value = max(value + 1, ?1) WHERE key = 'outbox_seq'"));
+    step.bind(1, initial_seq());
+    CK_RETURN_IF_ERROR(step.run());
     CK_ASSIGN_OR_RETURN(m.seq, counter_locked());
     CK_ASSIGN_OR_RETURN(auto ins, db_.prepare(std::string("INSERT INTO outbox(") + kMessageColumns +
                                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));

@@ -180,6 +180,16 @@ Status apply_schema(PgConn& conn, const std::string& sql) {
   }
 }
 
+Status notify_best_effort(PgConn& conn, const std::string& channel) {
+  CK_RETURN_IF_ERROR(conn.exec("SAVEPOINT ck_notify"));
+  if (!conn.exec("NOTIFY " + conn.quote_identifier(channel)).ok()) {
+    return conn.exec("ROLLBACK TO SAVEPOINT ck_notify").ok() ? ok_status()
+                                                                : make_error(ErrorKind::kUnavailable, "savepoint lost");
+  }
+  CK_RETURN_IF_ERROR(conn.exec("RELEASE SAVEPOINT ck_notify"));
+  return ok_status();
+}
+
 namespace {
 
 int hex_value(char c) {

@@ -107,6 +107,11 @@ class PgTransaction {
 // retrying when a concurrent first-time opener races it.
 Status apply_schema(PgConn& conn, const std::string& sql);
 
+// NOTIFY `channel` inside the current transaction (delivered at commit). An engine
+// without NOTIFY (CockroachDB, YugabyteDB) is not an error: a savepoint keeps the
+// transaction, and listeners also poll. Errors: only the savepoint's own.
+Status notify_best_effort(PgConn& conn, const std::string& channel);
+
 // The Error for a failed result (or a null one: the connection broke).
 Error pg_error(const PGresult* res, PGconn* conn, const std::string& what);
 

@@ -272,7 +272,7 @@ class PostgresCertStore final : public CertStore {
     CK_RETURN_IF_ERROR(
         conn_.exec("UPDATE meta SET value = value + 1 WHERE key = 'change_counter'"));
     // Wakes the servers LISTENing (delivered at commit; they also poll the counter).
-    CK_RETURN_IF_ERROR(conn_.exec("NOTIFY certkeeper_store"));
+    CK_RETURN_IF_ERROR(pg::notify_best_effort(conn_, "certkeeper_store"));
     return txn.commit();
   }
 
