@@ -1,13 +1,149 @@
 #include "crypto/pkcs12.h"
 
 #include <openssl/err.h>
+#include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 
 #include <mutex>
+#include <vector>
 
 #include "crypto/openssl_error.h"
 
 namespace ck::crypto {
+namespace {
+
+// Owners for the structures only this file decodes (see ossl_ptr.h for the common ones).
+void pkcs7_stack_free(STACK_OF(PKCS7) * s) { sk_PKCS7_pop_free(s, PKCS7_free); }
+void bag_stack_free(STACK_OF(PKCS12_SAFEBAG) * s) {
+  sk_PKCS12_SAFEBAG_pop_free(s, PKCS12_SAFEBAG_free);
+}
+using Pkcs7StackPtr = ossl::Ptr<STACK_OF(PKCS7), pkcs7_stack_free>;
+using BagStackPtr = ossl::Ptr<STACK_OF(PKCS12_SAFEBAG), bag_stack_free>;
+using PbeParamPtr = ossl::Ptr<PBEPARAM, PBEPARAM_free>;
+using Pbe2ParamPtr = ossl::Ptr<PBE2PARAM, PBE2PARAM_free>;
+using Pbkdf2ParamPtr = ossl::Ptr<PBKDF2PARAM, PBKDF2PARAM_free>;
+using ScryptParamsPtr = ossl::Ptr<SCRYPT_PARAMS, SCRYPT_PARAMS_free>;
+
+Error too_costly(const std::string& what) {
+  return make_error(ErrorKind::kInvalidArgument,
+                    "PKCS#12 file refused: " + what +
+                        " (a hostile or broken file; it would stall the key derivation)");
+}
+
+// Adds up the key-derivation work a PFX asks for, from its parameters alone (no KDF
+// runs), refusing any single derivation above kMaxPkcs12Iterations and a total above
+// kMaxPkcs12TotalIterations. Parameters are decoded with OpenSSL's own ASN.1 items.
+class KdfBudget {
+ public:
+  Status add(const std::string& what, int64_t cost) {
+    if (cost > kMaxPkcs12Iterations)
+      return too_costly(what + " asks for " + std::to_string(cost) + " iterations, more than " +
+                        std::to_string(kMaxPkcs12Iterations));
+    total_ += cost;
+    if (total_ > kMaxPkcs12TotalIterations)
+      return too_costly("its key derivations ask for more than " +
+                        std::to_string(kMaxPkcs12TotalIterations) + " iterations in total");
+    return ok_status();
+  }
+
+  Status add_iterations(const std::string& what, const ASN1_INTEGER* iter) {
+    int64_t n = 1;  // DER default when absent
+    if (iter && (ASN1_INTEGER_get_int64(&n, iter) != 1 || n < 1)) {
+      clear_openssl_errors();
+      return too_costly(what + " has an invalid iteration count");
+    }
+    return add(what, n);
+  }
+
+  Status add_mac(const PKCS12* p12) {
+    if (!PKCS12_mac_present(p12)) return ok_status();
+    const ASN1_INTEGER* iter = nullptr;
+    PKCS12_get0_mac(nullptr, nullptr, nullptr, &iter, p12);
+    return add_iterations("its MAC", iter);
+  }
+
+  // A password-based encryption algorithm: PBES2 (PBKDF2 or scrypt), or a PKCS#5 v1 /
+  // PKCS#12 PBE (3DES, RC2) whose parameters are salt and iterations.
+  Status add_algorithm(const std::string& what, const X509_ALGOR* alg) {
+    if (!alg) return too_costly(what + " has no encryption algorithm");
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, alg);
+    if (OBJ_obj2nid(oid) != NID_pbes2) {
+      PbeParamPtr pbe(static_cast<PBEPARAM*>(
+          ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter)));
+      if (!pbe) return unreadable(what);
+      return add_iterations(what, pbe->iter);
+    }
+    Pbe2ParamPtr pbe2(static_cast<PBE2PARAM*>(
+        ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), alg->parameter)));
+    if (!pbe2 || !pbe2->keyfunc) return unreadable(what);
+    const ASN1_TYPE* kdf_params = pbe2->keyfunc->parameter;
+    switch (OBJ_obj2nid(pbe2->keyfunc->algorithm)) {
+      case NID_id_pbkdf2: {
+        Pbkdf2ParamPtr p(static_cast<PBKDF2PARAM*>(
+            ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), kdf_params)));
+        if (!p) return unreadable(what);
+        return add_iterations(what + " (PBKDF2)", p->iter);
+      }
+      case NID_id_scrypt: {
+        ScryptParamsPtr p(static_cast<SCRYPT_PARAMS*>(
+            ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), kdf_params)));
+        uint64_t n = 0, r = 0, par = 0;
+        if (!p || ASN1_INTEGER_get_uint64(&n, p->costParameter) != 1 ||
+            ASN1_INTEGER_get_uint64(&r, p->blockSize) != 1 ||
+            ASN1_INTEGER_get_uint64(&par, p->parallelizationParameter) != 1) {
+          return unreadable(what);
+        }
+        // N*r*p blocks of work; each factor is capped first so the product cannot wrap.
+        const uint64_t cap = static_cast<uint64_t>(kMaxPkcs12Iterations);
+        if (n > cap || r > cap || par > cap || n * r > cap || n * r * par > cap)
+          return too_costly(what + " asks for scrypt N*r*p above " + std::to_string(cap));
+        return add(what + " (scrypt)", static_cast<int64_t>(n * r * par));
+      }
+      default:
+        return too_costly(what + " uses an unsupported key derivation");
+    }
+  }
+
+  // Shrouded key bags, also inside nested safe-contents bags.
+  Status add_bags(const STACK_OF(PKCS12_SAFEBAG) * bags, int depth = 0) {
+    if (depth > 4) return too_costly("its bags are nested too deeply");
+    for (int i = 0; bags && i < sk_PKCS12_SAFEBAG_num(bags); ++i) {
+      const PKCS12_SAFEBAG* bag = sk_PKCS12_SAFEBAG_value(bags, i);
+      switch (PKCS12_SAFEBAG_get_nid(bag)) {
+        case NID_pkcs8ShroudedKeyBag: {
+          const X509_ALGOR* alg = nullptr;
+          const X509_SIG* p8 = PKCS12_SAFEBAG_get0_pkcs8(bag);
+          if (!p8) return unreadable("a key bag");
+          X509_SIG_get0(p8, &alg, nullptr);
+          CK_RETURN_IF_ERROR(add_algorithm("a key bag", alg));
+          break;
+        }
+        case NID_safeContentsBag:
+          CK_RETURN_IF_ERROR(add_bags(PKCS12_SAFEBAG_get0_safes(bag), depth + 1));
+          break;
+        default:
+          break;
+      }
+    }
+    return ok_status();
+  }
+
+ private:
+  static Error unreadable(const std::string& what) {
+    clear_openssl_errors();
+    return make_error(ErrorKind::kInvalidArgument,
+                      "PKCS#12 file refused: " + what + " has unreadable encryption parameters");
+  }
+  int64_t total_ = 0;
+};
+
+const X509_ALGOR* encrypted_content_algorithm(const PKCS7* p7) {
+  if (!p7->d.encrypted || !p7->d.encrypted->enc_data) return nullptr;
+  return p7->d.encrypted->enc_data->algorithm;
+}
+
+}  // namespace
 
 void load_legacy_provider() {
   static std::once_flag once;
@@ -25,13 +161,49 @@ Result<Pkcs12Contents> read_pkcs12(std::string_view data, std::string_view passw
   if (!p12) {
     return openssl_error("not a PKCS#12 file (or truncated)", ErrorKind::kInvalidArgument);
   }
+  Pkcs7StackPtr safes(PKCS12_unpack_authsafes(p12.get()));
+  if (!safes) return openssl_error("not a PKCS#12 file (no contents)", ErrorKind::kInvalidArgument);
+  // Every derivation visible without the password is checked before the first one runs.
+  KdfBudget budget;
+  CK_RETURN_IF_ERROR(budget.add_mac(p12.get()));
+  std::vector<PKCS7*> encrypted;
+  for (int i = 0; i < sk_PKCS7_num(safes.get()); ++i) {
+    PKCS7* p7 = sk_PKCS7_value(safes.get(), i);
+    if (PKCS7_type_is_data(p7)) {
+      BagStackPtr bags(PKCS12_unpack_p7data(p7));
+      if (!bags) return openssl_error("damaged PKCS#12 file", ErrorKind::kInvalidArgument);
+      CK_RETURN_IF_ERROR(budget.add_bags(bags.get()));
+    } else if (PKCS7_type_is_encrypted(p7)) {
+      CK_RETURN_IF_ERROR(budget.add_algorithm("an encrypted content",
+                                              encrypted_content_algorithm(p7)));
+      encrypted.push_back(p7);
+    }
+  }
   std::string pass(password);
   // An empty password may be encoded either as absent or as "", try the MAC both ways.
-  if (PKCS12_verify_mac(p12.get(), pass.c_str(), static_cast<int>(pass.size())) != 1 &&
-      !(pass.empty() && PKCS12_verify_mac(p12.get(), nullptr, 0) == 1)) {
-    OPENSSL_cleanse(pass.data(), pass.size());
-    clear_openssl_errors();
-    return make_error(ErrorKind::kCrypto, "wrong password for PKCS#12 file (MAC check failed)");
+  const char* pass_arg = pass.c_str();
+  int pass_len = static_cast<int>(pass.size());
+  if (PKCS12_verify_mac(p12.get(), pass_arg, pass_len) != 1) {
+    if (pass.empty() && PKCS12_verify_mac(p12.get(), nullptr, 0) == 1) {
+      pass_arg = nullptr;
+    } else {
+      OPENSSL_cleanse(pass.data(), pass.size());
+      clear_openssl_errors();
+      return make_error(ErrorKind::kCrypto, "wrong password for PKCS#12 file (MAC check failed)");
+    }
+  }
+  // Key bags inside encrypted contents show only once decrypted (each at a checked cost).
+  for (PKCS7* p7 : encrypted) {
+    BagStackPtr bags(PKCS12_unpack_p7encdata(p7, pass_arg, pass_len));
+    if (!bags) {
+      OPENSSL_cleanse(pass.data(), pass.size());
+      return openssl_error("cannot decrypt PKCS#12 file", ErrorKind::kCrypto);
+    }
+    Status nested = budget.add_bags(bags.get());
+    if (!nested.ok()) {
+      OPENSSL_cleanse(pass.data(), pass.size());
+      return nested.error();
+    }
   }
   EVP_PKEY* raw_key = nullptr;
   X509* raw_cert = nullptr;
@@ -62,16 +234,17 @@ Result<std::string> write_pkcs12(const PrivateKey& key, const Certificate& cert,
                                  std::string_view password, std::string_view friendly_name) {
   std::string pass(password);
   std::string name(friendly_name);
+  // nid_cert -1: the certificate bag stays unencrypted (see pkcs12.h); mac_iter -1 skips
+  // the default SHA-1 MAC, replaced below by a SHA-256 one.
   ossl::Pkcs12Ptr p12(PKCS12_create_ex(pass.c_str(), name.c_str(), key.get(), cert.get(), nullptr,
-                                       NID_aes_256_cbc, NID_aes_256_cbc, 0, -1, 0, nullptr,
+                                       NID_aes_256_cbc, -1, kPkcs12Iterations, -1, 0, nullptr,
                                        nullptr));
   if (!p12) {
     OPENSSL_cleanse(pass.data(), pass.size());
     return openssl_error("cannot create PKCS#12 file");
   }
-  // mac_iter -1 above skips the default SHA-1 MAC; add a SHA-256 one.
   int rc = PKCS12_set_mac(p12.get(), pass.c_str(), static_cast<int>(pass.size()), nullptr, 0,
-                          PKCS12_DEFAULT_ITER, EVP_sha256());
+                          kPkcs12Iterations, EVP_sha256());
   OPENSSL_cleanse(pass.data(), pass.size());
   if (rc != 1) return openssl_error("cannot set PKCS#12 MAC");
   unsigned char* der = nullptr;
