@@ -1,5 +1,5 @@
 // RFC 4180 CSV rows (CRLF line ends, quotes doubled), safe to open in a
-// spreadsheet: a cell starting with = + - @ is prefixed with ' (CSV injection).
+// spreadsheet: a cell starting with = + - @ TAB or CR is prefixed with ' (CSV injection).
 #pragma once
 
 #include <string>

@@ -19,6 +19,9 @@ TEST(Csv, NeutralisesFormulaInjection) {
   EXPECT_EQ(csv_cell("-cmd"), "'-cmd");
   EXPECT_EQ(csv_cell("@SUM(A1)"), "'@SUM(A1)");
   EXPECT_EQ(csv_cell("host-1"), "host-1");
+  EXPECT_EQ(csv_cell("\t=1+2"), "'\t=1+2");
+  EXPECT_EQ(csv_cell("\r=1+2"), "\"'\r=1+2\"");
+  EXPECT_EQ(csv_cell("a\tb"), "a\tb");
 }
 
 }  // namespace
