@@ -29,6 +29,18 @@ Result<std::string> get_string(const json::object& o, const char* key, bool requ
   return std::string(s.data(), s.size());
 }
 
+// A free-text check-in field: these reach the registry, certmgr -l, CSV files, terminals and logs,
+// so C0 and C1 control characters (and DEL) are refused. Boost.JSON already refuses invalid UTF-8.
+Result<std::string> get_text(const json::object& o, const char* key) {
+  CK_ASSIGN_OR_RETURN(std::string s, get_string(o, key, false, kMaxFieldBytes));
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const bool c1 = c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f;  // U+0080-U+009F
+    if (c < 0x20 || c == 0x7f || c1) return invalid(std::string("\"") + key + "\" contains a control character");
+  }
+  return s;
+}
+
 Result<std::optional<int64_t>> get_int(const json::object& o, const char* key) {
   const json::value* v = o.if_contains(key);
   if (!v || v->is_null()) return std::optional<int64_t>();
@@ -108,11 +120,11 @@ Result<CheckinRequest> checkin_request_from_json(const json::value& v) {
   CK_ASSIGN_OR_RETURN(const json::object* o, as_object(v, "check-in"));
   CheckinRequest r;
   CK_ASSIGN_OR_RETURN(r.agent_id, get_agent_id(*o, "agent_id"));
-  CK_ASSIGN_OR_RETURN(r.hostname, get_string(*o, "hostname", false, kMaxFieldBytes));
-  CK_ASSIGN_OR_RETURN(r.ip, get_string(*o, "ip", false, kMaxFieldBytes));
-  CK_ASSIGN_OR_RETURN(r.domain, get_string(*o, "domain", false, kMaxFieldBytes));
-  CK_ASSIGN_OR_RETURN(r.os, get_string(*o, "os", false, kMaxFieldBytes));
-  CK_ASSIGN_OR_RETURN(r.agent_version, get_string(*o, "agent_version", false, kMaxFieldBytes));
+  CK_ASSIGN_OR_RETURN(r.hostname, get_text(*o, "hostname"));
+  CK_ASSIGN_OR_RETURN(r.ip, get_text(*o, "ip"));
+  CK_ASSIGN_OR_RETURN(r.domain, get_text(*o, "domain"));
+  CK_ASSIGN_OR_RETURN(r.os, get_text(*o, "os"));
+  CK_ASSIGN_OR_RETURN(r.agent_version, get_text(*o, "agent_version"));
   CK_ASSIGN_OR_RETURN(r.pinned_fingerprint, get_fingerprint(*o, "pinned_fingerprint"));
   CK_ASSIGN_OR_RETURN(auto last_seq, get_int(*o, "last_seq"));
   if (last_seq && *last_seq < 0) return invalid("\"last_seq\" must not be negative");

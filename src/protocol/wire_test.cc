@@ -127,6 +127,32 @@ TEST(Wire, AdminMessageRequest) {
   EXPECT_FALSE(
       admin_message_request_from_json(*parse_json_body(R"({"command":"ping","to":"a","args":[]})")).ok());
 }
+// Check-in text reaches the registry, certmgr -l, CSV, terminals and logs: control characters
+// (C0, DEL, C1) are refused with kInvalidArgument (the server answers 422).
+TEST(Wire, CheckinFieldsRefuseControlCharacters) {
+  const std::vector<std::string> bad = {"\n", "\r", "\t", std::string(1, '\0'), "\x1b[2J", "\x7f", "\xc2\x9b"};
+  for (const char* field : {"hostname", "ip", "domain", "os", "agent_version"}) {
+    for (const std::string& ctl : bad) {
+      CheckinRequest r;
+      r.agent_id = "a";
+      r.pinned_fingerprint = kFp;
+      json::object o = to_json(r);
+      o[field] = "host" + ctl + "name";
+      auto parsed = checkin_request_from_json(*parse_json_body(json::serialize(o)));
+      ASSERT_FALSE(parsed.ok()) << field << " " << json::serialize(json::string(ctl));
+      EXPECT_EQ(parsed.error().kind, ErrorKind::kInvalidArgument);
+      EXPECT_NE(parsed.error().message.find(field), std::string::npos) << parsed.error().message;
+    }
+    // Printable text, including non-ASCII letters, is still accepted.
+    CheckinRequest r;
+    r.agent_id = "a";
+    r.pinned_fingerprint = kFp;
+    json::object o = to_json(r);
+    o[field] = "Windows Server 2022 (x64) \xc3\xa9t\xc3\xa9 ~!";
+    auto parsed = checkin_request_from_json(*parse_json_body(json::serialize(o)));
+    ASSERT_TRUE(parsed.ok()) << field << ": " << parsed.error().message;
+  }
+}
 
 TEST(Wire, Hello) {
   ChannelHello h{"a", kFp};
