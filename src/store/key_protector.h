@@ -13,7 +13,8 @@ namespace ck::store {
 class KeyProtector {
  public:
   // Loads the KEK from `path`, creating it (32 random bytes, hex, mode 0600) when
-  // `create` is set and it does not exist. Refuses a KEK file readable by others.
+  // `create` is set and it does not exist. Refuses (kPermissionDenied) a symlink, a file
+  // owned by another user (root excepted), or one with any group or other permission bit.
   static Result<KeyProtector> open(const std::string& path, bool create);
 
   Result<std::string> seal(const crypto::PrivateKey& key) const;

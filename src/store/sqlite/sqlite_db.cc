@@ -1,6 +1,41 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <sys/stat.h>
+
 namespace ck::sqlite {
+namespace {
+
+class RestrictiveUmask {
+ public:
+  explicit RestrictiveUmask(bool active) : active_(active), old_(active ? ::umask(077) : 0) {}
+  ~RestrictiveUmask() {
+    if (active_) ::umask(old_);
+  }
+  RestrictiveUmask(const RestrictiveUmask&) = delete;
+  RestrictiveUmask& operator=(const RestrictiveUmask&) = delete;
+
+ private:
+  bool active_;
+  mode_t old_;
+};
+
+// -wal and -shm files left by older versions (created before the database was chmodded)
+// get no permission the database itself lacks. Best effort: they may belong to another user.
+// By path, never open()+close(): closing any descriptor of a file drops this process's POSIX
+// locks on it, which SQLite's other connections rely on.
+void tighten_side_files(const std::string& path) {
+  struct stat db{};
+  if (::stat(path.c_str(), &db) != 0) return;
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path + suffix;
+    struct stat st{};
+    if (::lstat(side.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const mode_t wanted = st.st_mode & db.st_mode & 0777;
+    if ((st.st_mode & 0777) != wanted) (void)::chmod(side.c_str(), wanted);
+  }
+}
+
+}  // namespace
 
 Error sqlite_error(sqlite3* db, int rc, const std::string& what) {
   int primary = rc & 0xff;
@@ -67,11 +102,20 @@ std::string Stmt::text(int col) const {
 Result<SqliteDb> SqliteDb::open(const std::string& path, const Options& options) {
   int flags = SQLITE_OPEN_NOMUTEX;
   flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  const bool may_create = options.create && !options.read_only;
+  if (may_create) flags |= SQLITE_OPEN_CREATE;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc;
+  {
+    // SQLite creates the database 0644 & ~umask, and later the -wal and -shm files with the
+    // database's mode: create it 0600 from the start. umask is per process; another thread
+    // creating a file meanwhile only gets a stricter mode.
+    RestrictiveUmask umask_guard(may_create);
+    rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  }
   SqliteDb db(raw, path);
   if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open " + path);
+  if (!options.read_only) tighten_side_files(path);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   return db;
