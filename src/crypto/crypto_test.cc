@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include "common/clock.h"
 #include "crypto/encoding.h"
@@ -109,6 +112,50 @@ TEST(Certificate, ParseRejectsGarbage) {
   auto r = Certificate::parse("not a certificate");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::kInvalidArgument);
+}
+
+// The same as `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_pubexp:E -pkeyopt rsa_keygen_bits:2048`.
+ossl::PkeyPtr rsa_with_exponent(unsigned long exponent) {
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr),
+                                                                  EVP_PKEY_CTX_free);
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> e(BN_new(), BN_free);
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || !e || BN_set_word(e.get(), exponent) != 1 || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1 ||
+      EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), e.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1) {
+    return nullptr;
+  }
+  return ossl::PkeyPtr(raw);
+}
+
+std::string spki_der(EVP_PKEY* pkey) {
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(pkey, &der);
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len > 0 ? len : 0));
+  OPENSSL_free(der);
+  return out;
+}
+
+// Review L7: only e = 65537. A private key (import), a public key (SPKI) and a certificate
+// with any other exponent are refused.
+TEST(Key, RsaPublicExponentMustBe65537) {
+  for (unsigned long exponent : {3ul, 17ul, 65539ul}) {
+    auto pkey = rsa_with_exponent(exponent);
+    ASSERT_TRUE(pkey) << exponent;
+    EXPECT_FALSE(algorithm_of(pkey.get())) << exponent;
+    auto pub = PublicKey::from_spki_der(spki_der(pkey.get()));
+    ASSERT_FALSE(pub.ok()) << exponent;
+    EXPECT_EQ(pub.error().kind, ErrorKind::kInvalidArgument);
+    auto priv = PrivateKey::adopt(std::move(pkey));
+    ASSERT_FALSE(priv.ok()) << exponent;
+    EXPECT_EQ(priv.error().kind, ErrorKind::kInvalidArgument);
+    EXPECT_NE(priv.error().message.find("65537"), std::string::npos) << priv.error().message;
+  }
+  auto good = rsa_with_exponent(65537);
+  ASSERT_TRUE(good);
+  EXPECT_EQ(algorithm_of(good.get()), Algorithm::kRsa3072);
+  EXPECT_TRUE(PublicKey::from_spki_der(spki_der(good.get())).ok());
+  EXPECT_TRUE(PrivateKey::adopt(std::move(good)).ok());
 }
 
 TEST(Pkcs12, RejectsKeyThatDoesNotMatchCertificate) {

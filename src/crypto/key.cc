@@ -1,5 +1,6 @@
 #include "crypto/key.h"
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 
@@ -31,6 +32,16 @@ Result<ossl::PkeyPtr> public_half(const EVP_PKEY* pkey) {
   return pub;
 }
 
+// Every mainstream tool uses e = 65537. Anything else is refused: e = 1 makes signatures forgeable,
+// and small exponents invite the textbook low-exponent attacks.
+bool has_exponent_65537(const EVP_PKEY* pkey) {
+  BIGNUM* e = nullptr;
+  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) return false;
+  const bool ok = BN_is_word(e, 65537);
+  BN_free(e);
+  return ok;
+}
+
 }  // namespace
 
 const char* algorithm_name(Algorithm alg) {
@@ -57,7 +68,7 @@ std::optional<Algorithm> algorithm_of(const EVP_PKEY* pkey) {
     case EVP_PKEY_RSA:
       // RSA from 2048 bits is accepted on import (Windows exports 2048); smaller keys
       // are too weak to sign for a fleet. "rsa-3072" names the family we generate.
-      if (EVP_PKEY_get_bits(pkey) < 2048) return std::nullopt;
+      if (EVP_PKEY_get_bits(pkey) < 2048 || !has_exponent_65537(pkey)) return std::nullopt;
       return Algorithm::kRsa3072;
     case EVP_PKEY_EC: {
       char group[64] = {0};
@@ -96,7 +107,7 @@ Result<PublicKey> PublicKey::from_spki_der(std::string_view der) {
   if (!pkey) return openssl_error("not a public key", ErrorKind::kInvalidArgument);
   if (!algorithm_of(pkey.get())) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more)");
+                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more with exponent 65537)");
   }
   return PublicKey(std::move(pkey));
 }
@@ -105,7 +116,7 @@ Result<PrivateKey> PrivateKey::adopt(ossl::PkeyPtr pkey) {
   if (!pkey) return make_error(ErrorKind::kInvalidArgument, "no private key");
   if (!algorithm_of(pkey.get())) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more)");
+                      "unsupported key type (expected ECDSA P-256, Ed25519 or RSA of 2048 bits or more with exponent 65537)");
   }
   CK_ASSIGN_OR_RETURN(ossl::PkeyPtr pub, public_half(pkey.get()));
   PublicKey public_key(std::move(pub));

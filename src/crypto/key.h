@@ -63,7 +63,8 @@ class PrivateKey {
   PublicKey public_key_;
 };
 
-// The algorithm of a key OpenSSL holds, if it is one we use.
+// The algorithm of a key OpenSSL holds, if it is one we use: P-256 (named curve), Ed25519, or
+// RSA of at least 2048 bits with public exponent 65537.
 std::optional<Algorithm> algorithm_of(const EVP_PKEY* pkey);
 
 // Computes the fingerprint of a key.
