@@ -120,6 +120,7 @@ TEST_F(CertmgrTest, GlobalFlagsFirstAndSecondGenerateRetiresFirst) {
 TEST_F(CertmgrTest, PasswordSourcesAndWeakPasswords) {
   std::string pwfile = dir_ + "/pw";
   std::ofstream(pwfile) << kStrong << "\n";
+  fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write);
   EXPECT_EQ(certmgr({"generate", "--password-file", pwfile}).exit_code, 0);
   RunOptions with_stdin = env_;
   with_stdin.stdin_data = std::string(kStrong) + "\n";
@@ -136,6 +137,51 @@ TEST_F(CertmgrTest, PasswordSourcesAndWeakPasswords) {
   expect_fails_cleanly(certmgr({"generate"}), 1, "a password is required");
   expect_fails_cleanly(certmgr({"generate", "--algorithm", "dsa", kStrong}), 2, "unknown algorithm");
   EXPECT_EQ(store_hash(), before);
+}
+
+// --password-file: the first line only (the backup opens with it), and never a file that
+// group or others can read.
+TEST_F(CertmgrTest, PasswordFileFirstLineOnlyAndPrivate) {
+  const std::string pwfile = dir_ + "/pw";
+  std::ofstream(pwfile) << kStrong << "\nsecond line, not part of the password\n";
+  fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  expect_fails_cleanly(certmgr({"generate", "--password-file", pwfile}), 1, "chmod 600");
+  EXPECT_FALSE(fs::exists(db_));
+  fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read);
+  expect_fails_cleanly(certmgr({"generate", "--password-file", pwfile}), 1, "accessible by group or others");
+  EXPECT_FALSE(fs::exists(db_));
+
+  fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write);
+  auto gen = certmgr({"generate", "--password-file", pwfile});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  std::string zip;
+  for (auto& e : fs::directory_iterator(dir_ + "/store/backups")) zip = e.path().string();
+  ASSERT_FALSE(zip.empty());
+  // The backup opens with the first line alone.
+  auto verify = certmgr({"verify-backup", kStrong, zip});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+// A password in argv is visible in ps: certmgr says so to the person at the terminal.
+TEST_F(CertmgrTest, PositionalPasswordWarnsOnATerminal) {
+  auto quoted = [](const std::string& s) { return "'" + s + "'"; };
+  auto on_tty = [&](const std::string& command) {
+    return testing::run({"/usr/bin/script", "-qec", command, "/dev/null"}, env_);
+  };
+  const std::string certmgr_bin = quoted(testing::bin("certmgr"));
+  auto positional = on_tty(certmgr_bin + " -c " + quoted(kStrong));
+  ASSERT_EQ(positional.exit_code, 0) << positional.out;
+  EXPECT_NE(positional.out.find("visible to other users"), std::string::npos) << positional.out;
+  EXPECT_NE(positional.out.find("--password-stdin"), std::string::npos) << positional.out;
+
+  const std::string pwfile = dir_ + "/pw";
+  std::ofstream(pwfile) << kStrong << "\n";
+  fs::permissions(pwfile, fs::perms::owner_read | fs::perms::owner_write);
+  auto from_file = on_tty(certmgr_bin + " generate --password-file " + quoted(pwfile));
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.out;
+  EXPECT_EQ(from_file.out.find("visible to other users"), std::string::npos) << from_file.out;
+  // Not a terminal: the one-line stderr contract holds (scripts parse it).
+  EXPECT_EQ(certmgr({"-c", kStrong}).err.find("visible to other users"), std::string::npos);
 }
 
 TEST_F(CertmgrTest, WeakPasswordCreatesNoStore) {
@@ -288,6 +334,21 @@ TEST_F(ImportTest, ImportedKeySignsWhatOpensslVerifies) {
               "openssl dgst -sha256 -verify " + dir_ + "/pub.pem -signature " + dir_ + "/msg.sig " + dir_ + "/msg");
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   EXPECT_EQ(trim(v.out), "Verified OK");
+}
+
+// Review L7: an RSA key with a public exponent other than 65537 is refused on import.
+TEST_F(ImportTest, RsaWithExponentThreeIsRefused) {
+  ASSERT_EQ(certmgr({"-c", kStrong}).exit_code, 0);
+  const std::string base = dir_ + "/e3";
+  auto made = sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_pubexp:3 -pkeyopt rsa_keygen_bits:2048 -out " +
+                 base + ".key 2>&1 && openssl req -x509 -key " + base + ".key -out " + base +
+                 ".crt -subj /CN=e3 -days 365 2>&1 && openssl pkcs12 -export -inkey " + base + ".key -in " + base +
+                 ".crt -passout 'pass:" + kStrong + "' -out " + base + ".pfx 2>&1");
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  ASSERT_NE(sh("openssl pkey -in " + base + ".key -noout -text").out.find("publicExponent: 3 "), std::string::npos);
+  const std::string before = store_hash();
+  expect_fails_cleanly(certmgr({"-ine", kStrong, base + ".pfx"}), 1, "unsupported");
+  EXPECT_EQ(store_hash(), before);
 }
 
 TEST_F(ImportTest, BadPfxInputsFailCleanlyAndLeaveStoreUntouched) {
