@@ -156,6 +156,18 @@ TEST_F(AgentAttackTest, IssuedInTheFuture) {
   expect_rejected(sign(b_->key, p));
 }
 
+// A validly signed message that stays valid for more than a day is refused, however far
+// its exp (no overflow at INT64_MAX).
+TEST_F(AgentAttackTest, LifetimeLongerThanADay) {
+  const std::initializer_list<int64_t> far_exps = {kNow + 24 * 3600 + 1, kNow + 10 * 365 * 86400, INT64_MAX - 60,
+                                                    INT64_MAX};
+  for (int64_t exp : far_exps) {
+    auto p = payload(6, "x");
+    p["exp"] = exp;
+    expect_rejected(sign(b_->key, p));
+  }
+}
+
 TEST_F(AgentAttackTest, MissingClaims) {
   for (const char* claim : {"exp", "iat", "jti", "seq", "cmd", "typ"}) {
     auto p = payload(6, "x");

@@ -12,6 +12,13 @@ std::optional<int64_t> as_int(const json::value* v) {
   return std::nullopt;
 }
 
+// a > b + slack for slack >= 0, without signed overflow: exp, iat and now may be anything
+// an int64 holds.
+bool exceeds(int64_t a, int64_t b, int64_t slack) {
+  if (a <= b) return false;
+  return static_cast<uint64_t>(a) - static_cast<uint64_t>(b) > static_cast<uint64_t>(slack);
+}
+
 bool audience_matches(const json::value* aud, const std::string& agent_id) {
   if (!aud) return false;
   // Only our own id: a message addressed to "all" names no agent and could be replayed
@@ -39,9 +46,12 @@ Result<CommandClaims> check_command_claims(const json::object& p, const AgentSta
   auto iat = as_int(p.if_contains("iat"));
   auto seq = as_int(p.if_contains("seq"));
   if (!exp || !iat || !seq) return reject("missing exp, iat or seq");
-  if (now > *exp + skew) return reject("expired");
-  if (*iat > now + skew) return reject("issued in the future");
+  skew = std::max<int64_t>(skew, 0);
+  if (exceeds(now, *exp, skew)) return reject("expired");
+  if (exceeds(*iat, now, skew)) return reject("issued in the future");
   if (*iat > *exp) return reject("iat after exp");
+  // Bounds what a signed message is worth after a state reset (seq and jti forgotten).
+  if (exceeds(*exp, *iat, kMaxMessageLifetimeSeconds)) return reject("lifetime (exp - iat) longer than 24 h");
   const json::value* jti = p.if_contains("jti");
   if (!jti || !jti->is_string() || jti->as_string().empty() || jti->as_string().size() > kMaxJtiLength)
     return reject("missing or bad jti");

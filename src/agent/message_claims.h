@@ -1,6 +1,6 @@
 // Checks the claims of a verified server-initiated message (DESIGN.md §4):
 // typ == "command", cmd (alias "command") names a command, aud names this agent (its id, or an array containing its id; never "all"),
-// exp not past, iat not in the future and not after exp, jti fresh, seq newer.
+// exp not past, iat not in the future and not after exp, exp - iat at most 24 h, jti fresh, seq newer.
 // Pure function of its inputs; thread-safe.
 #pragma once
 
@@ -15,6 +15,8 @@
 namespace ck::agent {
 
 inline constexpr size_t kMaxJtiLength = 128;
+// The server signs for protocol::kMessageLifetimeSeconds (1 h); anything longer-lived is refused.
+inline constexpr int64_t kMaxMessageLifetimeSeconds = 24 * 3600;
 
 struct CommandClaims {
   std::string command;
