@@ -31,6 +31,8 @@ struct Backup {
   int64_t store_generation = 0;
   std::vector<BackupCertificate> certificates;   // the current one among them
   std::vector<store::RotationRecord> rotations;  // by generation ascending
+  // One line each, for the administrator (decode_backup: e.g. a ZipCrypto archive).
+  std::vector<std::string> warnings;
 
   const BackupCertificate* current() const {
     for (const auto& c : certificates)

@@ -1,5 +1,7 @@
 #include "archive/backup_reader.h"
 
+#include <zip.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -59,6 +61,26 @@ Result<BackupCertificate> decode_listed(const ManifestCertificate& m,
   return out;
 }
 
+// The signed rotation statements fix part of the history; the manifest must agree:
+// each link's new certificate has the link's generation, its old one an earlier
+// generation, and the current certificate has the highest generation of all.
+Status check_generations(const Backup& backup,
+                         const std::map<std::string, const BackupCertificate*>& by_fp) {
+  const BackupCertificate* current = backup.current();
+  for (const auto& c : backup.certificates)
+    if (current && c.generation > current->generation)
+      return disagrees("certificate " + c.certificate.fingerprint() + " has generation " +
+                       std::to_string(c.generation) + ", above the current one's");
+  for (const auto& r : backup.rotations) {
+    if (by_fp.at(r.to_fingerprint)->generation != r.generation ||
+        by_fp.at(r.from_fingerprint)->generation >= r.generation)
+      return disagrees("the generations of " + r.from_fingerprint + " and " + r.to_fingerprint +
+                       " contradict their signed rotation statement " +
+                       std::to_string(r.generation));
+  }
+  return ok_status();
+}
+
 Status check_chain(const Backup& backup) {
   std::map<std::string, const BackupCertificate*> by_fp;
   std::set<int64_t> generations;
@@ -85,7 +107,43 @@ Status check_chain(const Backup& backup) {
         verified->generation != r.generation)
       return disagrees(where + " says something else than its signed payload");
   }
-  return ok_status();
+  return check_generations(backup, by_fp);
+}
+
+bool is_aes(uint16_t encryption_method) {
+  return encryption_method == ZIP_EM_AES_128 || encryption_method == ZIP_EM_AES_192 ||
+         encryption_method == ZIP_EM_AES_256;
+}
+
+// A manifest under ZipCrypto is not authenticated (its keys can be recovered from known
+// plaintext without the password, and CRC-32 is no MAC), while every PFX is (its MAC
+// needs the password). So only what a PFX backs is kept: a certificate listed without
+// its PFX is dropped, except a revoked one (a revocation can only take trust away), and
+// so is a rotation statement linking a dropped certificate. Status and generation of
+// the kept ones still have to agree with the signed rotation statements (check_chain).
+void keep_only_what_pfx_files_back(Manifest& manifest, std::vector<std::string>& warnings) {
+  std::set<std::string> kept;
+  std::vector<ManifestCertificate> certificates;
+  for (auto& m : manifest.certificates) {
+    if (!m.has_key && m.status != store::CertStatus::kRevoked) {
+      warnings.push_back("ignored " + m.fingerprint + " (" + store::status_name(m.status) +
+                         "): only the unauthenticated manifest lists it, no PFX file backs it");
+      continue;
+    }
+    kept.insert(m.fingerprint);
+    certificates.push_back(std::move(m));
+  }
+  manifest.certificates = std::move(certificates);
+  std::vector<store::RotationRecord> rotations;
+  for (auto& r : manifest.rotations) {
+    if (kept.count(r.from_fingerprint) && kept.count(r.to_fingerprint)) {
+      rotations.push_back(std::move(r));
+    } else {
+      warnings.push_back("ignored rotation statement " + std::to_string(r.generation) +
+                         ": it links a certificate no PFX file backs");
+    }
+  }
+  manifest.rotations = std::move(rotations);
 }
 
 Result<Backup> decode_with_manifest(const ZipEntry& manifest_entry,
@@ -96,6 +154,8 @@ Result<Backup> decode_with_manifest(const ZipEntry& manifest_entry,
   for (const auto& e : entries)
     if (e.name != kManifestName) unclaimed[e.name] = &e;
   Backup backup;
+  if (!is_aes(manifest_entry.encryption_method))
+    keep_only_what_pfx_files_back(manifest, backup.warnings);
   backup.format_version = manifest.format_version;
   backup.created = manifest.created;
   backup.store_generation = manifest.store_generation;
@@ -164,9 +224,20 @@ Result<Backup> decode_pfx_only(const std::vector<ZipEntry>& entries, const std::
 
 Result<Backup> decode_backup(std::string_view archive, const std::string& password) {
   CK_ASSIGN_OR_RETURN(std::vector<ZipEntry> entries, read_zip_entries(archive, password));
-  for (const auto& e : entries)
-    if (e.name == kManifestName) return decode_with_manifest(e, entries, password);
-  return decode_pfx_only(entries, password);
+  const bool zipcrypto = std::any_of(entries.begin(), entries.end(),
+                                     [](const ZipEntry& e) { return !is_aes(e.encryption_method); });
+  auto manifest = std::find_if(entries.begin(), entries.end(),
+                               [](const ZipEntry& e) { return e.name == kManifestName; });
+  auto backup = manifest != entries.end() ? decode_with_manifest(*manifest, entries, password)
+                                          : decode_pfx_only(entries, password);
+  if (backup.ok() && zipcrypto) {
+    backup->warnings.insert(
+        backup->warnings.begin(),
+        "the archive uses ZipCrypto (legacy ZIP encryption, e.g. 7-Zip's default), which "
+        "neither hides nor authenticates its contents: its integrity rests on the PFX files "
+        "alone, and only what they confirm is restored");
+  }
+  return backup;
 }
 
 Result<Backup> read_backup_file(const std::string& path, const std::string& password) {

@@ -5,7 +5,12 @@
 //    times and algorithm; every certificate with has_key has its <fingerprint>.pfx, which
 //    decrypts with the same password and holds that certificate and its matching key;
 //    no PFX is missing or unlisted; exactly one current certificate; every rotation
-//    statement links listed certificates and its two signatures verify;
+//    statement links listed certificates and its two signatures verify, and the
+//    generations agree with the signed ones (the current certificate's is the highest);
+//  - a manifest under ZipCrypto (not authenticated) counts only where PFX files back it:
+//    certificates listed without a PFX are ignored (revoked ones kept), and so are the
+//    rotation statements that link them; each such decision is a Backup::warnings line,
+//    after one saying the archive uses ZipCrypto;
 //  - without manifest (a ZIP of PFX files made by other tools): only .pfx/.p12 entries,
 //    each readable with the password; the one with the latest notBefore becomes current
 //    (generation 1), the others retired.

@@ -23,9 +23,10 @@ Result<Backup> snapshot_store(store::CertStore& store, int64_t now) {
                           "stored certificate " + r.fingerprint + " has another key");
       BackupCertificate c{std::move(cert), r.status,     r.exportable,
                           r.generation,    r.created_at, std::nullopt};
-      // Only exportable keys leave the store.
+      // Only exportable keys leave the store, and never a revoked one (revoke erases
+      // keys; a store revoked by an older version may still hold one).
       c.key_in_store = r.has_private_key;
-      if (r.exportable && r.has_private_key) {
+      if (r.exportable && r.has_private_key && r.status != store::CertStatus::kRevoked) {
         CK_ASSIGN_OR_RETURN(c.key, txn.private_key(r.fingerprint));
       }
       backup.certificates.push_back(std::move(c));

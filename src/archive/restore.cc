@@ -7,6 +7,32 @@
 
 namespace ck::archive {
 
+namespace {
+
+Error revoked_here(const std::string& fingerprint) {
+  return make_error(ErrorKind::kConflict,
+                    "the backup's current certificate " + fingerprint +
+                        " is revoked in this store and can never become current again; restore "
+                        "a newer backup or generate a new certificate");
+}
+
+}  // namespace
+
+Status check_not_revoked_in(store::CertStore& store, const Backup& backup) {
+  const BackupCertificate* current = backup.current();
+  if (!current) return ok_status();
+  const std::string fp = current->certificate.fingerprint();
+  return store.read([&](store::CertTxn& txn) -> Status {
+    CK_ASSIGN_OR_RETURN(auto record, txn.find(fp));
+    if (record && record->status == store::CertStatus::kRevoked) return revoked_here(fp);
+    return ok_status();
+  });
+}
+
+int64_t history_less_generation(int64_t store_generation, int64_t now) {
+  return std::max(store_generation + 1, now);
+}
+
 Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& backup,
                                       bool exportable, const std::string& source,
                                       const store::Context& ctx) {
@@ -25,29 +51,26 @@ Result<RestoreSummary> restore_backup(store::CertStore& store, const Backup& bac
     std::map<std::string, store::CertRecord> revoked;
     for (const auto& r : before)
       if (r.status == store::CertStatus::kRevoked) revoked.emplace(r.fingerprint, r);
-    if (revoked.count(summary.current)) {
-      return make_error(ErrorKind::kConflict, "the backup's current certificate " + summary.current +
-                                                  " is revoked in this store and can never become current "
-                                                  "again; restore a newer backup or generate a new certificate");
-    }
+    if (revoked.count(summary.current)) return revoked_here(summary.current);
     CK_RETURN_IF_ERROR(txn.delete_all_certificates());
     std::string fingerprints;
     for (const auto& c : backup.certificates) {
       int64_t generation = c.generation;
-      // A ZIP of foreign PFX files has no history: its current one continues this
-      // store's count, so agents never see the generation go backwards.
       if (backup.format_version == 0 && c.status == store::CertStatus::kCurrent)
-        generation = old_generation + 1;
+        generation = history_less_generation(old_generation, now);
       const bool was_revoked = revoked.erase(c.certificate.fingerprint()) > 0;
-      store::CertRecord record = store::record_for(
-          c.certificate, was_revoked ? store::CertStatus::kRevoked : c.status,
-          exportable && c.key.has_value(), generation, now);
-      record.has_private_key = c.key.has_value();
+      const store::CertStatus status = was_revoked ? store::CertStatus::kRevoked : c.status;
+      // A revoked key is never restored, whatever the backup holds.
+      const crypto::PrivateKey* key =
+          status == store::CertStatus::kRevoked || !c.key ? nullptr : &*c.key;
+      store::CertRecord record =
+          store::record_for(c.certificate, status, exportable && key, generation, now);
+      record.has_private_key = key != nullptr;
       if (c.created_at > 0) record.created_at = c.created_at;
-      CK_RETURN_IF_ERROR(txn.insert(record, c.key ? &*c.key : nullptr));
+      CK_RETURN_IF_ERROR(txn.insert(record, key));
       summary.generation = std::max(summary.generation, generation);
       ++summary.certificates;
-      if (c.key) ++summary.with_key;
+      if (key) ++summary.with_key;
       if (!fingerprints.empty()) fingerprints += ' ';
       fingerprints += c.certificate.fingerprint();
     }

@@ -1,8 +1,9 @@
 // certmgr restore [--no-export] [PASSWORD] ZIP  (classic: -r PASSWORD ZIP, -re PASSWORD ZIP)
 // Replaces every certificate of the store with those in the backup, in one
 // transaction: statuses (which one is current), generations, the rotation chain and
-// the private keys, exportable unless --no-export. The archive is read and checked
-// completely before the store is opened, so a bad archive changes nothing. When the
+// the private keys, exportable unless --no-export (never the key of a revoked
+// certificate). The archive is read and checked completely (password included) before
+// the store is opened, so a bad archive changes nothing and writes no safety backup. When the
 // store holds certificates the backup lacks, they are first saved to a backup in the
 // store's backup folder (same password), so a restore never destroys an exportable key.
 #include <iostream>
@@ -63,13 +64,19 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   Status not_store =
       archive::refuse_store_file(zip, store_url_of(global.store_url), "restore from");
   if (!not_store.ok()) return fail(not_store.error());
+  // The whole archive is decoded (so the password is proven right) before the store is
+  // opened or the safety backup below is written with that password.
   auto backup = archive::read_backup_file(zip, *password);
   if (!backup.ok()) return fail(backup.error());
   Status restorable = archive::check_restorable(*backup);
   if (!restorable.ok()) return fail(restorable.error().with_context(zip));
+  for (const auto& w : backup->warnings) std::cerr << "certmgr: warning: " << w << "\n";
+  std::cerr.flush();
 
   auto store = open_store(global, /*for_write=*/true);
   if (!store.ok()) return fail(store.error());
+  Status not_revoked = archive::check_not_revoked_in(**store, *backup);
+  if (!not_revoked.ok()) return fail(not_revoked.error());
   auto safety = backup_what_restore_drops(**store, *backup, *password);
   if (!safety.ok()) return fail(safety.error());
   const bool exportable = !args.no_export;

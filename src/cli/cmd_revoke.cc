@@ -1,6 +1,8 @@
 // certmgr revoke FINGERPRINT
-// Marks a leaked key revoked: it never becomes current again and never signs
-// anything (also not a rotation link). A unique prefix of 8+ hex digits is accepted.
+// Marks a leaked key revoked and erases the private key from the store: it never
+// becomes current again, never signs anything (also not a rotation link), and no later
+// backup or restore holds it. The certificate stays, for status and for the endpoints
+// still pinning it. A unique prefix of 8+ hex digits is accepted.
 #include <iostream>
 
 #include "cli/cli_support.h"
@@ -34,8 +36,11 @@ int run_revoke(std::string fingerprint, GlobalOptions& global) {
   if (!full.ok()) return fail(full.error());
   auto record = store::revoke_certificate(**store, *full, operation_context());
   if (!record.ok()) return fail(record.error());
-  if (global.json) print_json(boost::json::object{{"revoked", record->fingerprint}});
-  else std::cout << "revoked " << record->fingerprint << std::endl;
+  if (global.json)
+    print_json(boost::json::object{{"revoked", record->fingerprint}, {"key_erased", true}});
+  else
+    std::cout << "revoked " << record->fingerprint << "; its private key is erased from the store"
+              << std::endl;
   return kExitOk;
 }
 
@@ -43,7 +48,8 @@ int run_revoke(std::string fingerprint, GlobalOptions& global) {
 
 void add_revoke_command(CLI::App& root, GlobalOptions& global) {
   auto fp = std::make_shared<std::string>();
-  CLI::App* cmd = root.add_subcommand("revoke", "mark a leaked key revoked: never used again");
+  CLI::App* cmd = root.add_subcommand(
+      "revoke", "mark a leaked key revoked and erase its private key: never used again");
   cmd->add_option("FINGERPRINT", *fp, "fingerprint (or unique prefix of 8+ hex digits)")->required();
   cmd->callback([fp, &global] { global.exit_code = run_revoke(*fp, global); });
 }

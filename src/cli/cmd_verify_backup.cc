@@ -38,6 +38,8 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
   }
   Status restorable = archive::check_restorable(*backup);
   const bool manifest = backup->format_version > 0;
+  for (const auto& w : backup->warnings) std::cerr << "certmgr: warning: " << w << "\n";
+  std::cerr.flush();
   if (global.json) {
     boost::json::array certs;
     for (const auto& c : backup->certificates) certs.push_back(cert_json(c));
@@ -49,7 +51,8 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
                              : boost::json::value(nullptr)},
         {"generation", backup->store_generation},
         {"certificates", std::move(certs)},
-        {"rotations", backup->rotations.size()}};
+        {"rotations", backup->rotations.size()},
+        {"warnings", boost::json::value_from(backup->warnings)}};
     if (!restorable.ok()) out["error"] = restorable.error().message;
     print_json(out);
   } else {

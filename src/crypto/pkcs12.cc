@@ -143,6 +143,40 @@ const X509_ALGOR* encrypted_content_algorithm(const PKCS7* p7) {
   return p7->d.encrypted->enc_data->algorithm;
 }
 
+Error wrong_password() {
+  return make_error(ErrorKind::kCrypto, "wrong password for PKCS#12 file (MAC check failed)");
+}
+
+// True (and the queue cleared) when PKCS12_parse failed its MAC check (its last error).
+bool mac_failed() {
+  const unsigned long e = ERR_peek_last_error();
+  const bool mac = ERR_GET_LIB(e) == ERR_LIB_PKCS12 && ERR_GET_REASON(e) == PKCS12_R_MAC_VERIFY_FAILURE;
+  if (mac) clear_openssl_errors();
+  return mac;
+}
+
+// Verifies the MAC, then decrypts each encrypted content (its cost already checked) to
+// check the cost of the key bags inside before PKCS12_parse decrypts them.
+Status check_encrypted_contents(PKCS12* p12, const std::string& pass,
+                                const std::vector<PKCS7*>& encrypted, KdfBudget& budget) {
+  const char* pass_arg = pass.c_str();
+  const int pass_len = static_cast<int>(pass.size());
+  if (PKCS12_verify_mac(p12, pass_arg, pass_len) != 1) {
+    // An empty password may be encoded either as absent or as "".
+    if (!pass.empty() || PKCS12_verify_mac(p12, nullptr, 0) != 1) {
+      clear_openssl_errors();
+      return wrong_password();
+    }
+    pass_arg = nullptr;
+  }
+  for (PKCS7* p7 : encrypted) {
+    BagStackPtr bags(PKCS12_unpack_p7encdata(p7, pass_arg, pass_len));
+    if (!bags) return openssl_error("cannot decrypt PKCS#12 file", ErrorKind::kCrypto);
+    CK_RETURN_IF_ERROR(budget.add_bags(bags.get()));
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 void load_legacy_provider() {
@@ -180,39 +214,26 @@ Result<Pkcs12Contents> read_pkcs12(std::string_view data, std::string_view passw
     }
   }
   std::string pass(password);
-  // An empty password may be encoded either as absent or as "", try the MAC both ways.
-  const char* pass_arg = pass.c_str();
-  int pass_len = static_cast<int>(pass.size());
-  if (PKCS12_verify_mac(p12.get(), pass_arg, pass_len) != 1) {
-    if (pass.empty() && PKCS12_verify_mac(p12.get(), nullptr, 0) == 1) {
-      pass_arg = nullptr;
-    } else {
+  // Key bags inside encrypted contents show only once decrypted (each at a checked cost),
+  // and only after the MAC proved the password. Without encrypted contents (our own
+  // files), PKCS12_parse checks the MAC itself: checking it here too would double its cost.
+  if (!encrypted.empty()) {
+    Status checked = check_encrypted_contents(p12.get(), pass, encrypted, budget);
+    if (!checked.ok()) {
       OPENSSL_cleanse(pass.data(), pass.size());
-      clear_openssl_errors();
-      return make_error(ErrorKind::kCrypto, "wrong password for PKCS#12 file (MAC check failed)");
-    }
-  }
-  // Key bags inside encrypted contents show only once decrypted (each at a checked cost).
-  for (PKCS7* p7 : encrypted) {
-    BagStackPtr bags(PKCS12_unpack_p7encdata(p7, pass_arg, pass_len));
-    if (!bags) {
-      OPENSSL_cleanse(pass.data(), pass.size());
-      return openssl_error("cannot decrypt PKCS#12 file", ErrorKind::kCrypto);
-    }
-    Status nested = budget.add_bags(bags.get());
-    if (!nested.ok()) {
-      OPENSSL_cleanse(pass.data(), pass.size());
-      return nested.error();
+      return checked.error();
     }
   }
   EVP_PKEY* raw_key = nullptr;
   X509* raw_cert = nullptr;
   STACK_OF(X509)* raw_ca = nullptr;
+  // An empty password may be encoded either as absent or as "": PKCS12_parse tries both.
   int ok = PKCS12_parse(p12.get(), pass.c_str(), &raw_key, &raw_cert, &raw_ca);
   OPENSSL_cleanse(pass.data(), pass.size());
   ossl::PkeyPtr key(raw_key);
   ossl::X509Ptr cert(raw_cert);
   ossl::X509StackPtr ca(raw_ca);
+  if (ok != 1 && mac_failed()) return wrong_password();
   if (ok != 1) return openssl_error("cannot decrypt PKCS#12 file", ErrorKind::kCrypto);
   if (!key) return make_error(ErrorKind::kInvalidArgument, "PKCS#12 file holds no private key");
   if (!cert && ca && sk_X509_num(ca.get()) > 0) {

@@ -40,6 +40,7 @@ Status promote_in_txn(CertTxn& txn, const std::string& fingerprint, bool revoke_
       return make_error(ErrorKind::kConflict, "certificate " + fingerprint + " is already current");
     CK_RETURN_IF_ERROR(txn.set_status(prev->fingerprint,
                                       revoke_previous ? CertStatus::kRevoked : CertStatus::kRetired));
+    if (revoke_previous) CK_RETURN_IF_ERROR(txn.erase_private_key(prev->fingerprint));
   }
   CK_RETURN_IF_ERROR(txn.set_generation(fingerprint, n));
   CK_RETURN_IF_ERROR(txn.set_status(fingerprint, CertStatus::kCurrent));
@@ -116,14 +117,21 @@ Result<CertRecord> revoke_certificate(CertStore& store, const std::string& finge
                         "refusing to revoke the current certificate; replace it first "
                         "(certmgr generate --revoke-previous does both in one step)");
     }
-    if (record->status == CertStatus::kRevoked)
+    // A store revoked before keys were erased on revoke still holds the key: revoking
+    // again erases it.
+    if (record->status == CertStatus::kRevoked && !record->has_private_key)
       return make_error(ErrorKind::kConflict, "certificate " + fingerprint + " is already revoked");
+    std::string detail = record->status == CertStatus::kRevoked
+                             ? std::string("erased the private key of a revoked certificate")
+                             : "revoked " + std::string(status_name(record->status)) +
+                                   " certificate" +
+                                   (record->has_private_key ? "; private key erased" : "");
     CK_RETURN_IF_ERROR(txn.set_status(fingerprint, CertStatus::kRevoked));
-    CK_RETURN_IF_ERROR(txn.append_audit(
-        AuditEntry{ctx.now(), ctx.actor, "revoke", "revoked " + std::string(status_name(record->status)) +
-                                                       " certificate", fingerprint}));
-    result = *record;
-    result.status = CertStatus::kRevoked;
+    CK_RETURN_IF_ERROR(txn.erase_private_key(fingerprint));
+    CK_RETURN_IF_ERROR(
+        txn.append_audit(AuditEntry{ctx.now(), ctx.actor, "revoke", detail, fingerprint}));
+    CK_ASSIGN_OR_RETURN(auto stored, txn.find(fingerprint));
+    result = *stored;
     return ok_status();
   });
   if (!s.ok()) return s.error();

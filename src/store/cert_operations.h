@@ -1,5 +1,5 @@
 // Certificate operations, each one store transaction: generate, import, revoke.
-// These hold the rules (one current certificate, revoked keys never come back,
+// These hold the rules (one current certificate, revoked keys are erased and never come back,
 // a rotation statement at every replacement, an audit entry for every change).
 #pragma once
 
@@ -40,8 +40,11 @@ Result<CertRecord> install_current(CertStore& store, const crypto::PrivateKey& k
                                    bool revoke_previous, const std::string& action,
                                    const Context& ctx);
 
-// Marks a certificate revoked. Refuses the current one (replace it first, or use
-// generate --revoke-previous).
+// Marks a certificate revoked and erases its private key (the certificate stays, for
+// status and the endpoints still pinning it). Refuses the current one (replace it first,
+// or use generate --revoke-previous, which erases the previous key the same way).
+// Revoking an already revoked certificate that still holds a key (revoked by an older
+// version) erases the key; otherwise it is kConflict.
 Result<CertRecord> revoke_certificate(CertStore& store, const std::string& fingerprint,
                                       const Context& ctx);
 

@@ -78,6 +78,8 @@ class CertTxn {
   virtual Status insert(const CertRecord& record, const crypto::PrivateKey* key) = 0;
   virtual Status set_status(const std::string& fingerprint, CertStatus status) = 0;
   virtual Status set_generation(const std::string& fingerprint, int64_t generation) = 0;
+  // Drops the private key (and the exportable flag); the certificate stays (revoke).
+  virtual Status erase_private_key(const std::string& fingerprint) = 0;
   virtual Status insert_rotation(const RotationRecord& rotation) = 0;
   // Removes every certificate and rotation statement (restore); the audit log stays.
   virtual Status delete_all_certificates() = 0;

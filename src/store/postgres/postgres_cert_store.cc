@@ -179,6 +179,10 @@ class PostgresCertTxn final : public CertTxn {
     return run("UPDATE certificates SET generation = $2 WHERE fingerprint = $1",
                {Param::text(fp), Param::int64(generation)});
   }
+  Status erase_private_key(const std::string& fp) override {
+    return run("UPDATE certificates SET sealed_key = NULL, exportable = FALSE WHERE fingerprint = $1",
+               {Param::text(fp)});
+  }
   Status insert_rotation(const RotationRecord& r) override {
     return run(
         "INSERT INTO rotations(generation, from_fp, to_fp, by_old, by_new, created_at) "

@@ -147,6 +147,12 @@ class SqliteCertTxn final : public CertTxn {
     stmt.bind(1, fp).bind(2, generation);
     return stmt.run();
   }
+  Status erase_private_key(const std::string& fp) override {
+    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(
+        "UPDATE certificates SET sealed_key = NULL, exportable = 0 WHERE fingerprint = ?1"));
+    stmt.bind(1, fp);
+    return stmt.run();
+  }
   Status insert_rotation(const RotationRecord& r) override {
     CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(
         "INSERT INTO rotations(generation, from_fp, to_fp, by_old, by_new, created_at) "
