@@ -21,6 +21,9 @@
 #include "archive/zip_reader.h"
 #include "archive/zip_writer.h"
 #include "crypto/x509.h"
+#include "archive/test_pfx.h"
+#include "crypto/key.h"
+#include "store/cert_operations.h"
 #include "store/cert_store.h"
 #include "support/process.h"
 
@@ -300,11 +303,9 @@ TEST_F(BackupCliTest, RestoreNeverBringsBackARevokedKey) {
   const std::string old_zip = backup("a", "old.zip");
   // The key leaks: replace and revoke it, then someone restores the old backup.
   ASSERT_EQ(certmgr("a", {"generate", "--revoke-previous", kPassword}).exit_code, 0);
-  const std::string before = slurp(db("a"));
-  auto r = certmgr("a", {"-r", kPassword, old_zip});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("is revoked in this store"), std::string::npos) << r.err;
-  EXPECT_EQ(slurp(db("a")), before);
+  // The store holds a certificate the backup lacks, yet no safety backup is written
+  // for a restore that is refused anyway.
+  expect_rejected("a", {"-r", kPassword, old_zip}, "is revoked in this store");
 
   // A backup that lists a since-revoked key as retired restores it as revoked.
   auto b = generate("b", 2);
@@ -358,6 +359,7 @@ TEST_F(BackupCliTest, PasswordSources) {
   generate("a", 1);
   const std::string file = dir_ + "/pw";
   spit(file, kPassword + "\n");
+  fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);  // as a secret file is
   EXPECT_EQ(certmgr("a", {"backup", "--password-file", file, dir_ + "/f.zip"}).exit_code, 0);
   RunOptions with_env = env_;
   with_env.env["CERTKEEPER_PASSWORD"] = kPassword;
@@ -472,11 +474,24 @@ TEST_F(BackupCliTest, BackupTargetProblems) {
 // A full disk: the write fails (EFBIG under a file-size limit, SIGXFSZ ignored), the
 // error is one line, no temporary file is left and an older backup stays intact.
 TEST_F(BackupCliTest, FullDiskLeavesNothingBehind) {
-  for (int i = 0; i < 28; ++i)
-    ASSERT_EQ(certmgr("a", {"generate", "--password-file", "/dev/stdin"},
-                      RunOptions{kPassword + "\n", {}, env_.unset_env})
-                  .exit_code,
-              0);
+  // A store whose backup is ~65 KiB, made in-process: certificates imported not
+  // exportable are listed with their PEM but carry no PFX, so nothing here spends
+  // 600,000-iteration derivations (each -c would also write a backup of all).
+  fs::create_directories(dir_ + "/a");
+  {
+    auto s = store::open_cert_store("sqlite:" + db("a"));
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    for (int i = 0; i < 80; ++i) {
+      auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
+      auto cert = crypto::Certificate::make_self_signed(*key, crypto::kAuthenticationSubject, 30,
+                                                        1795596300 + i);
+      ASSERT_TRUE(store::install_current(**s, *key, *cert, false, false, "import",
+                                         store::Context{"tester", nullptr})
+                      .ok());
+    }
+  }
+  ASSERT_EQ(certmgr("a", {"backup", kPassword, dir_ + "/probe.zip"}).exit_code, 0);
+  ASSERT_GT(fs::file_size(dir_ + "/probe.zip"), 60u * 1024);
   const std::string out = dir_ + "/out";
   fs::create_directories(out);
   spit(out + "/b.zip", "older backup");
@@ -563,6 +578,135 @@ TEST_F(BackupCliTest, RestoresSevenZipArchiveOfOpensslPfxFiles) {
     ASSERT_EQ(certmgr("c", {"-r", kPassword, ours}).exit_code, 0);
     EXPECT_EQ(status("b"), status("c"));
   }
+}
+
+size_t files_in(const std::string& dir) {
+  size_t n = 0;
+  if (fs::exists(dir))
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir)) ++n;
+  return n;
+}
+
+// Every PFX certkeeper writes (in a `backup` and in the -c backup) resists offline
+// guessing: openssl reports its key bag and its MAC at >= 600,000 iterations of SHA-256.
+TEST_F(BackupCliTest, OurPfxFilesCost600000Sha256IterationsPerGuess) {
+  auto fps = generate("a", 1);
+  std::vector<std::string> zips = {backup("a", "all.zip")};
+  for (const auto& e : fs::directory_iterator(dir_ + "/a/backups")) zips.push_back(e.path());
+  ASSERT_EQ(zips.size(), 2u);
+  for (size_t i = 0; i < zips.size(); ++i) {
+    SCOPED_TRACE(zips[i]);
+    const std::string out = dir_ + "/x" + std::to_string(i);
+    auto x = sh("7z x -y -p'" + kPassword + "' -o'" + out + "' '" + zips[i] + "'");
+    ASSERT_EQ(x.exit_code, 0) << x.out << x.err;
+    auto info = sh("openssl pkcs12 -info -in '" + out + "/" + fps[0] + ".pfx' -passin pass:'" +
+                   kPassword + "' -passout pass:unused -out /dev/null 2>&1");
+    ASSERT_EQ(info.exit_code, 0) << info.out;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(info.out, m, std::regex("MAC: (\\S+), Iteration ([0-9]+)")))
+        << info.out;
+    EXPECT_EQ(m[1], "sha256");
+    EXPECT_GE(std::stoll(m[2]), 600000);
+    ASSERT_TRUE(std::regex_search(
+        info.out, m,
+        std::regex("Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration ([0-9]+), PRF "
+                   "hmacWithSHA256")))
+        << info.out;
+    EXPECT_GE(std::stoll(m[1]), 600000);
+    // No other derivation under the same password (a cheaper oracle): every count is high.
+    const std::regex any("Iteration ([0-9]+)");
+    size_t counts = 0;
+    for (auto it = std::sregex_iterator(info.out.begin(), info.out.end(), any);
+         it != std::sregex_iterator(); ++it, ++counts)
+      EXPECT_GE(std::stoll((*it)[1]), 600000) << info.out;
+    EXPECT_EQ(counts, 2u) << info.out;
+  }
+}
+
+// A PFX asking for 20,000,000 PBKDF2 iterations (~8 s of work) is refused at once with
+// one line, by import and by restore, before any derivation runs; nothing changes.
+TEST_F(BackupCliTest, AbsurdIterationCountsAreRefusedAtOnce) {
+  generate("b", 1);
+  auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
+  auto cert = crypto::Certificate::make_self_signed(*key, "CN=vendor", 30, 1795596300);
+  const std::string pfx = dir_ + "/slow.pfx";
+  spit(pfx, archive::testing::costly_pfx(*key, *cert, kPassword,
+                                         archive::testing::CostlyPart::kKeyBag, 20000000));
+  const std::string zip = dir_ + "/slow.zip";
+  spit(zip, archive::testing::raw_zip({{"slow.pfx", slurp(pfx)}}, kPassword));
+  const std::string mac_pfx = dir_ + "/slow-mac.pfx";
+  spit(mac_pfx, archive::testing::costly_pfx(*key, *cert, kPassword,
+                                             archive::testing::CostlyPart::kMac, 20000000));
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-ine", kPassword, pfx}, {"-ine", kPassword, mac_pfx}, {"-r", kPassword, zip},
+           {"verify-backup", kPassword, zip}}) {
+    SCOPED_TRACE(args[0] + " " + args[2]);
+    const auto t0 = std::chrono::steady_clock::now();
+    expect_rejected("b", args, "20000000 iterations");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 3.0);
+  }
+}
+
+// A wrong password is found in the archive before anything else happens: exit 1, one
+// line, no safety backup in the backup folder (the store holds a certificate the
+// backup lacks, so a restore would write one), the store unchanged.
+TEST_F(BackupCliTest, WrongPasswordWritesNoSafetyBackup) {
+  generate("a", 1);
+  const std::string zip = backup("a", "a.zip");
+  generate("b", 1);
+  const size_t backups = files_in(dir_ + "/b/backups");
+  for (const std::string flag : {"-r", "-re"})
+    expect_rejected("b", {flag, "Wrong-Pa55phrase-7zip!", zip}, "wrong password");
+  EXPECT_EQ(files_in(dir_ + "/b/backups"), backups);
+  // The right one: the safety backup is written, then the restore.
+  auto r = certmgr("b", {"-r", kPassword, zip});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_in(dir_ + "/b/backups"), backups + 1);
+}
+
+// Our backup re-zipped by 7-Zip with ZipCrypto (`7z a -p` default for .zip): restores,
+// with a warning, and keeps only what the PFX files back (the imported, not exportable
+// certificate is listed only in the now unauthenticated manifest).
+TEST_F(BackupCliTest, ZipCryptoArchiveRestoresWithWarningsAndOnlyWhatPfxFilesBack) {
+  auto fps = generate("a", 1);
+  auto g = sh("cd " + dir_ +
+              " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes " +
+              "-keyout v.key -out v.crt -days 30 -subj /CN=vendor 2>&1 && openssl pkcs12 -export " +
+              "-inkey v.key -in v.crt -passout pass:'" + kPassword + "' -out v.pfx");
+  ASSERT_EQ(g.exit_code, 0) << g.out;
+  ASSERT_EQ(certmgr("a", {"-ine", kPassword, dir_ + "/v.pfx"}).exit_code, 0);
+  const std::string vendor = crypto::Certificate::parse(slurp(dir_ + "/v.crt"))->fingerprint();
+  fps.push_back(generate("a", 1)[0]);
+  const std::string ours = backup("a", "ours.zip");
+  const std::string out = dir_ + "/x";
+  ASSERT_EQ(sh("7z x -y -p'" + kPassword + "' -o'" + out + "' '" + ours + "'").exit_code, 0);
+  const std::string zip = dir_ + "/zipcrypto.zip";
+  auto z = sh("cd '" + out + "' && 7z a -tzip -mem=ZipCrypto -p'" + kPassword + "' '" + zip +
+              "' manifest.json *.pfx");
+  ASSERT_EQ(z.exit_code, 0) << z.out << z.err;
+  for (const std::string cmd : {"verify-backup", "-r"}) {
+    SCOPED_TRACE(cmd);
+    auto r = certmgr("b", {cmd, kPassword, zip});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("certmgr: warning: the archive uses ZipCrypto"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("integrity rests on the PFX files alone"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("certmgr: warning: ignored " + vendor), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("error"), std::string::npos) << r.err;
+  }
+  std::map<std::string, std::string> statuses;
+  const json::object restored = status("b");
+  for (const auto& c : restored.at("certificates").as_array())
+    statuses[std::string(c.at("fingerprint").as_string())] = std::string(c.at("status").as_string());
+  EXPECT_EQ(statuses.size(), 2u);
+  EXPECT_EQ(statuses[fps[1]], "current");
+  EXPECT_EQ(statuses[fps[0]], "retired");
+  EXPECT_EQ(statuses.count(vendor), 0u);
+  // The same archive with AES-256 entries: no warning, everything restored.
+  auto a = certmgr("c", {"-r", kPassword, ours});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.err, "");
+  EXPECT_EQ(status("c").at("certificates").as_array().size(), 3u);
 }
 
 }  // namespace
