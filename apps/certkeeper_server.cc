@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -68,7 +70,9 @@ struct Flags {
   std::string store_url;
   std::string config;
   std::string listen = "127.0.0.1:8443";
-  std::string admin_listen = "127.0.0.1:9443";
+  std::string admin_listen;  // default unix:<state-dir>/admin.sock
+  std::string admin_group = "certkeeper";
+  std::string metrics_listen = "127.0.0.1:9464";
   std::string state_dir = "./var/server";
   std::string tls_cert, tls_key;
   int threads = 2;
@@ -86,18 +90,30 @@ int fail(const std::string& message) {
 
 int serve(const Flags& f) {
   auto agent_addr = net::parse_host_port(f.listen);
-  auto admin_addr = net::parse_host_port(f.admin_listen);
+  auto metrics_addr = net::parse_host_port(f.metrics_listen);
+  const std::string admin = f.admin_listen.empty() ? "unix:" + f.state_dir + "/admin.sock" : f.admin_listen;
+  if (admin.rfind("unix:", 0) != 0 || admin.size() == 5) {
+    return fail("--admin-listen: the admin API listens on a Unix socket only (unix:PATH), got \"" + admin +
+                "\"; /metrics has its own listener, --metrics-listen HOST:PORT");
+  }
   if (!agent_addr.ok()) return fail("--listen: " + agent_addr.error().message);
-  if (!admin_addr.ok()) return fail("--admin-listen: " + admin_addr.error().message);
+  if (!metrics_addr.ok()) return fail("--metrics-listen: " + metrics_addr.error().message);
 
   server::ServerConfig config;
   config.store_url = f.store_url.empty() ? store::default_store_url() : f.store_url;
   config.poll_interval = std::chrono::milliseconds(f.poll_interval_ms);
+  config.admin_group = f.admin_group;
   config.deliveries_per_second = f.deliveries_per_second;
   auto core = server::ServerCore::open(config);
   if (!core.ok()) return fail(core.error().message);
 
   if (Status s = ensure_directory(f.state_dir, 0700); !s.ok()) return fail("--state-dir: " + s.error().message);
+  const auto admin_gid = server::AdminAccess::for_group(f.admin_group).admin_gid();
+  if (admin_gid && admin.substr(5).rfind(f.state_dir + "/", 0) == 0) {
+    // The admin group must reach the socket inside: the folder (TLS key 0600 inside)
+    // becomes group-traversable for that group only.
+    if (::chown(f.state_dir.c_str(), static_cast<uid_t>(-1), *admin_gid) == 0) ::chmod(f.state_dir.c_str(), 0750);
+  }
   auto tls = net::load_or_create_tls_identity(f.tls_cert, f.tls_key, f.state_dir);
   if (!tls.ok()) return fail("TLS identity: " + tls.error().message);
   spdlog::info("TLS certificate {} (sha256 spki {})", tls->source, tls->cert.fingerprint());
@@ -105,8 +121,10 @@ int serve(const Flags& f) {
   net::ServerOptions options;
   options.agent_host = agent_addr->first;
   options.agent_port = agent_addr->second;
-  options.admin_host = admin_addr->first;
-  options.admin_port = admin_addr->second;
+  options.admin_socket = admin.substr(5);
+  options.admin_socket_gid = admin_gid;
+  options.metrics_host = metrics_addr->first;
+  options.metrics_port = metrics_addr->second;
   options.threads = std::max(1, f.threads);
   options.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.read_timeout * 1000));
   options.handshake_timeout = std::min<std::chrono::milliseconds>(options.read_timeout, std::chrono::seconds(10));
@@ -117,6 +135,7 @@ int serve(const Flags& f) {
 
   std::cout << "listening on " << (*server)->agent_endpoint() << " (agents)" << std::endl;
   std::cout << "listening on " << (*server)->admin_endpoint() << " (admin)" << std::endl;
+  std::cout << "listening on " << (*server)->metrics_endpoint() << " (metrics)" << std::endl;
   spdlog::info("serving: store={} current={} threads={}", pg::redact_url(config.store_url),
                (*core)->certs().snapshot()->current_fingerprint, options.threads);
 
@@ -161,7 +180,12 @@ int main(int argc, char** argv) {
       ->envname("CERTKEEPER_STORE");
   app.add_option("--config", f.config, "file of \"key = value\" lines with the long flag names; flags win");
   app.add_option("--listen", f.listen, "agent HTTPS listener HOST:PORT (port 0 picks one)")->capture_default_str();
-  app.add_option("--admin-listen", f.admin_listen, "admin/metrics listener HOST:PORT, loopback only")
+  app.add_option("--admin-listen", f.admin_listen,
+                 "admin API Unix socket unix:PATH (default unix:<state-dir>/admin.sock, mode 0660)");
+  app.add_option("--admin-group", f.admin_group,
+                 "group whose members may use the admin socket, besides root and the server's user")
+      ->capture_default_str();
+  app.add_option("--metrics-listen", f.metrics_listen, "GET /metrics (Prometheus), loopback HOST:PORT only")
       ->capture_default_str();
   app.add_option("--state-dir", f.state_dir, "server state: TLS certificate and key")
       ->capture_default_str();

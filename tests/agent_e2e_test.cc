@@ -113,11 +113,12 @@ class AgentE2eTest : public ::testing::Test {
   void start_server() {
     server_.reset();
     server_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--admin-listen",
-                                 "127.0.0.1:0", "--state-dir", dir_ + "/server", "--log-level", "info"},
+        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
+                                 "127.0.0.1:0", "--admin-listen", admin_socket(), "--state-dir", dir_ + "/server",
+                                 "--log-level", "info"},
         env_);
     agent_port_ = port_of(server_->wait_for_line("(agents)", 20s));
-    admin_port_ = port_of(server_->wait_for_line("(admin)", 20s));
+    admin_port_ = port_of(server_->wait_for_line("(metrics)", 20s));
     ASSERT_GT(agent_port_, 0) << server_->error_output();
     ASSERT_GT(admin_port_, 0);
     url_ = "https://127.0.0.1:" + std::to_string(agent_port_);
@@ -181,21 +182,31 @@ class AgentE2eTest : public ::testing::Test {
     return run(args, env_);
   }
 
+  // Through the running server's admin socket, as an administrator would.
   int send(const std::string& command, const std::string& to, json::object args = {}) {
-    std::string reply;
-    int status = admin_request(admin_port_, "POST", "/v1/admin/messages",
-                            json::serialize(json::object{{"command", command}, {"args", args}, {"to", to}}),
-                            &reply);
-    EXPECT_EQ(status, 200) << reply;
-    return status;
+    std::vector<std::string> argv{"send", command};
+    if (to == "all") {
+      argv.push_back("--all");
+    } else {
+      argv.insert(argv.end(), {"--to", to});
+    }
+    argv.insert(argv.end(), {"--args-json", json::serialize(args), "--server-admin", admin_socket()});
+    auto r = certmgr(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return r.exit_code == 0 ? 200 : 0;
   }
+  std::string admin_socket() {
+    if (admin_socket_.empty()) admin_socket_ = "unix:" + short_socket_path();
+    return admin_socket_;
+  }
+  std::string admin_socket_;
 
   std::string dir_;
   RunOptions env_;
   std::string current_;
   std::unique_ptr<ChildProcess> server_;
   std::vector<std::unique_ptr<ChildProcess>> agents_;
-  int agent_port_ = 0, admin_port_ = 0;
+  int agent_port_ = 0, admin_port_ = 0;  // admin_port_: the metrics listener
   std::string url_;
 };
 

@@ -57,7 +57,7 @@ int count_of(const std::string& text, const std::string& needle) {
 struct Server {
   std::unique_ptr<ChildProcess> process;
   std::string agents_url;  // https://127.0.0.1:PORT
-  std::string admin;       // 127.0.0.1:PORT
+  std::string admin;       // unix:PATH
   std::string ca;          // its TLS certificate
 };
 
@@ -108,16 +108,18 @@ class DeliveryE2eTest : public ::testing::TestWithParam<Backend> {
     Server& s = servers_[i];
     const std::string state = dir_ + "/server" + std::to_string(i);
     s.process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--admin-listen",
-                                 "127.0.0.1:0", "--state-dir", state, "--log-level", "info"},
+        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
+                                 "127.0.0.1:0", "--admin-listen", "unix:" + short_socket_path(), "--state-dir", state,
+                                 "--log-level", "info"},
         env_);
     std::smatch m;
     static const std::regex re(R"(listening on ([0-9.]+:[0-9]+))");
+    static const std::regex unix_re(R"(listening on (unix:\S+) \(admin\))");
     std::string agents = s.process->wait_for_line("(agents)", 20s);
     std::string admin = s.process->wait_for_line("(admin)", 20s);
     EXPECT_TRUE(std::regex_search(agents, m, re)) << s.process->error_output();
     if (m.size() > 1) s.agents_url = "https://" + m[1].str();
-    EXPECT_TRUE(std::regex_search(admin, m, re));
+    EXPECT_TRUE(std::regex_search(admin, m, unix_re)) << admin;
     if (m.size() > 1) s.admin = m[1].str();
     s.ca = state + "/server-tls.crt";
     return s;

@@ -93,7 +93,7 @@ class ServerTest : public ::testing::TestWithParam<Backend> {
     return parsed.ok() ? *parsed : protocol::CheckinResponse{};
   }
   std::string metrics() {
-    HttpReply r = http_request(server_->admin(), false, "GET", "/metrics");
+    HttpReply r = http_request(server_->metrics(), false, "GET", "/metrics");
     EXPECT_EQ(r.status, 200) << r.error;
     return r.body;
   }
@@ -115,7 +115,7 @@ class ServerTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(ServerTest, RefusesToStartWithoutCurrentCertificate) {
-  ProcessResult r = run({bin("certkeeper-server"), "--store", url_, "--listen", "127.0.0.1:0", "--admin-listen",
+  ProcessResult r = run({bin("certkeeper-server"), "--store", url_, "--listen", "127.0.0.1:0", "--metrics-listen",
                          "127.0.0.1:0", "--state-dir", dir_ + "/state"},
                         RunOptions{.timeout = 20s});
   EXPECT_EQ(r.exit_code, 1);
@@ -186,7 +186,8 @@ TEST_P(ServerTest, BadInputGetsTheRightStatus) {
   EXPECT_EQ(http_request(a, true, "DELETE", "/v1/checkin").status, 405);
   // The admin API is not on the agent port, and the agent API is not on the admin port.
   EXPECT_EQ(http_request(a, true, "GET", "/metrics").status, 404);
-  EXPECT_EQ(http_request(server_->admin(), false, "POST", "/v1/checkin", checkin_body("x", fp)).status, 404);
+  EXPECT_EQ(admin_request(server_->admin_socket(), "POST", "/v1/checkin", checkin_body("x", fp)).status, 404);
+  EXPECT_EQ(http_request(server_->metrics(), false, "POST", "/v1/admin/messages", "{}").status, 404);
   // Still serving.
   EXPECT_EQ(checkin_ok("after-bad-input", fp).current_fingerprint, fp);
   auto m = metrics();
@@ -220,7 +221,7 @@ TEST_P(ServerTest, GarbageAndSlowClientsDoNotHurtOthers) {
   // A slow client that sends half a request over plain TCP on the admin port is cut
   // after the read timeout (1 s here).
   auto t1 = std::chrono::steady_clock::now();
-  RawResult slow = raw_tcp(server_->admin(), "GET /metrics HTTP/1.1\r\nHost: x\r\n", 15s);
+  RawResult slow = raw_tcp(server_->metrics(), "GET /metrics HTTP/1.1\r\nHost: x\r\n", 15s);
   EXPECT_TRUE(slow.closed_by_peer);
   EXPECT_LT(std::chrono::steady_clock::now() - t1, 8s);
   for (auto& t : idle) t.join();
@@ -251,8 +252,7 @@ TEST_P(ServerTest, ChannelPushesSignedMessagesAndCheckinsCarryThemUntilAcknowled
   ASSERT_TRUE(ch.send_text(json::serialize(protocol::to_json(protocol::ChannelHello{"live-1", fp}))));
   // Queued in the outbox whether or not the hello landed yet: the channel gets it
   // either from the hello's flush or from the delivery loop.
-  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages",
-                             R"({"command":"set-policy","args":{"mode":"strict"},"to":"live-1"})");
+  HttpReply r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"set-policy","args":{"mode":"strict"},"to":"live-1"})");
   ASSERT_EQ(r.status, 200) << r.body;
   auto queued = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body));
   ASSERT_TRUE(queued.ok()) << r.body;
@@ -270,14 +270,14 @@ TEST_P(ServerTest, ChannelPushesSignedMessagesAndCheckinsCarryThemUntilAcknowled
   EXPECT_GT(metric(metrics(), "certkeeper_channels_connected"), 0);
 
   // Offline agent: carried by every check-in until the agent reports its seq.
-  r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"run-scan","to":"offline-1"})");
+  r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"run-scan","to":"offline-1"})");
   ASSERT_EQ(r.status, 200);
   int64_t seq = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->seq;
   EXPECT_EQ(seqs_of(checkin_ok("offline-1", fp), public_key(fp)), std::vector<int64_t>{seq});
   EXPECT_EQ(seqs_of(checkin_ok("offline-1", fp), public_key(fp)), std::vector<int64_t>{seq});  // not acknowledged yet
   EXPECT_TRUE(checkin_ok("offline-1", fp, seq).messages.empty());                             // acknowledged
   // An agent that says it has a channel gets its messages there, not in the answer.
-  r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"offline-1"})");
+  r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"ping","to":"offline-1"})");
   ASSERT_EQ(r.status, 200);
   std::string body = checkin_body("offline-1", fp, seq);
   auto with_channel = json::parse(body).as_object();
@@ -286,7 +286,7 @@ TEST_P(ServerTest, ChannelPushesSignedMessagesAndCheckinsCarryThemUntilAcknowled
   ASSERT_EQ(answer.status, 200);
   EXPECT_TRUE(protocol::checkin_response_from_json(*protocol::parse_json_body(answer.body))->messages.empty());
   EXPECT_EQ(checkin_ok("offline-1", fp, seq).messages.size(), 1u);
-  EXPECT_EQ(http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"rm -rf","to":"all"})")
+  EXPECT_EQ(admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"rm -rf","to":"all"})")
                 .status,
             422);
 }
@@ -297,13 +297,13 @@ TEST_P(ServerTest, HugeLastSeqFromOneClientChangesNothingForOthers) {
   std::string fp = generate();
   start();
   EXPECT_TRUE(checkin_ok("greedy", fp, int64_t{1} << 62).messages.empty());
-  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
+  HttpReply r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
   ASSERT_EQ(r.status, 200) << r.body;
   int64_t seq = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->seq;
   EXPECT_LT(seq, int64_t{1} << 60);
   EXPECT_TRUE(checkin_ok("greedy", fp, int64_t{1} << 62).messages.empty());  // only the liar loses out
   EXPECT_EQ(seqs_of(checkin_ok("honest", fp, 0), public_key(fp)), std::vector<int64_t>{seq});
-  r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"honest"})");
+  r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"ping","to":"honest"})");
   ASSERT_EQ(r.status, 200);
   int64_t next = protocol::admin_message_response_from_json(*protocol::parse_json_body(r.body))->seq;
   EXPECT_GT(next, seq);
@@ -311,43 +311,73 @@ TEST_P(ServerTest, HugeLastSeqFromOneClientChangesNothingForOthers) {
   EXPECT_EQ(seqs_of(checkin_ok("honest", fp, seq), public_key(fp)), std::vector<int64_t>{next});
 }
 
-// CSRF / DNS rebinding: what a browser sends to the loopback admin port is refused
-// before anything is queued; certmgr's own requests (JSON, Host = what it dialed) pass.
-TEST_P(ServerTest, AdminApiRefusesBrowserRequests) {
+// The admin API is a Unix socket (0660) and the server trusts the kernel's word on
+// who connects (SO_PEERCRED): an unprivileged local user can neither open it nor,
+// where the file mode would let them, get a message signed. What a browser or a
+// request-forging proxy would send is refused too. Nothing is queued by any of it.
+TEST_P(ServerTest, AdminApiIsAUnixSocketForAdministratorsOnly) {
   std::string fp = generate();
   start();
-  const HostPort& admin = server_->admin();
+  const std::string sock = server_->admin_socket();
+  struct stat st;
+  ASSERT_EQ(::stat(sock.c_str(), &st), 0) << sock;
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
   const std::string body = R"({"command":"ping","to":"victim"})";
-  const std::string self = "127.0.0.1:" + std::to_string(admin.port);
   auto raw_status = [&](const std::string& headers) {
-    RawResult r = raw_tcp(admin,
-                          "POST /v1/admin/messages HTTP/1.1\r\n" + headers + "Connection: close\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body,
-                          10s);
+    RawResult r = raw_unix(sock, "POST /v1/admin/messages HTTP/1.1\r\nHost: localhost\r\n" + headers +
+                                     "Connection: close\r\nContent-Length: " + std::to_string(body.size()) +
+                                     "\r\n\r\n" + body,
+                           10s);
     return r.data.size() > 12 ? std::stoi(r.data.substr(9, 3)) : 0;
   };
   const std::string json = "Content-Type: application/json\r\n";
-  EXPECT_EQ(raw_status("Host: " + self + "\r\n" + json + "Origin: https://evil.example\r\n"), 403);
-  EXPECT_EQ(raw_status("Host: " + self + "\r\n" + json + "Origin: null\r\n"), 403);
-  EXPECT_EQ(raw_status("Host: evil.example:" + std::to_string(admin.port) + "\r\n" + json), 403);
-  EXPECT_EQ(raw_status("Host: 127.0.0.1\r\n" + json), 403);
-  EXPECT_EQ(raw_status(json), 403);  // no Host at all
-  EXPECT_EQ(raw_status("Host: " + self + "\r\nHost: evil.example\r\n" + json), 403);
-  EXPECT_EQ(raw_status("Host: " + self + "\r\nContent-Type: text/plain\r\n"), 415);
-  EXPECT_EQ(raw_status("Host: " + self + "\r\n"), 415);
-  EXPECT_EQ(http_request(admin, false, "POST", "/v1/admin/messages", body, 10s, "text/plain").status, 415);
+  EXPECT_EQ(raw_status(json + "Origin: https://evil.example\r\n"), 403);
+  EXPECT_EQ(raw_status("Content-Type: text/plain\r\n"), 415);
+  EXPECT_EQ(raw_status(""), 415);
+  // An unprivileged user (nobody) through certmgr: the socket's folder and mode keep it out.
+  const std::vector<std::string> as_nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+  auto send_as_nobody = [&](const std::string& path) {
+    std::vector<std::string> argv = as_nobody;
+    for (const std::string& a : {bin("certmgr"), std::string("send"), std::string("ping"), std::string("--to"),
+                                 std::string("victim"), std::string("--server-admin"), "unix:" + path}) {
+      argv.push_back(a);
+    }
+    return run(argv, RunOptions{.timeout = 20s});
+  };
+  ProcessResult denied = send_as_nobody(sock);
+  EXPECT_EQ(denied.exit_code, 1) << denied.out << denied.err;
+  EXPECT_NE(denied.err.find("permission denied"), std::string::npos) << denied.err;
+  // Even with the socket world-writable in a folder nobody may enter, SO_PEERCRED refuses.
+  const std::string open_dir = short_socket_path() + ".d";
+  std::filesystem::create_directories(open_dir);
+  ::chmod(open_dir.c_str(), 0755);
+  server_.reset();
+  start({"--admin-listen", "unix:" + open_dir + "/admin.sock", "--admin-group", "no-such-group-here"});
+  ::chmod((open_dir + "/admin.sock").c_str(), 0666);
+  ProcessResult refused = send_as_nobody(open_dir + "/admin.sock");
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("HTTP 403"), std::string::npos) << refused.err;
   EXPECT_TRUE(checkin_ok("victim", fp).messages.empty());  // none of the above was queued
-  EXPECT_EQ(raw_status("Host: localhost:" + std::to_string(admin.port) + "\r\n" + json), 200);
-  EXPECT_EQ(http_request(admin, false, "POST", "/v1/admin/messages", body).status, 200);
-  auto two = seqs_of(checkin_ok("victim", fp), public_key(fp));
-  ASSERT_EQ(two.size(), 2u);
-  // certmgr send through the admin API still gets through.
-  ProcessResult sent = run({bin("certmgr"), "send", "ping", "--to", "victim", "--server-admin", self},
+  EXPECT_NE(server_->process().error_output().find("audit: admin request refused"), std::string::npos);
+  // The server's own user (root here) gets through, with certmgr and with curl-like JSON.
+  ProcessResult sent = run({bin("certmgr"), "send", "ping", "--to", "victim", "--server-admin",
+                            "unix:" + open_dir + "/admin.sock"},
                            RunOptions{.timeout = 20s});
   EXPECT_EQ(sent.exit_code, 0) << sent.out << sent.err;
-  EXPECT_EQ(checkin_ok("victim", fp, two.back()).messages.size(), 1u);
-  // /metrics stays readable by scrapers.
-  EXPECT_EQ(http_request(admin, false, "GET", "/metrics").status, 200);
+  EXPECT_EQ(raw_status(json), 0);  // the old socket is gone with the old server
+  EXPECT_EQ(checkin_ok("victim", fp).messages.size(), 1u);
+  // /metrics stays readable by scrapers, on its own loopback listener.
+  EXPECT_EQ(http_request(server_->metrics(), false, "GET", "/metrics").status, 200);
+}
+
+// A TCP address for the admin API is refused with a clear error.
+TEST(ServerFlags, AdminApiOnTcpIsRefused) {
+  ProcessResult r = run({bin("certkeeper-server"), "--store", "sqlite:/nonexistent/x.db", "--admin-listen",
+                         "127.0.0.1:9443", "--state-dir", temp_dir("flags") + "/state"},
+                        RunOptions{.timeout = 20s});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("Unix socket"), std::string::npos) << r.err;
 }
 
 // "all" is the broadcast address: nobody can check in or open a channel as "all" to
@@ -357,7 +387,7 @@ TEST_P(ServerTest, AllIsNotAnAgentAndBroadcastsArePerAgent) {
   start();
   checkin_ok("fleet-1", fp);
   checkin_ok("fleet-2", fp);
-  HttpReply r = http_request(server_->admin(), false, "POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
+  HttpReply r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages", R"({"command":"ping","to":"all"})");
   ASSERT_EQ(r.status, 200) << r.body;
   for (const char* id : {"all", "ALL"}) {
     HttpReply refused = checkin(id, fp);
@@ -469,7 +499,7 @@ TEST(RedactUrl, ServerErrorsDoNotShowThePassword) {
   // Nothing listens on port 1: the store cannot be opened and the server says so.
   for (const std::string url : {"postgresql://ck:Pw-in-userinfo@127.0.0.1:1/ck",
                                 "postgresql://ck@127.0.0.1:1/ck?password=Pw-in-query"}) {
-    ProcessResult r = run({bin("certkeeper-server"), "--store", url, "--listen", "127.0.0.1:0", "--admin-listen",
+    ProcessResult r = run({bin("certkeeper-server"), "--store", url, "--listen", "127.0.0.1:0", "--metrics-listen",
                            "127.0.0.1:0", "--state-dir", temp_dir("server-redact") + "/state"},
                           RunOptions{.timeout = 30s});
     EXPECT_EQ(r.exit_code, 1);

@@ -1,5 +1,6 @@
-// A small synchronous HTTP client for the server's admin listener (loopback, plain
-// HTTP on Boost.Beast). Used by certmgr commands that ask the running server.
+// A small synchronous HTTP client for the server's admin socket (DESIGN.md §5: a Unix
+// socket; the server trusts the kernel's word on who connects). Used by certmgr
+// commands that ask the running server (`send --server-admin`).
 #pragma once
 
 #include <string>
@@ -13,10 +14,14 @@ struct AdminResponse {
   std::string body;
 };
 
-// POSTs a JSON body to http://HOST:PORT/path and returns the answer. Errors:
-// kUnavailable when the server cannot be reached within `timeout_ms`.
-Result<AdminResponse> admin_post(const std::string& host_port, const std::string& path,
-                                 const std::string& json_body, int timeout_ms = 10000);
+// The admin socket of a server run with the default --state-dir: "unix:./var/server/admin.sock".
+inline constexpr const char* kDefaultAdminAddress = "unix:./var/server/admin.sock";
 
+// POSTs a JSON body to `path` on the admin socket `address` ("unix:PATH") and returns
+// the answer. Errors: kInvalidArgument for an address that is not unix:PATH,
+// kPermissionDenied when the socket may not be opened, kUnavailable when nothing
+// answers within `timeout_ms`.
+Result<AdminResponse> admin_post(const std::string& address, const std::string& path, const std::string& json_body,
+                                 int timeout_ms = 10000);
 
 }  // namespace ck::cli

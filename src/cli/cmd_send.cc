@@ -108,7 +108,7 @@ void add_send_command(CLI::App& root, GlobalOptions& global) {
   cmd->add_option("--arg", a->kv_args, "command argument KEY=VALUE (repeatable)");
   cmd->add_option("--args-json", a->args_json, "command arguments as a JSON object");
   cmd->add_option("--server-admin", a->admin,
-                  "send through a running server's admin listener HOST:PORT instead of writing the outbox "
+                  "send through a running server's admin socket unix:PATH instead of writing the outbox "
                   "(env CERTKEEPER_ADMIN)")
       ->envname("CERTKEEPER_ADMIN");
   cmd->callback([a, &global] { global.exit_code = run_send(*a, global); });

@@ -3,7 +3,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <condition_variable>
 #include <optional>
 #include <thread>
@@ -22,15 +31,22 @@ constexpr auto kCloseTimeout = std::chrono::seconds(3);
 constexpr auto kDrainTimeout = std::chrono::seconds(2);
 constexpr size_t kMaxDrainBytes = 4 << 20;
 
-template <bool kTls>
-class HttpSession final : public Stoppable, public std::enable_shared_from_this<HttpSession<kTls>> {
-  using Stream = std::conditional_t<kTls, TlsStream, beast::tcp_stream>;
+using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
+
+// Which listener a session came from: agents (TLS), /metrics (TCP), admin (Unix socket).
+enum class Port { kAgent, kMetrics, kAdmin };
+
+template <Port kPort>
+class HttpSession final : public Stoppable, public std::enable_shared_from_this<HttpSession<kPort>> {
+  static constexpr bool kTls = kPort == Port::kAgent;
+  using Stream = std::conditional_t<kTls, TlsStream, std::conditional_t<kPort == Port::kAdmin, UnixStream, beast::tcp_stream>>;
+  using Socket = std::conditional_t<kPort == Port::kAdmin, asio::local::stream_protocol::socket, tcp::socket>;
 
  public:
-  HttpSession(Shared& shared, tcp::socket&& socket, ssl::context& ctx)
+  HttpSession(Shared& shared, Socket&& socket, ssl::context& ctx)
     requires kTls
       : shared_(shared), stream_(std::move(socket), ctx) {}
-  HttpSession(Shared& shared, tcp::socket&& socket)
+  HttpSession(Shared& shared, Socket&& socket)
     requires(!kTls)
       : shared_(shared), stream_(std::move(socket)) {}
 
@@ -50,10 +66,20 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
 
   void start() {
     beast::error_code ec;
-    auto ep = lowest().socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
-    auto local = lowest().socket().local_endpoint(ec);
-    if (!ec) local_port_ = local.port();
+    if constexpr (kPort == Port::kAdmin) {
+      // The kernel's word on who is at the other end (the admin API's only credential).
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(lowest().socket().native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        peer_ = cred;
+        remote_ = "unix pid " + std::to_string(cred.pid);
+      }
+    } else {
+      auto ep = lowest().socket().remote_endpoint(ec);
+      if (!ec) remote_ = ep.address().to_string();
+      auto local = lowest().socket().local_endpoint(ec);
+      if (!ec) local_port_ = local.port();
+    }
     if (!shared_.tracker.add(this->weak_from_this())) return;
     if constexpr (kTls) {
       lowest().expires_after(shared_.options.handshake_timeout);
@@ -120,16 +146,23 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     request.host = single(http::field::host);
     request.has_origin = req.count(http::field::origin) > 0;
     request.local_port = local_port_;
+    if (peer_) {
+      request.peer_pid = peer_->pid;
+      request.peer_uid = peer_->uid;
+      request.peer_gid = peer_->gid;
+    }
     // Keeps run() going until the answer is written, even during shutdown.
     auto guard = std::make_shared<asio::executor_work_guard<typename Stream::executor_type>>(stream_.get_executor());
     auto done = [self = this->shared_from_this(), guard](protocol::HttpResponse resp) {
       asio::post(self->stream_.get_executor(),
                  [self, guard, resp = std::move(resp)]() mutable { self->write(std::move(resp)); });
     };
-    if constexpr (kTls) {
+    if constexpr (kPort == Port::kAgent) {
       shared_.service.handle_agent(std::move(request), std::move(done));
-    } else {
+    } else if constexpr (kPort == Port::kAdmin) {
       shared_.service.handle_admin(std::move(request), std::move(done));
+    } else {
+      shared_.service.handle_metrics(std::move(request), std::move(done));
     }
   }
 
@@ -190,36 +223,40 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_ = "?";
   uint16_t local_port_ = 0;
+  std::optional<ucred> peer_;
   unsigned version_ = 11;
   bool keep_alive_ = false, reading_ = false, stopping_ = false, drain_before_close_ = false;
   std::string drain_buf_;
   size_t drained_ = 0;
 };
 
-class Listener final : public std::enable_shared_from_this<Listener> {
+template <class Protocol>
+class Listener final : public std::enable_shared_from_this<Listener<Protocol>> {
+  using Acceptor = typename Protocol::acceptor;
+  using Socket = typename Protocol::socket;
+
  public:
-  using OnAccept = std::function<void(tcp::socket)>;
+  using OnAccept = std::function<void(Socket)>;
   Listener(asio::io_context& ioc, OnAccept on_accept)
       : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_(acceptor_.get_executor()), on_accept_(std::move(on_accept)) {}
 
-  Status bind(const std::string& host, uint16_t port) {
+  Status bind(const typename Protocol::endpoint& ep, const std::string& shown) {
     beast::error_code ec;
-    auto addr = asio::ip::make_address(host, ec);
-    if (ec) return make_error(ErrorKind::kInvalidArgument, "not an IP address: " + host);
-    tcp::endpoint ep(addr, port);
     acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if constexpr (std::is_same_v<Protocol, tcp>) {
+      if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    }
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return make_error(ErrorKind::kUnavailable, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    if (ec) return make_error(ErrorKind::kUnavailable, "cannot listen on " + shown + ": " + ec.message());
     return ok_status();
   }
-  tcp::endpoint local() const { return acceptor_.local_endpoint(); }
+  typename Protocol::endpoint local() const { return acceptor_.local_endpoint(); }
   void start() {
-    asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->do_accept(); });
+    asio::dispatch(acceptor_.get_executor(), [self = this->shared_from_this()] { self->do_accept(); });
   }
   void stop() {
-    asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    asio::post(acceptor_.get_executor(), [self = this->shared_from_this()] {
       beast::error_code ec;
       self->acceptor_.close(ec);
       self->retry_.cancel();
@@ -228,15 +265,16 @@ class Listener final : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept() {
-    acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    acceptor_.async_accept(asio::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::on_accept, this->shared_from_this()));
   }
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  void on_accept(beast::error_code ec, Socket socket) {
     if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
     if (ec) {
       // E.g. out of descriptors: back off briefly instead of spinning, then keep going.
       spdlog::warn("accept failed: {}", ec.message());
       retry_.expires_after(std::chrono::milliseconds(100));
-      retry_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      retry_.async_wait([self = this->shared_from_this()](beast::error_code wait_ec) {
         if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
       });
       return;
@@ -246,10 +284,41 @@ class Listener final : public std::enable_shared_from_this<Listener> {
   }
 
   asio::io_context& ioc_;
-  tcp::acceptor acceptor_;
+  Acceptor acceptor_;
   asio::steady_timer retry_;
   OnAccept on_accept_;
 };
+
+using TcpListener = Listener<tcp>;
+using UnixListener = Listener<asio::local::stream_protocol>;
+
+Result<tcp::endpoint> tcp_endpoint(const std::string& host, uint16_t port) {
+  beast::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) return make_error(ErrorKind::kInvalidArgument, "not an IP address: " + host);
+  return tcp::endpoint(addr, port);
+}
+
+// Binds the admin socket: a stale socket from a crash is replaced, anything else at
+// that path is left alone; then 0660, group = the admin group.
+Status bind_admin_socket(UnixListener& listener, const std::string& path, std::optional<gid_t> gid) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return make_error(ErrorKind::kConflict, "cannot listen on unix:" + path + ": something else is at that path");
+    }
+    ::unlink(path.c_str());
+  }
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return make_error(ErrorKind::kInvalidArgument, "admin socket path too long: " + path);
+  }
+  CK_RETURN_IF_ERROR(listener.bind(asio::local::stream_protocol::endpoint(path), "unix:" + path));
+  if (::chmod(path.c_str(), 0660) != 0) return make_error(ErrorKind::kIo, "chmod " + path + ": " + std::strerror(errno));
+  if (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+    spdlog::warn("admin socket {}: cannot give it to the admin group: {}", path, std::strerror(errno));
+  }
+  return ok_status();
+}
 
 std::string format_endpoint(const tcp::endpoint& ep) {
   std::string host = ep.address().to_string();
@@ -282,7 +351,9 @@ struct Server::Impl {
   Shared shared;
   ssl::context ssl_ctx;
   asio::io_context ioc;
-  std::shared_ptr<Listener> agent, admin;
+  std::shared_ptr<TcpListener> agent, metrics;
+  std::shared_ptr<UnixListener> admin;
+  std::string admin_path;
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false, finished = false;
@@ -306,31 +377,40 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   if (SSL_CTX_use_PrivateKey(ctx, tls.key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
     return make_error(ErrorKind::kCrypto, "TLS private key does not fit the TLS certificate");
 
-  auto addr = asio::ip::make_address(options.admin_host, ec);
-  if (ec || !addr.is_loopback()) {
+  CK_ASSIGN_OR_RETURN(tcp::endpoint metrics_ep, tcp_endpoint(options.metrics_host, options.metrics_port));
+  if (!metrics_ep.address().is_loopback()) {
     return make_error(ErrorKind::kInvalidArgument,
-                      "the admin listener must use a loopback address (got " + options.admin_host + ")");
+                      "the metrics listener must use a loopback address (got " + options.metrics_host + ")");
   }
+  CK_ASSIGN_OR_RETURN(tcp::endpoint agent_ep, tcp_endpoint(options.agent_host, options.agent_port));
   Impl* raw = impl.get();
-  impl->agent = std::make_shared<Listener>(impl->ioc, [raw](tcp::socket s) {
-    std::make_shared<HttpSession<true>>(raw->shared, std::move(s), raw->ssl_ctx)->run();
+  impl->agent = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
+    std::make_shared<HttpSession<Port::kAgent>>(raw->shared, std::move(s), raw->ssl_ctx)->run();
   });
-  impl->admin = std::make_shared<Listener>(impl->ioc, [raw](tcp::socket s) {
-    std::make_shared<HttpSession<false>>(raw->shared, std::move(s))->run();
+  impl->metrics = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
+    std::make_shared<HttpSession<Port::kMetrics>>(raw->shared, std::move(s))->run();
   });
-  CK_RETURN_IF_ERROR(impl->agent->bind(options.agent_host, options.agent_port));
-  CK_RETURN_IF_ERROR(impl->admin->bind(options.admin_host, options.admin_port));
+  impl->admin = std::make_shared<UnixListener>(impl->ioc, [raw](asio::local::stream_protocol::socket s) {
+    std::make_shared<HttpSession<Port::kAdmin>>(raw->shared, std::move(s))->run();
+  });
+  CK_RETURN_IF_ERROR(impl->agent->bind(agent_ep, options.agent_host + ":" + std::to_string(options.agent_port)));
+  CK_RETURN_IF_ERROR(
+      impl->metrics->bind(metrics_ep, options.metrics_host + ":" + std::to_string(options.metrics_port)));
+  CK_RETURN_IF_ERROR(bind_admin_socket(*impl->admin, options.admin_socket, options.admin_socket_gid));
+  impl->admin_path = options.admin_socket;
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
 std::string Server::agent_endpoint() const { return format_endpoint(impl_->agent->local()); }
-std::string Server::admin_endpoint() const { return format_endpoint(impl_->admin->local()); }
+std::string Server::admin_endpoint() const { return "unix:" + impl_->admin_path; }
+std::string Server::metrics_endpoint() const { return format_endpoint(impl_->metrics->local()); }
 
 void Server::post(std::function<void()> fn) { asio::post(impl_->ioc, std::move(fn)); }
 
 void Server::run() {
   Impl& s = *impl_;
   s.agent->start();
+  s.metrics->start();
   s.admin->start();
   // Cuts connections still open `shutdown_grace` after shutdown() began.
   std::thread watchdog([&s] {
@@ -352,6 +432,7 @@ void Server::run() {
   }
   s.cv.notify_all();
   watchdog.join();
+  ::unlink(s.admin_path.c_str());  // a clean stop leaves no stale socket behind
 }
 
 void Server::shutdown() {
@@ -363,6 +444,7 @@ void Server::shutdown() {
   }
   s.cv.notify_all();
   s.agent->stop();
+  s.metrics->stop();
   s.admin->stop();
   s.shared.tracker.stop_all();
 }

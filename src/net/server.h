@@ -1,8 +1,9 @@
 // certkeeper-server's network side: an HTTPS listener for agents (Boost.Beast over
-// boost::asio::ssl / OpenSSL 3; POST /v1/checkin, GET /v1/channel WebSocket) and a
-// plain-HTTP admin listener that must be bound to a loopback address (GET /metrics,
-// POST /v1/admin/messages). All request logic lives in server::Service; this layer
-// only moves bytes.
+// boost::asio::ssl / OpenSSL 3; POST /v1/checkin, GET /v1/channel WebSocket), the admin
+// API on a Unix socket (POST /v1/admin/messages; the peer's credentials, from
+// SO_PEERCRED, go with each request), and a read-only plain-HTTP metrics listener that
+// must be bound to a loopback address (GET /metrics). All request logic lives in
+// server::Service; this layer only moves bytes.
 //
 // Sessions: each connection runs on its own strand with a TLS handshake timeout, a
 // read timeout (slow or half-open clients are dropped), a header limit and a body
@@ -18,7 +19,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <sys/types.h>
+
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -30,8 +34,12 @@ namespace ck::net {
 struct ServerOptions {
   std::string agent_host = "127.0.0.1";
   uint16_t agent_port = 8443;
-  std::string admin_host = "127.0.0.1";
-  uint16_t admin_port = 9443;
+  // The admin API's Unix socket (made 0660, group admin_socket_gid when set).
+  std::string admin_socket = "./var/server/admin.sock";
+  std::optional<gid_t> admin_socket_gid;
+  // GET /metrics, read-only, loopback only.
+  std::string metrics_host = "127.0.0.1";
+  uint16_t metrics_port = 9464;
   int threads = 2;
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds read_timeout{30000};   // per request, from its first byte wait
@@ -48,9 +56,10 @@ class Server {
                                                 server::Service& service);
   ~Server();
 
-  // Bound addresses, "HOST:PORT".
+  // Bound addresses: "HOST:PORT", and "unix:PATH" for the admin socket.
   std::string agent_endpoint() const;
   std::string admin_endpoint() const;
+  std::string metrics_endpoint() const;
 
   // Runs `fn` on the server's thread pool (for server::ServiceDeps::dispatch).
   void post(std::function<void()> fn);

@@ -51,28 +51,4 @@ bool is_json_content_type(std::string_view content_type) {
   return iequals(trim(media), "application/json");
 }
 
-bool is_loopback_host(std::string_view host, uint16_t port) {
-  size_t colon = host.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  std::string_view name = host.substr(0, colon), port_text = host.substr(colon + 1);
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port_text.empty() || port == 0 ||
-      value != port) {
-    return false;
-  }
-  if (iequals(name, "localhost")) return true;
-  if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
-    std::string literal(name.substr(1, name.size() - 2));
-    in6_addr a6{};
-    if (inet_pton(AF_INET6, literal.c_str(), &a6) != 1) return false;
-    if (IN6_IS_ADDR_LOOPBACK(&a6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
-  }
-  std::string literal(name);
-  in_addr a4{};
-  if (inet_pton(AF_INET, literal.c_str(), &a4) != 1) return false;  // dotted quad only
-  return (ntohl(a4.s_addr) >> 24) == 127;
-}
-
 }  // namespace ck::protocol

@@ -22,6 +22,8 @@ struct HttpRequest {
   std::string host;
   bool has_origin = false;  // an Origin header was sent (browsers send it; certmgr does not)
   uint16_t local_port = 0;  // the port the connection arrived on
+  // The peer process on a Unix socket (SO_PEERCRED); -1 when unknown (TCP).
+  int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
 };
 
 struct HttpResponse {
@@ -42,10 +44,5 @@ std::string_view target_path(std::string_view target);
 // "; charset=utf-8" allowed).
 bool is_json_content_type(std::string_view content_type);
 
-// Whether a Host header value names this machine's loopback interface on `port`:
-// "localhost", an address in 127.0.0.0/8 or "[::1]", followed by ":port" (required, and
-// equal to `port`). Anything else — another name, which is what a DNS-rebinding page
-// sends, or no port — is false.
-bool is_loopback_host(std::string_view host, uint16_t port);
 
 }  // namespace ck::protocol

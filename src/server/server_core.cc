@@ -51,7 +51,8 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
       store_(std::move(b.store)),
       registry_(std::move(b.registry)),
       outbox_(std::move(b.outbox)),
-      waker_(std::move(b.waker)) {
+      waker_(std::move(b.waker)),
+      admin_access_(AdminAccess::for_group(config.admin_group)) {
   certs_ = std::make_unique<CertState>(*store_, &clock_);
   writer_ = std::make_unique<registry::BatchingWriter>(*registry_);
   feed_ = std::make_unique<OutboxFeed>(*outbox_, clock_);
@@ -75,6 +76,7 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
   deps.wake = [this] {
     if (waker_) waker_->notify();
   };
+  deps.admin_access = &admin_access_;
   deps.certs = certs_.get();
   deps.outbox = outbox_.get();
   deps.feed = feed_.get();

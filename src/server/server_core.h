@@ -35,6 +35,7 @@
 #include "outbox/outbox.h"
 #include "registry/batching_writer.h"
 #include "registry/endpoint_registry.h"
+#include "server/admin_access.h"
 #include "server/cert_state.h"
 #include "server/change_waker.h"
 #include "server/channel_hub.h"
@@ -50,6 +51,8 @@ struct ServerConfig {
   std::chrono::milliseconds poll_interval{250};
   // Channel deliveries per second during a walk (key deployment, broadcasts).
   int deliveries_per_second = 5000;
+  // Members of this group may use the admin socket (besides root and the server's user).
+  std::string admin_group = "certkeeper";
   // Expired outbox messages are deleted this long after their expiry.
   std::chrono::seconds prune_after{300};
   const Clock* clock = nullptr;  // default: system clock
@@ -109,6 +112,7 @@ class ServerCore {
   std::unique_ptr<OutboxFeed> feed_;
   ChannelHub hub_;
   Metrics metrics_;
+  AdminAccess admin_access_;
   std::function<void(std::function<void()>)> dispatch_;
   std::unique_ptr<Service> service_;
 

@@ -216,15 +216,17 @@ void Service::report_pin(const std::string& agent_id, const std::string& pinned)
 
 void Service::handle_admin(HttpRequest req, Done done) {
   const std::string_view path = target_path(req.target);
-  if (path == kMetricsPath) {
-    return done(req.method == "GET" ? metrics() : method_not_allowed("GET"));
-  }
   if (path == kAdminMessagesPath) {
     if (req.method != "POST") return done(method_not_allowed("POST"));
     if (auto refusal = admin_refusal(req)) return done(std::move(*refusal));
     return done(admin_message(req));
   }
   done(error_response(404, "no such endpoint"));
+}
+
+void Service::handle_metrics(HttpRequest req, Done done) {
+  if (target_path(req.target) != kMetricsPath) return done(error_response(404, "no such endpoint"));
+  done(req.method == "GET" ? metrics() : method_not_allowed("GET"));
 }
 
 HttpResponse Service::metrics() {
@@ -254,25 +256,26 @@ HttpResponse Service::metrics() {
   return r;
 }
 
-// The admin port is plain HTTP on loopback, so any web page the administrator opens can
-// send it requests (CSRF), and a page whose name re-resolves to 127.0.0.1 can even read
-// the answers (DNS rebinding). Browsers always send Origin on cross-site POSTs, can
-// send application/json cross-site only after a CORS preflight (which this port never
-// answers), and send the page's own name in Host; certmgr sends none of these.
+// The kernel vouches for the peer of the admin socket (SO_PEERCRED). The browser
+// checks stay as a second line: no web page should ever reach this socket, but a
+// local web proxy or SSRF bug that forwards requests would send Origin or no JSON.
 std::optional<HttpResponse> Service::admin_refusal(const HttpRequest& req) {
   std::optional<HttpResponse> refusal;
-  if (req.has_origin) {
+  PeerCredentials peer{static_cast<pid_t>(req.peer_pid), static_cast<uid_t>(req.peer_uid),
+                       static_cast<gid_t>(req.peer_gid)};
+  std::optional<std::string> denied =
+      deps_.admin_access ? deps_.admin_access->refusal(peer) : std::optional<std::string>("no admin access configured");
+  if (denied) {
+    refusal = error_response(403, "permission denied: " + *denied + " (run as root, the server's user, or a member "
+                                                                    "of the admin group)");
+  } else if (req.has_origin) {
     refusal = error_response(403, "requests from web pages (with an Origin header) are not accepted here");
-  } else if (!is_loopback_host(req.host, req.local_port)) {
-    refusal = error_response(403, "the Host header must name a loopback address and this port (e.g. 127.0.0.1:" +
-                                      std::to_string(req.local_port) + ")");
   } else if (!is_json_content_type(req.content_type)) {
     refusal = error_response(415, "Content-Type must be application/json");
   }
   if (refusal) {
-    spdlog::warn("admin request refused: status={} remote={} host=\"{}\" origin={} content_type=\"{}\"",
-                 refusal->status, req.remote, req.host.substr(0, 100), req.has_origin,
-                 req.content_type.substr(0, 100));
+    spdlog::warn("audit: admin request refused: status={} pid={} uid={} gid={} reason=\"{}\"", refusal->status,
+                 req.peer_pid, req.peer_uid, req.peer_gid, denied ? *denied : refusal->body.substr(0, 120));
   }
   return refusal;
 }
@@ -296,7 +299,7 @@ HttpResponse Service::admin_message(const HttpRequest& req) {
   if (!value.ok()) return error_response(400, value.error().message);
   auto parsed = protocol::admin_message_request_from_json(*value);
   if (!parsed.ok()) return error_response(422, parsed.error().message);
-  auto added = issue(*parsed, "admin-api");
+  auto added = issue(*parsed, "admin-api uid " + std::to_string(req.peer_uid));
   if (!added.ok()) {
     spdlog::error("message not queued: {}", added.error().message);
     HttpResponse busy = error_response(503, "the outbox is unavailable: " + added.error().message);

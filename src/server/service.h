@@ -9,10 +9,11 @@
 //               outbox messages due for that agent (none when it reports an open
 //               channel: those travel there). GET /v1/channel without a WebSocket
 //               upgrade: 426. Anything else: 404 / 405.
-//   admin port: GET /metrics (Prometheus text), POST /v1/admin/messages (403 with an
-//               Origin header or a Host that is not loopback:this-port, 415 unless
-//               Content-Type is application/json: no browser can drive it): the
+//   admin socket (Unix, SO_PEERCRED): POST /v1/admin/messages — 403 unless the peer is
+//               root, the server's user or in the admin group (logged as an audit
+//               line), 403 with an Origin header, 415 unless application/json; the
 //               message goes into the durable outbox, like `certmgr send`.
+//   metrics listener (loopback TCP, read-only): GET /metrics (Prometheus text).
 //   channels:   channel_frame() attaches a Channel on the first hello and delivers.
 //
 // Delivery (DESIGN.md §5): deliver() brings one live channel up to date — the outbox
@@ -42,6 +43,7 @@
 #include "protocol/http_types.h"
 #include "protocol/wire.h"
 #include "registry/endpoint_registry.h"
+#include "server/admin_access.h"
 #include "server/cert_state.h"
 #include "server/channel_hub.h"
 #include "server/metrics.h"
@@ -64,6 +66,8 @@ struct ServiceDeps {
   std::function<void(std::function<void()> fn)> dispatch;
   // Wakes the delivery loop (a message was added here). Optional.
   std::function<void()> wake;
+  // Who may use the admin API; null refuses everyone.
+  const AdminAccess* admin_access = nullptr;
   CertState* certs = nullptr;
   outbox::Outbox* outbox = nullptr;
   OutboxFeed* feed = nullptr;
@@ -100,6 +104,7 @@ class Service {
 
   void handle_agent(HttpRequest req, Done done);
   void handle_admin(HttpRequest req, Done done);
+  void handle_metrics(HttpRequest req, Done done);
 
   // Whether `target` names the WebSocket channel endpoint.
   static bool is_channel_target(std::string_view target);
@@ -126,7 +131,7 @@ class Service {
   void checkin(HttpRequest req, Done done);
   HttpResponse checkin_answer(const protocol::CheckinRequest& req);
   HttpResponse metrics();
-  // 403/415 for POST /v1/admin/messages not sent by a local non-browser client.
+  // 403/415 for POST /v1/admin/messages not sent by an administrator's local client.
   std::optional<HttpResponse> admin_refusal(const HttpRequest& req);
   HttpResponse admin_message(const HttpRequest& req);
   // Signs `msgs` for one agent, stopping at the first failure (later seqs must not

@@ -3,6 +3,7 @@
 // into the server (ServerCore + Service). One definition (protocol/wire.h) on both
 // sides; this test catches a drift the type system cannot.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -81,10 +82,10 @@ class WireContractTest : public ::testing::Test {
     return core_->service().channel_frame(json::serialize(protocol::to_json(agent_->channel_hello())), sink, bound);
   }
   int64_t send(const std::string& body) {
-    auto req = protocol::HttpRequest{"POST", "/v1/admin/messages", body, "127.0.0.1"};
+    auto req = protocol::HttpRequest{"POST", "/v1/admin/messages", body, "unix"};
     req.content_type = "application/json";
-    req.host = "127.0.0.1:9443";
-    req.local_port = 9443;
+    req.peer_uid = ::geteuid();
+    req.peer_gid = ::getegid();
     std::optional<protocol::HttpResponse> out;
     core_->service().handle_admin(std::move(req), [&](protocol::HttpResponse r) { out = std::move(r); });
     EXPECT_TRUE(out && out->status == 200);

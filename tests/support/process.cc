@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -81,6 +82,13 @@ std::string temp_dir(const std::string& tag) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+std::string short_socket_path() {
+  static std::atomic<int> counter{0};
+  std::string path = "/tmp/ck-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".sock";
+  std::filesystem::remove(path);
+  return path;
 }
 
 ProcessResult run(const std::vector<std::string>& argv, const RunOptions& o) {

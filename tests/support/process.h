@@ -34,6 +34,10 @@ std::string bin(const std::string& name);
 // A fresh, empty temporary folder named after the running test.
 std::string temp_dir(const std::string& tag = "");
 
+// A path for a Unix socket, unique in this process and short enough for sun_path
+// (temp_dir() names can exceed its 108 bytes).
+std::string short_socket_path();
+
 // A long-running child (e.g. the server). stdout is read line by line.
 class ChildProcess {
  public:

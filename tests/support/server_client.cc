@@ -2,6 +2,7 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -11,6 +12,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <regex>
 
 namespace ck::testing {
@@ -87,7 +89,7 @@ HttpReply exchange(Stream& stream, const HostPort& to, const std::string& method
 }  // namespace
 
 std::optional<HostPort> parse_listening_line(const std::string& line) {
-  static const std::regex re(R"(listening on (.+):(\d+) \((agents|admin)\))");
+  static const std::regex re(R"(listening on (.+):(\d+) \((agents|admin|metrics)\))");
   std::smatch m;
   if (!std::regex_search(line, m, re)) return std::nullopt;
   std::string host = m[1];
@@ -114,6 +116,46 @@ HttpReply http_request(const HostPort& to, bool tls, const std::string& method, 
     return fail;
   }
   return exchange(stream, to, method, target, body, content_type);
+}
+
+HttpReply admin_request(const std::string& socket_path, const std::string& method, const std::string& target,
+                        const std::string& body, const std::string& content_type, std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  asio::local::stream_protocol::socket s(ioc);
+  HttpReply fail;
+  beast::error_code ec;
+  s.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (ec) {
+    fail.error = "connect: " + ec.message();
+    return fail;
+  }
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return exchange(s, HostPort{"localhost", 0}, method, target, body, content_type);
+}
+
+RawResult raw_unix(const std::string& socket_path, const std::string& bytes, std::chrono::milliseconds timeout) {
+  asio::io_context ioc;
+  asio::local::stream_protocol::socket s(ioc);
+  RawResult out;
+  beast::error_code ec;
+  s.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (ec) return out;
+  out.connected = true;
+  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (!bytes.empty()) asio::write(s, asio::buffer(bytes), ec);
+  char buf[4096];
+  while (true) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    out.data.append(buf, n);
+    if (ec == asio::error::eof || ec == asio::error::connection_reset) {
+      out.closed_by_peer = true;
+      break;
+    }
+    if (ec) break;
+  }
+  return out;
 }
 
 RawResult raw_tcp(const HostPort& to, const std::string& bytes, std::chrono::milliseconds timeout) {
@@ -187,14 +229,21 @@ std::optional<std::string> ChannelClient::read(std::chrono::milliseconds timeout
 ServerUnderTest::ServerUnderTest(const std::string& store_url, const std::string& state_dir,
                                  const std::vector<std::string>& extra_args) {
   std::vector<std::string> argv = {bin("certkeeper-server"), "--store",     store_url,
-                                   "--listen",               "127.0.0.1:0", "--admin-listen",
+                                   "--listen",               "127.0.0.1:0", "--metrics-listen",
                                    "127.0.0.1:0",            "--state-dir", state_dir};
+  if (std::find(extra_args.begin(), extra_args.end(), "--admin-listen") == extra_args.end()) {
+    argv.insert(argv.end(), {"--admin-listen", "unix:" + short_socket_path()});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   RunOptions options;
   options.unset_env = {"CERTKEEPER_STORE"};
   child_ = std::make_unique<ChildProcess>(argv, options);
   if (auto a = parse_listening_line(child_->wait_for_line("(agents)", std::chrono::seconds(20)))) agents_ = *a;
-  if (auto a = parse_listening_line(child_->wait_for_line("(admin)", std::chrono::seconds(5)))) admin_ = *a;
+  static const std::regex unix_re(R"(listening on unix:(.+) \(admin\))");
+  std::smatch m;
+  std::string admin = child_->wait_for_line("(admin)", std::chrono::seconds(5));
+  if (std::regex_search(admin, m, unix_re)) admin_socket_ = m[1];
+  if (auto a = parse_listening_line(child_->wait_for_line("(metrics)", std::chrono::seconds(5)))) metrics_ = *a;
 }
 
 }  // namespace ck::testing

@@ -22,7 +22,7 @@ struct HostPort {
   uint16_t port = 0;
 };
 
-// "listening on 127.0.0.1:43121 (agents)" -> {127.0.0.1, 43121}.
+// "listening on 127.0.0.1:43121 (agents)" -> {127.0.0.1, 43121} (also metrics).
 std::optional<HostPort> parse_listening_line(const std::string& line);
 
 struct HttpReply {
@@ -37,6 +37,11 @@ HttpReply http_request(const HostPort& to, bool tls, const std::string& method, 
                        const std::string& body = "", std::chrono::milliseconds timeout = std::chrono::seconds(10),
                        const std::string& content_type = "application/json");
 
+// One request over the server's admin Unix socket (as certmgr sends it).
+HttpReply admin_request(const std::string& socket_path, const std::string& method, const std::string& target,
+                        const std::string& body = "", const std::string& content_type = "application/json",
+                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 // Opens a TCP connection, writes `bytes`, then reads until EOF or `timeout`.
 // Returns what was read and whether the peer closed the connection.
 struct RawResult {
@@ -45,6 +50,8 @@ struct RawResult {
   bool connected = false;
 };
 RawResult raw_tcp(const HostPort& to, const std::string& bytes, std::chrono::milliseconds timeout);
+// The same over a Unix socket.
+RawResult raw_unix(const std::string& socket_path, const std::string& bytes, std::chrono::milliseconds timeout);
 
 // A TLS WebSocket to /v1/channel.
 class ChannelClient {
@@ -67,14 +74,17 @@ class ServerUnderTest {
   // `store_url` must already hold a current certificate (unless testing refusal).
   ServerUnderTest(const std::string& store_url, const std::string& state_dir,
                   const std::vector<std::string>& extra_args = {});
-  bool started() const { return agents_.port != 0 && admin_.port != 0; }
+  bool started() const { return agents_.port != 0 && metrics_.port != 0 && !admin_socket_.empty(); }
   const HostPort& agents() const { return agents_; }
-  const HostPort& admin() const { return admin_; }
+  const HostPort& metrics() const { return metrics_; }
+  // The admin socket's path (from "listening on unix:PATH (admin)").
+  const std::string& admin_socket() const { return admin_socket_; }
   ChildProcess& process() { return *child_; }
 
  private:
   std::unique_ptr<ChildProcess> child_;
-  HostPort agents_, admin_;
+  HostPort agents_, metrics_;
+  std::string admin_socket_;
 };
 
 }  // namespace ck::testing
