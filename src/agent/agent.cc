@@ -217,6 +217,12 @@ Result<crypto::VerifiedRotation> Agent::verify_link(const crypto::SignedRotation
 Status Agent::walk_rotations(const std::vector<protocol::RotationLink>& links, CheckinOutcome& out) {
   AgentState next = state_;
   for (const auto& link : links) {
+    // A link to the key already pinned was delivered twice (pushed on the channel and
+    // carried by a check-in that crossed it): nothing to do, and no attack to count.
+    if (kid_of(link.by_new) == next.pinned_fingerprint()) {
+      spdlog::debug("rotation link already followed agent_id={} to={}", state_.agent_id, next.pinned_fingerprint());
+      continue;
+    }
     auto v = verify_link(crypto::SignedRotation{link.by_old, link.by_new}, next);
     if (!v.ok()) {
       ++out.links_rejected;
