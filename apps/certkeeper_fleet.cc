@@ -23,6 +23,7 @@
 
 #include "common/file_util.h"
 #include "common/logging.h"
+#include "common/rlimit.h"
 #include "fleet/fleet.h"
 
 namespace {
@@ -30,13 +31,7 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-void raise_fd_limit() {
-  struct rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
+
 
 std::string short_fp(const std::string& fp) { return fp.empty() ? "-" : fp.substr(0, 16); }
 
@@ -79,7 +74,7 @@ int run(int argc, char** argv) {
     return 2;
   }
   ck::init_logging(log_level);
-  raise_fd_limit();
+  ck::raise_open_file_limit();
 
   auto url = ck::transport::parse_server_url(server);
   if (!url.ok()) {

@@ -16,6 +16,7 @@
 #include "common/file_util.h"
 #include "common/logging.h"
 #include "common/process_hardening.h"
+#include "common/rlimit.h"
 #include "net/server.h"
 #include "net/tls_identity.h"
 #include "server/server_core.h"
@@ -78,6 +79,8 @@ struct Flags {
   int threads = 2;
   double read_timeout = 30;
   int poll_interval_ms = 250;
+  int64_t max_connections = -1;  // -1: the descriptor limit minus a reserve
+  int64_t max_connections_per_address = 0;
   int deliveries_per_second = 5000;
   std::string log_level = "info";
   bool log_json = false;
@@ -126,9 +129,18 @@ int serve(const Flags& f) {
   options.metrics_host = metrics_addr->first;
   options.metrics_port = metrics_addr->second;
   options.threads = std::max(1, f.threads);
+  // Descriptors beyond the agents' share stay free for the database, files and the
+  // admin socket, so a flood of idle connections cannot lock those out.
+  const uint64_t fd_limit = raise_open_file_limit();
+  const uint64_t reserve = std::min<uint64_t>(512, fd_limit / 4);
+  options.max_connections = f.max_connections >= 0 ? static_cast<size_t>(f.max_connections)
+                                                   : static_cast<size_t>(fd_limit - reserve);
+  options.max_connections_per_address = static_cast<size_t>(f.max_connections_per_address);
+  spdlog::info("descriptor limit {}; at most {} agent connections ({} per address)", fd_limit,
+               options.max_connections, options.max_connections_per_address ? std::to_string(options.max_connections_per_address) : "no cap");
   options.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.read_timeout * 1000));
   options.handshake_timeout = std::min<std::chrono::milliseconds>(options.read_timeout, std::chrono::seconds(10));
-  auto server = net::Server::create(options, *tls, (*core)->service());
+  auto server = net::Server::create(options, *tls, (*core)->service(), &(*core)->metrics());
   if (!server.ok()) return fail(server.error().message);
   (*core)->set_dispatch([s = server->get()](std::function<void()> fn) { s->post(std::move(fn)); });
   (*core)->start();
@@ -203,6 +215,13 @@ int main(int argc, char** argv) {
                  "pace of key deployment and broadcasts over open channels")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  app.add_option("--max-connections", f.max_connections,
+                 "open agent connections at most (default: the raised descriptor limit minus a reserve of 512)")
+      ->check(CLI::Range(int64_t{0}, int64_t{10000000}));
+  app.add_option("--max-connections-per-address", f.max_connections_per_address,
+                 "open agent connections from one address at most (0: no cap; agents behind NAT share one)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{10000000}));
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", f.log_json, "log JSON lines");
 

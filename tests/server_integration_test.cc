@@ -1,7 +1,12 @@
 // Integration tests: the real certkeeper-server on 127.0.0.1 (ports picked by the OS)
 // with a temporary store — SQLite, and PostgreSQL (one schema per test) when
 // $CK_TEST_POSTGRES_URL names a server — driven by real HTTPS/WebSocket clients.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -405,6 +410,81 @@ TEST_P(ServerTest, AllIsNotAnAgentAndBroadcastsArePerAgent) {
     ASSERT_TRUE(p.ok());
     EXPECT_EQ(p->aud, id);
   }
+}
+
+// Opens a TCP connection to `to` from the loopback source address `source` and keeps it
+// idle; -1 when the connection could not be made.
+int idle_connection(const HostPort& to, const char* source) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &src.sin_addr);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(to.port);
+  ::inet_pton(AF_INET, to.host.c_str(), &dst.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the server closed `fd` (EOF within `wait`).
+bool closed_by_server(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
+  char c;
+  return ::recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+// A flood of idle connections from one address cannot lock real agents out: past the
+// per-address cap they are closed at accept (counted), and the agent on another
+// address keeps checking in.
+TEST_P(ServerTest, IdleConnectionFloodFromOneAddressDoesNotLockAgentsOut) {
+  std::string fp = generate();
+  start({"--max-connections-per-address", "20"});
+  std::vector<int> flood;
+  for (int i = 0; i < 60; ++i) {
+    int fd = idle_connection(server_->agents(), "127.0.0.2");
+    ASSERT_GE(fd, 0);
+    flood.push_back(fd);
+  }
+  std::this_thread::sleep_for(500ms);
+  int refused = 0;
+  for (int fd : flood) refused += closed_by_server(fd, 0ms) ? 1 : 0;
+  EXPECT_EQ(refused, 40);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(checkin_ok("real-agent", fp).current_fingerprint, fp);
+  std::string m = metrics();
+  std::smatch refusals;
+  ASSERT_TRUE(std::regex_search(m, refusals, std::regex(R"(certkeeper_connections_refused_total\{reason="per_address"\} (\d+))")))
+      << m;
+  EXPECT_EQ(std::stoll(refusals[1]), 40);
+  for (int fd : flood) ::close(fd);
+}
+
+// The descriptor limit is raised to the hard limit at start.
+TEST_P(ServerTest, RaisesItsDescriptorLimit) {
+  generate();
+  start();
+  auto limits = read_file("/proc/" + std::to_string(server_->process().pid()) + "/limits");
+  ASSERT_TRUE(limits.ok());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(*limits, m, std::regex(R"(Max open files\s+(\S+)\s+(\S+))"))) << *limits;
+  EXPECT_EQ(m[1], m[2]);
+}
+
+// A channel that never sends its hello is closed after the handshake timeout.
+TEST_P(ServerTest, ChannelWithoutHelloIsClosed) {
+  generate();
+  start({"--read-timeout", "1"});
+  ChannelClient ch;
+  ASSERT_TRUE(ch.connect(server_->agents(), 5s));
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(ch.read(5s).has_value());  // closed, not a frame
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 4s);
+  EXPECT_GE(metric(metrics(), "certkeeper_channels_without_hello_total"), 1);
 }
 
 // The server keeps signing keys in memory: no core dumps.

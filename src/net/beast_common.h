@@ -20,6 +20,8 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "net/server.h"
@@ -79,13 +81,58 @@ class SessionTracker {
   std::vector<std::weak_ptr<Stoppable>> sessions_;
 };
 
+// Open agent connections, in total and per peer address, against the configured
+// caps (a flood from one address, or of idle connections, cannot take every
+// descriptor). Thread-safe.
+class ConnectionCounter {
+ public:
+  // A held slot; released when the last copy goes (the session that owns it ends).
+  using Slot = std::shared_ptr<void>;
+
+  // A slot for a connection from `address`, or null when a cap is reached (counted
+  // in `metrics`).
+  Slot acquire(const std::string& address, const ServerOptions& options, server::Metrics* metrics) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (options.max_connections > 0 && total_ >= options.max_connections) {
+      if (metrics) metrics->connections_refused_total_cap.fetch_add(1);
+      return nullptr;
+    }
+    size_t& mine = per_address_[address];
+    if (options.max_connections_per_address > 0 && mine >= options.max_connections_per_address) {
+      if (metrics) metrics->connections_refused_per_address.fetch_add(1);
+      if (mine == 0) per_address_.erase(address);
+      return nullptr;
+    }
+    ++mine;
+    ++total_;
+    if (metrics) metrics->agent_connections_open.store(static_cast<int64_t>(total_));
+    return Slot(static_cast<void*>(this), [this, address, metrics](void*) { release(address, metrics); });
+  }
+
+ private:
+  void release(const std::string& address, server::Metrics* metrics) {
+    std::lock_guard<std::mutex> lock(mu_);
+    --total_;
+    if (auto it = per_address_.find(address); it != per_address_.end() && --it->second == 0) per_address_.erase(it);
+    if (metrics) metrics->agent_connections_open.store(static_cast<int64_t>(total_));
+  }
+
+  std::mutex mu_;
+  size_t total_ = 0;
+  std::unordered_map<std::string, size_t> per_address_;
+};
+
 struct Shared {
   server::Service& service;
   ServerOptions options;
   SessionTracker tracker;
+  server::Metrics* metrics = nullptr;
+  ConnectionCounter connections;
 };
 
-// Takes over an upgraded agent connection as a /v1/channel WebSocket.
-void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req);
+// Takes over an upgraded agent connection as a /v1/channel WebSocket; `slot` (its
+// place under the connection caps) goes with it.
+void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req,
+                           ConnectionCounter::Slot slot);
 
 }  // namespace ck::net::detail

@@ -17,7 +17,8 @@ class ChannelSession final : public server::ChannelSink,
                              public Stoppable,
                              public std::enable_shared_from_this<ChannelSession> {
  public:
-  ChannelSession(Shared& shared, TlsStream&& stream) : shared_(shared), ws_(std::move(stream)) {}
+  ChannelSession(Shared& shared, TlsStream&& stream, ConnectionCounter::Slot slot)
+      : shared_(shared), ws_(std::move(stream)), hello_timer_(ws_.get_executor()), slot_(std::move(slot)) {}
 
   void run(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();  // the websocket has its own timeouts
@@ -27,6 +28,15 @@ class ChannelSession final : public server::ChannelSink,
         [](websocket::response_type& res) { res.set(http::field::server, "certkeeper"); }));
     ws_.read_message_max(protocol::kMaxAgentFrameBytes);
     if (!shared_.tracker.add(weak_from_this())) return;  // shutting down: drop
+    // A channel that never says who it is holds a descriptor for nothing: it has the
+    // handshake timeout to send its hello.
+    hello_timer_.expires_after(shared_.options.handshake_timeout);
+    hello_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->agent_id_.empty() || self->closing_) return;
+      if (self->shared_.metrics) self->shared_.metrics->channels_without_hello_total.fetch_add(1);
+      self->fail(websocket::close_code::policy_error, "no hello in time");
+      beast::get_lowest_layer(self->ws_).cancel();
+    });
     ws_.async_accept(req, beast::bind_front_handler(&ChannelSession::on_accept, shared_from_this()));
   }
 
@@ -82,6 +92,7 @@ class ChannelSession final : public server::ChannelSink,
     }
     if (!agent_id_.empty() && agent_id_ != *id) shared_.service.channel_closed(agent_id_, this);
     agent_id_ = *id;
+    hello_timer_.cancel();
     do_read();
   }
 
@@ -133,13 +144,16 @@ class ChannelSession final : public server::ChannelSink,
   std::deque<std::string> outbox_;
   std::string agent_id_;
   websocket::close_code close_code_ = websocket::close_code::normal;
+  asio::steady_timer hello_timer_;
+  ConnectionCounter::Slot slot_;
   bool accepted_ = false, writing_ = false, closing_ = false, close_sent_ = false;
 };
 
 }  // namespace
 
-void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req) {
-  std::make_shared<ChannelSession>(shared, std::move(stream))->run(std::move(req));
+void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req,
+                           ConnectionCounter::Slot slot) {
+  std::make_shared<ChannelSession>(shared, std::move(stream), std::move(slot))->run(std::move(req));
 }
 
 }  // namespace ck::net::detail

@@ -43,9 +43,9 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   using Socket = std::conditional_t<kPort == Port::kAdmin, asio::local::stream_protocol::socket, tcp::socket>;
 
  public:
-  HttpSession(Shared& shared, Socket&& socket, ssl::context& ctx)
+  HttpSession(Shared& shared, Socket&& socket, ssl::context& ctx, ConnectionCounter::Slot slot)
     requires kTls
-      : shared_(shared), stream_(std::move(socket), ctx) {}
+      : shared_(shared), stream_(std::move(socket), ctx), slot_(std::move(slot)) {}
   HttpSession(Shared& shared, Socket&& socket)
     requires(!kTls)
       : shared_(shared), stream_(std::move(socket)) {}
@@ -128,7 +128,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     if constexpr (kTls) {
       if (websocket::is_upgrade(req)) {
         if (server::Service::is_channel_target(req.target()) && req.method() == http::verb::get) {
-          start_channel_session(shared_, std::move(stream_), parser_->release());
+          start_channel_session(shared_, std::move(stream_), parser_->release(), std::move(slot_));
           return;
         }
         return reply_and_close(404, "no WebSocket endpoint here");
@@ -224,6 +224,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   std::string remote_ = "?";
   uint16_t local_port_ = 0;
   std::optional<ucred> peer_;
+  ConnectionCounter::Slot slot_;  // agent port: this connection's place under the caps
   unsigned version_ = 11;
   bool keep_alive_ = false, reading_ = false, stopping_ = false, drain_before_close_ = false;
   std::string drain_buf_;
@@ -344,8 +345,8 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 }
 
 struct Server::Impl {
-  Impl(const ServerOptions& options, server::Service& service)
-      : shared{service, options, {}}, ssl_ctx(ssl::context::tls_server), ioc(std::max(1, options.threads)) {}
+  Impl(const ServerOptions& options, server::Service& service, server::Metrics* metrics)
+      : shared{service, options, {}, metrics, {}}, ssl_ctx(ssl::context::tls_server), ioc(std::max(1, options.threads)) {}
 
   // Declared before the io_context: they outlive any session its queued handlers hold.
   Shared shared;
@@ -363,8 +364,8 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
 Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, const TlsIdentity& tls,
-                                               server::Service& service) {
-  auto impl = std::make_unique<Impl>(options, service);
+                                               server::Service& service, server::Metrics* metrics) {
+  auto impl = std::make_unique<Impl>(options, service, metrics);
   // TLS 1.2+ only; the key is handed over as an EVP_PKEY, never as text in logs.
   SSL_CTX* ctx = impl->ssl_ctx.native_handle();
   impl->ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -385,7 +386,15 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   CK_ASSIGN_OR_RETURN(tcp::endpoint agent_ep, tcp_endpoint(options.agent_host, options.agent_port));
   Impl* raw = impl.get();
   impl->agent = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
-    std::make_shared<HttpSession<Port::kAgent>>(raw->shared, std::move(s), raw->ssl_ctx)->run();
+    beast::error_code ec;
+    auto peer = s.remote_endpoint(ec);
+    auto slot = raw->shared.connections.acquire(ec ? std::string("?") : peer.address().to_string(), raw->shared.options,
+                                                raw->shared.metrics);
+    if (!slot) {
+      s.close(ec);  // over a cap: the descriptor is back at once
+      return;
+    }
+    std::make_shared<HttpSession<Port::kAgent>>(raw->shared, std::move(s), raw->ssl_ctx, std::move(slot))->run();
   });
   impl->metrics = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
     std::make_shared<HttpSession<Port::kMetrics>>(raw->shared, std::move(s))->run();

@@ -45,6 +45,10 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{30000};   // per request, from its first byte wait
   std::chrono::milliseconds channel_idle_timeout{60000};  // WebSocket, pings at half
   std::chrono::milliseconds shutdown_grace{10000};  // then remaining connections are cut
+  // Caps on open agent connections (0: none): in total, and from one peer address.
+  // Beyond them a new connection is closed at once and counted in /metrics.
+  size_t max_connections = 0;
+  size_t max_connections_per_address = 0;
 };
 
 // "HOST:PORT" (IPv6 hosts in brackets) -> host, port. Errors: kInvalidArgument.
@@ -52,8 +56,9 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 
 class Server {
  public:
+  // `metrics` (optional) receives the connection counters.
   static Result<std::unique_ptr<Server>> create(const ServerOptions& options, const TlsIdentity& tls,
-                                                server::Service& service);
+                                                server::Service& service, server::Metrics* metrics = nullptr);
   ~Server();
 
   // Bound addresses: "HOST:PORT", and "unix:PATH" for the admin socket.

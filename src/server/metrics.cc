@@ -37,6 +37,15 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
          m.rotations_pushed_total.load());
   metric(out, "certkeeper_pin_reports_total", "counter", "New pins reported on channels and recorded in the registry.",
          m.pin_reports_total.load());
+  metric(out, "certkeeper_agent_connections", "gauge", "Open connections on the agent port.",
+         m.agent_connections_open.load());
+  out << "# HELP certkeeper_connections_refused_total Agent connections refused at accept, by the cap that refused "
+         "them.\n# TYPE certkeeper_connections_refused_total counter\n"
+      << "certkeeper_connections_refused_total{reason=\"max_connections\"} " << m.connections_refused_total_cap.load()
+      << "\ncertkeeper_connections_refused_total{reason=\"per_address\"} "
+      << m.connections_refused_per_address.load() << '\n';
+  metric(out, "certkeeper_channels_without_hello_total", "counter",
+         "Channels closed because no hello arrived within the handshake timeout.", m.channels_without_hello_total.load());
   metric(out, "certkeeper_outbox_messages", "gauge", "Unexpired messages in the outbox (this server's view).",
          s.messages_queued);
   metric(out, "certkeeper_channels_connected", "gauge", "Open agent channels (WebSocket).", s.channels_connected);

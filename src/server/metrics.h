@@ -22,6 +22,11 @@ struct Metrics {
   std::atomic<int64_t> channel_replies_total{0};   // command replies received on channels
   std::atomic<int64_t> rotations_pushed_total{0};  // rotation paths pushed over channels
   std::atomic<int64_t> pin_reports_total{0};       // new pins reported on channels, recorded
+  // Agent connections (the net layer): open now, and refused by each cap.
+  std::atomic<int64_t> agent_connections_open{0};
+  std::atomic<int64_t> connections_refused_total_cap{0};
+  std::atomic<int64_t> connections_refused_per_address{0};
+  std::atomic<int64_t> channels_without_hello_total{0};  // closed: no hello in time
 
   // Copies a batching writer's totals (it owns them).
   void set_batches(int64_t batches, int64_t size_sum, int64_t size_last) {
