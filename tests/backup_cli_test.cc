@@ -696,8 +696,10 @@ TEST_F(BackupCliTest, ZipCryptoArchiveRestoresWithWarningsAndOnlyWhatPfxFilesBac
   }
   std::map<std::string, std::string> statuses;
   const json::object restored = status("b");
-  for (const auto& c : restored.at("certificates").as_array())
-    statuses[std::string(c.at("fingerprint").as_string())] = std::string(c.at("status").as_string());
+  for (const auto& c : restored.at("certificates").as_array()) {
+    statuses[std::string(c.at("fingerprint").as_string())] =
+        std::string(c.at("status").as_string());
+  }
   EXPECT_EQ(statuses.size(), 2u);
   EXPECT_EQ(statuses[fps[1]], "current");
   EXPECT_EQ(statuses[fps[0]], "retired");

@@ -63,12 +63,15 @@ Result<BackupCertificate> decode_listed(const ManifestCertificate& m,
 
 // The signed rotation statements fix part of the history; the manifest must agree:
 // each link's new certificate has the link's generation, its old one an earlier
-// generation, and the current certificate has the highest generation of all.
+// generation, and the current certificate the highest generation of all but the revoked
+// (a restore keeps the store's revoked certificates, with their generations, beside an
+// older backup's).
 Status check_generations(const Backup& backup,
                          const std::map<std::string, const BackupCertificate*>& by_fp) {
   const BackupCertificate* current = backup.current();
   for (const auto& c : backup.certificates)
-    if (current && c.generation > current->generation)
+    if (current && c.status != store::CertStatus::kRevoked &&
+        c.generation > current->generation)
       return disagrees("certificate " + c.certificate.fingerprint() + " has generation " +
                        std::to_string(c.generation) + ", above the current one's");
   for (const auto& r : backup.rotations) {
@@ -86,7 +89,9 @@ Status check_chain(const Backup& backup) {
   std::set<int64_t> generations;
   for (const auto& c : backup.certificates) {
     by_fp[c.certificate.fingerprint()] = &c;
-    if (c.generation > 0 && !generations.insert(c.generation).second)
+    // Revoked ones may share one: a restore keeps the store's beside a backup's.
+    if (c.generation > 0 && c.status != store::CertStatus::kRevoked &&
+        !generations.insert(c.generation).second)
       return disagrees("two certificates have generation " + std::to_string(c.generation));
     if (c.generation > backup.store_generation)
       return disagrees("certificate generation " + std::to_string(c.generation) +
@@ -224,8 +229,9 @@ Result<Backup> decode_pfx_only(const std::vector<ZipEntry>& entries, const std::
 
 Result<Backup> decode_backup(std::string_view archive, const std::string& password) {
   CK_ASSIGN_OR_RETURN(std::vector<ZipEntry> entries, read_zip_entries(archive, password));
-  const bool zipcrypto = std::any_of(entries.begin(), entries.end(),
-                                     [](const ZipEntry& e) { return !is_aes(e.encryption_method); });
+  const bool zipcrypto = std::any_of(entries.begin(), entries.end(), [](const ZipEntry& e) {
+    return !is_aes(e.encryption_method);
+  });
   auto manifest = std::find_if(entries.begin(), entries.end(),
                                [](const ZipEntry& e) { return e.name == kManifestName; });
   auto backup = manifest != entries.end() ? decode_with_manifest(*manifest, entries, password)

@@ -1,11 +1,12 @@
 // PKCS#12 costs: what certkeeper writes resists offline guessing, and what it reads
 // cannot make it spend unbounded time before the password is even checked.
+#include "crypto/pkcs12.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 
 #include "archive/test_pfx.h"
-#include "crypto/pkcs12.h"
 
 namespace ck::archive {
 namespace {
@@ -87,8 +88,7 @@ TEST(Pkcs12Costs, OneAboveTheLimitIsRefused) {
                                                    crypto::kMaxPkcs12Iterations + 1),
                                kPassword);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message.find("10000001 iterations"), std::string::npos)
-      << r.error().message;
+  EXPECT_NE(r.error().message.find("10000001 iterations"), std::string::npos) << r.error().message;
 }
 
 }  // namespace

@@ -131,14 +131,13 @@ TEST(RevokedKeys, AKeyLeftByAnOlderVersionIsNeitherExportedNorRestored) {
   auto cert = crypto::Certificate::make_self_signed(*key, crypto::kAuthenticationSubject, 30, kNow);
   const std::string fp = cert->fingerprint();
   ASSERT_TRUE(s->write([&](store::CertTxn& t) -> Status {
-                 return t.insert(store::record_for(*cert, store::CertStatus::kRevoked, true, 0, kNow),
-                                 &*key);
+                 auto r = store::record_for(*cert, store::CertStatus::kRevoked, true, 0, kNow);
+                 return t.insert(r, &*key);
                }).ok());
   ASSERT_TRUE(holds_key(*s, fp));
   auto snap = snapshot_store(*s, kNow);
   ASSERT_TRUE(snap.ok());
-  for (const auto& c : snap->certificates)
-    EXPECT_TRUE(c.certificate.fingerprint() != fp || !c.key);
+  for (const auto& c : snap->certificates) EXPECT_TRUE(c.certificate.fingerprint() != fp || !c.key);
 
   // Even a backup that carries such a key (written by an older version) restores none.
   Backup legacy = *snap;
@@ -153,6 +152,28 @@ TEST(RevokedKeys, AKeyLeftByAnOlderVersionIsNeitherExportedNorRestored) {
   ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_FALSE(holds_key(*s, fp));
   EXPECT_FALSE(store::revoke_certificate(*s, fp, ctx()).ok());
+}
+
+// A restore keeps the store's revoked certificates, generations included, beside an
+// older backup's: the store's next backup still decodes, though a revoked certificate
+// shares a generation with a restored one and has a higher one than the current.
+TEST(RevokedKeys, KeptBesideAnOlderBackupTheNextBackupStillDecodes) {
+  auto other = fresh_store("other");
+  ASSERT_TRUE(store::generate_certificate(*other, {}, ctx()).ok());
+  const std::string older = encode(*other);  // generation 1
+  auto s = fresh_store("src");
+  auto a = store::generate_certificate(*s, {}, ctx());
+  ASSERT_TRUE(a.ok());
+  store::GenerateOptions options;
+  options.revoke_previous = true;
+  ASSERT_TRUE(store::generate_certificate(*s, options, ctx()).ok());
+  ASSERT_TRUE(store::generate_certificate(*s, options, ctx()).ok());  // 2 revoked, 3 current
+  auto backup = decode_backup(older, kPassword);
+  ASSERT_TRUE(backup.ok()) << backup.error().message;
+  ASSERT_TRUE(restore_backup(*s, *backup, true, "older.zip", ctx()).ok());
+  auto again = decode_backup(encode(*s), kPassword);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->certificates.size(), 3u);
 }
 
 class ZipCryptoTest : public ::testing::Test {
@@ -241,10 +262,12 @@ TEST(HistoryLessRestore, GenerationsKeepIncreasingInAFreshStore) {
   ASSERT_TRUE(next.ok()) << next.error().message;
   EXPECT_EQ(next->generation, restored + 1);
   std::vector<store::RotationRecord> rotations;
-  ASSERT_TRUE(target->read([&](store::CertTxn& t) -> Status {
-                     CK_ASSIGN_OR_RETURN(rotations, t.rotations());
-                     return ok_status();
-                   }).ok());
+  ASSERT_TRUE(target
+                  ->read([&](store::CertTxn& t) -> Status {
+                    CK_ASSIGN_OR_RETURN(rotations, t.rotations());
+                    return ok_status();
+                  })
+                  .ok());
   ASSERT_EQ(rotations.size(), 1u);
   EXPECT_EQ(rotations[0].generation, restored + 1);
   EXPECT_EQ(rotations[0].from_fingerprint, cert->fingerprint());

@@ -60,8 +60,7 @@ std::string costly_pfx(const crypto::PrivateKey& key, const crypto::Certificate&
   const bool cert_encrypted = part == CostlyPart::kEncryptedContent;
   ok = ok && PKCS12_add_safe(&raw_safes, certs.get(), cert_encrypted ? NID_aes_256_cbc : -1,
                              cert_encrypted ? built : 1, pass);
-  ok = ok && PKCS12_add_safe(&raw_safes, keys.get(), key_encrypted ? NID_aes_256_cbc : -1, 1,
-                             pass);
+  ok = ok && PKCS12_add_safe(&raw_safes, keys.get(), key_encrypted ? NID_aes_256_cbc : -1, 1, pass);
   SafesPtr safes(raw_safes);
   if (ok && cert_encrypted && rewrite) {
     PKCS7* p7 = sk_PKCS7_value(safes.get(), 0);

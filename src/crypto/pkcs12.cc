@@ -150,7 +150,8 @@ Error wrong_password() {
 // True (and the queue cleared) when PKCS12_parse failed its MAC check (its last error).
 bool mac_failed() {
   const unsigned long e = ERR_peek_last_error();
-  const bool mac = ERR_GET_LIB(e) == ERR_LIB_PKCS12 && ERR_GET_REASON(e) == PKCS12_R_MAC_VERIFY_FAILURE;
+  const bool mac =
+      ERR_GET_LIB(e) == ERR_LIB_PKCS12 && ERR_GET_REASON(e) == PKCS12_R_MAC_VERIFY_FAILURE;
   if (mac) clear_openssl_errors();
   return mac;
 }
@@ -208,8 +209,8 @@ Result<Pkcs12Contents> read_pkcs12(std::string_view data, std::string_view passw
       if (!bags) return openssl_error("damaged PKCS#12 file", ErrorKind::kInvalidArgument);
       CK_RETURN_IF_ERROR(budget.add_bags(bags.get()));
     } else if (PKCS7_type_is_encrypted(p7)) {
-      CK_RETURN_IF_ERROR(budget.add_algorithm("an encrypted content",
-                                              encrypted_content_algorithm(p7)));
+      CK_RETURN_IF_ERROR(
+          budget.add_algorithm("an encrypted content", encrypted_content_algorithm(p7)));
       encrypted.push_back(p7);
     }
   }
