@@ -28,6 +28,19 @@ bool global_flag_takes_value(std::string_view arg) {
   return arg == "--store" || arg == "--config" || arg == "--log-level";
 }
 
+// Long options the classic commands take right after the classic flag
+// (`-c --password-file F`): kept as options, not taken for a password. Returns how
+// many arguments the option at `i` spans (0: not one of them).
+size_t classic_option_span(const std::vector<std::string>& args, size_t i) {
+  const std::string_view a = args[i];
+  for (std::string_view with_value : {"--password-file", "--algorithm", "--days"}) {
+    if (a == with_value) return i + 1 < args.size() ? 2 : 1;
+    if (a.size() > with_value.size() && a.substr(0, with_value.size()) == with_value && a[with_value.size()] == '=')
+      return 1;
+  }
+  return (a == "--password-stdin" || a == "--revoke-previous" || a == "--json") ? 1 : 0;
+}
+
 }  // namespace
 
 std::vector<std::string> translate_classic_forms(const std::vector<std::string>& args) {
@@ -44,10 +57,13 @@ std::vector<std::string> translate_classic_forms(const std::vector<std::string>&
     for (const auto& form : classic_forms()) {
       if (args[i] == form.flag) {
         out.insert(out.end(), form.replacement.begin(), form.replacement.end());
-        // Arguments after a classic flag are positional even when they start with '-'
-        // (a password may), so end option parsing for them.
-        if (i + 1 < args.size()) out.push_back("--");
         ++i;
+        for (size_t span; i < args.size() && (span = classic_option_span(args, i)) > 0; i += span) {
+          out.insert(out.end(), args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i + span));
+        }
+        // The other arguments after a classic flag are positional even when they start
+        // with '-' (a password may), so end option parsing for them.
+        if (i < args.size()) out.push_back("--");
         break;
       }
     }

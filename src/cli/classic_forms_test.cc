@@ -26,6 +26,19 @@ TEST(ClassicForms, GlobalFlagsMayComeFirst) {
 
 TEST(ClassicForms, PasswordStartingWithDashStaysPositional) {
   EXPECT_EQ(translate_classic_forms(V{"-c", "-Str0ng-pass"}), (V{"generate", "--", "-Str0ng-pass"}));
+  EXPECT_EQ(translate_classic_forms(V{"-c", "--Str0ng-pass"}), (V{"generate", "--", "--Str0ng-pass"}));
+}
+
+// `certmgr -c --password-file F` (as docs/server.md writes it): the option stays an
+// option instead of becoming the password.
+TEST(ClassicForms, PasswordSourceOptionsAfterTheClassicFlagStayOptions) {
+  EXPECT_EQ(translate_classic_forms(V{"-c", "--password-file", "pw"}), (V{"generate", "--password-file", "pw"}));
+  EXPECT_EQ(translate_classic_forms(V{"-c", "--password-file=pw", "--days", "30"}),
+            (V{"generate", "--password-file=pw", "--days", "30"}));
+  EXPECT_EQ(translate_classic_forms(V{"-r", "--password-stdin", "a.zip"}),
+            (V{"restore", "--password-stdin", "--", "a.zip"}));
+  EXPECT_EQ(translate_classic_forms(V{"-ine", "--password-file", "pw", "f.pfx"}),
+            (V{"import", "--password-file", "pw", "--", "f.pfx"}));
 }
 
 TEST(ClassicForms, LongFormsPassThrough) {
