@@ -136,10 +136,16 @@ TEST_P(RevokeRestoreTest, RevokeErasesTheKeyAndNoBackupOrRestoreBringsItBack) {
   }
   EXPECT_TRUE(listed) << st.out;
   EXPECT_EQ(pfx_in_new_backup("after-revoke.zip"), std::vector<std::string>{b + ".pfx"});
+  auto noted = certmgr({"backup", kPassword, dir_ + "/noted.zip"});
+  EXPECT_NE(noted.out.find("note: " + a + " is revoked; the backup holds its certificate, never"),
+            std::string::npos)
+      << noted.out;
 
   // The backup made before the revoke, restored after it: a stays revoked and key-less.
   auto restored = certmgr({"-r", kPassword, old_zip});
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  // It drops nothing but what a restore keeps anyway: no safety backup.
+  EXPECT_EQ(restored.out.find("saved first"), std::string::npos) << restored.out;
   expect_revoked_without_key(a);
   EXPECT_EQ(held(b).status, store::CertStatus::kCurrent);
   EXPECT_TRUE(held(b).key_readable);

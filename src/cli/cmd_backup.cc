@@ -45,9 +45,16 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
     std::cout << "backup written to " << args.zip_path << ": " << backup->certificates.size()
               << " certificates, " << backup->certificates.size() - without_key.size()
               << " private keys, " << backup->rotations.size() << " rotation statements\n";
-    for (const auto& fp : without_key)
-      std::cout << "note: the private key of " << fp
-                << " is not exportable; the backup holds its certificate without the key\n";
+    for (const auto& c : backup->certificates) {
+      if (c.key) continue;
+      const std::string fp = c.certificate.fingerprint();
+      if (c.status == store::CertStatus::kRevoked)
+        std::cout << "note: " << fp
+                  << " is revoked; the backup holds its certificate, never its key\n";
+      else
+        std::cout << "note: the private key of " << fp
+                  << " is not exportable; the backup holds its certificate without the key\n";
+    }
     std::cout.flush();
   }
   if (current_without_key) {

@@ -35,7 +35,9 @@ Result<std::string> backup_what_restore_drops(store::CertStore& store,
   for (const auto& c : incoming.certificates) kept.insert(c.certificate.fingerprint());
   bool drops = false;
   for (const auto& c : snapshot->certificates) {
-    if (kept.count(c.certificate.fingerprint())) continue;
+    // The restore keeps revoked certificates (and never their keys) anyway.
+    if (kept.count(c.certificate.fingerprint()) || c.status == store::CertStatus::kRevoked)
+      continue;
     drops = true;
     if (c.key_in_store && !c.key) {
       std::cerr << "certmgr: warning: the private key of " << c.certificate.fingerprint()
@@ -92,6 +94,7 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
         {"replaced", summary->replaced},
         {"current", summary->current},
         {"exportable", exportable},
+        {"warnings", boost::json::value_from(backup->warnings)},
         {"saved_before_restore",
          safety->empty() ? boost::json::value(nullptr) : boost::json::value(*safety)}});
   } else {
