@@ -9,6 +9,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "agent/client_identity.h"
 #include "agent/agent.h"
 #include "agent/file_state_store.h"
 #include "common/logging.h"
@@ -56,6 +57,13 @@ int run(int argc, char** argv) {
     spdlog::error("{}", agent.error().message);
     return agent.error().kind == ck::ErrorKind::kInvalidArgument ? 2 : 1;
   }
+  // The agent's own key (made at first start): the server binds the agent id to it.
+  auto identity = ck::agent::load_or_create_client_identity(install_dir + "/" + ck::agent::kClientKeyFileName,
+                                                           (*agent)->agent_id());
+  if (!identity.ok()) {
+    spdlog::error("{}", identity.error().message);
+    return 1;
+  }
   auto trust = server_ca.empty()
                    ? ck::transport::ServerTrust::trust_on_first_use(install_dir + "/" + ck::transport::kServerTlsPinFile)
                    : ck::transport::ServerTrust::from_ca_file(server_ca);
@@ -73,8 +81,8 @@ int run(int argc, char** argv) {
     spdlog::error("{}", target.error().message);
     return 1;
   }
-  spdlog::info("agent starting agent_id={} pinned={} generation={} server={}", (*agent)->agent_id(),
-               (*agent)->pinned_fingerprint(), (*agent)->generation(), server);
+  spdlog::info("agent starting agent_id={} key={} pinned={} generation={} server={}", (*agent)->agent_id(),
+               (*identity)->fingerprint(), (*agent)->pinned_fingerprint(), (*agent)->generation(), server);
 
   boost::asio::io_context io(1);
   ck::transport::RunnerOptions ro;
@@ -82,6 +90,7 @@ int run(int argc, char** argv) {
   ro.channel = !no_channel && !once;
   ro.once = once;
   ro.host = ck::agent::local_host_info();
+  ro.identity = *identity;
   auto runner = std::make_shared<ck::transport::AgentRunner>(
       io, std::move(ctx).value(), std::move(trust).value(),
       std::make_shared<const ck::transport::ServerTarget>(std::move(target).value()), std::move(agent).value(), ro);

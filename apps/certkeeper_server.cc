@@ -81,6 +81,8 @@ struct Flags {
   int poll_interval_ms = 250;
   int64_t max_connections = -1;  // -1: the descriptor limit minus a reserve
   int64_t max_connections_per_address = 0;
+  std::string enrollment = "auto";
+  int max_new_agents_per_second = 2000;
   int deliveries_per_second = 5000;
   std::string log_level = "info";
   bool log_json = false;
@@ -106,6 +108,8 @@ int serve(const Flags& f) {
   config.store_url = f.store_url.empty() ? store::default_store_url() : f.store_url;
   config.poll_interval = std::chrono::milliseconds(f.poll_interval_ms);
   config.admin_group = f.admin_group;
+  config.enrollment = f.enrollment == "manual" ? server::Enrollment::kManual : server::Enrollment::kAuto;
+  config.max_new_agents_per_second = f.max_new_agents_per_second;
   config.deliveries_per_second = f.deliveries_per_second;
   auto core = server::ServerCore::open(config);
   if (!core.ok()) return fail(core.error().message);
@@ -222,6 +226,15 @@ int main(int argc, char** argv) {
                  "open agent connections from one address at most (0: no cap; agents behind NAT share one)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{10000000}));
+  app.add_option("--enrollment", f.enrollment,
+                 "auto: a new agent id is bound to the first key it presents; manual: it waits for "
+                 "`certmgr agents accept ID`")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "manual"}));
+  app.add_option("--max-new-agents-per-s", f.max_new_agents_per_second,
+                 "new agent keys bound per second at most (0: no limit); beyond, 503 + Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
   app.add_flag("--log-json", f.log_json, "log JSON lines");
 

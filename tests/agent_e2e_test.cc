@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -110,13 +111,13 @@ class AgentE2eTest : public ::testing::Test {
   }
 
   // Starts certkeeper-server on the store in env_ (TLS identity kept in dir_/server).
-  void start_server() {
+  void start_server(const std::vector<std::string>& extra = {}) {
     server_.reset();
-    server_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
-                                 "127.0.0.1:0", "--admin-listen", admin_socket(), "--state-dir", dir_ + "/server",
-                                 "--log-level", "info"},
-        env_);
+    std::vector<std::string> argv{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
+                                  "127.0.0.1:0", "--admin-listen", admin_socket(), "--state-dir", dir_ + "/server",
+                                  "--log-level", "info"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<ChildProcess>(argv, env_);
     agent_port_ = port_of(server_->wait_for_line("(agents)", 20s));
     admin_port_ = port_of(server_->wait_for_line("(metrics)", 20s));
     ASSERT_GT(agent_port_, 0) << server_->error_output();
@@ -284,6 +285,57 @@ TEST_F(AgentE2eTest, RevokedKeyNeedsHandCopyWhichIsPickedUpWithoutRestart) {
   }, 20s)) << agent.error_output();
   send("ping", "r1");
   EXPECT_TRUE(wait_until([&] { return slurp(a + "/replies.log").find("\"pong\"") != std::string::npos; }, 20s));
+}
+
+// Agent identity with the real binaries: each install makes its own key (agent.key,
+// 0600); a second install claiming the same agent id is refused (401) and cannot
+// change the first one's registry row; `certmgr agents forget` lets a reinstalled
+// endpoint bind its new key.
+TEST_F(AgentE2eTest, AnotherInstallCannotCheckInAsAnAgentUntilForgotten) {
+  std::string real = install("same-id"), impostor = dir_ + "/agents/impostor";
+  std::filesystem::create_directories(impostor);
+  std::filesystem::copy_file(dir_ + "/OfcNTCer.dat", impostor + "/OfcNTCer.dat");
+  const std::vector<std::string> ca{"--server-ca", dir_ + "/server/server-tls.crt"};
+  auto first = run_once("same-id", real, ca);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  struct stat st;
+  ASSERT_EQ(::stat((real + "/agent.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto listed = certmgr({"--json", "agents", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  auto rows = json::parse(listed.out).as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  const std::string bound_key = std::string(rows[0].at("key_fingerprint").as_string());
+  EXPECT_EQ(bound_key.size(), 64u);
+  auto refused = run_once("same-id", impostor, ca);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("401"), std::string::npos) << refused.err;
+  listed = certmgr({"--json", "agents", "list"});
+  EXPECT_EQ(json::parse(listed.out).as_array()[0].at("key_fingerprint").as_string(), bound_key);
+  EXPECT_EQ(run_once("same-id", real, ca).exit_code, 0);  // the real one still gets in
+  // The endpoint was reinstalled (new key): the administrator forgets the old one.
+  auto forgot = certmgr({"agents", "forget", "same-id"});
+  ASSERT_EQ(forgot.exit_code, 0) << forgot.err;
+  EXPECT_EQ(run_once("same-id", impostor, ca).exit_code, 0);
+  EXPECT_NE(run_once("same-id", real, ca).exit_code, 0);
+  EXPECT_EQ(certmgr({"agents", "forget", "no-such-agent"}).exit_code, 1);
+  EXPECT_NE(certmgr({"status"}).exit_code, 2);
+}
+
+TEST_F(AgentE2eTest, ManualEnrollmentWaitsForCertmgrAgentsAccept) {
+  start_server({"--enrollment", "manual"});
+  std::string a = install("m1");
+  const std::vector<std::string> ca{"--server-ca", dir_ + "/server/server-tls.crt"};
+  auto waiting = run_once("m1", a, ca);
+  EXPECT_NE(waiting.exit_code, 0);
+  EXPECT_NE(waiting.err.find("certmgr agents accept m1"), std::string::npos) << waiting.err;
+  auto listed = certmgr({"--json", "agents", "list"});
+  EXPECT_EQ(json::parse(listed.out).as_array()[0].at("enrollment").as_string(), "pending");
+  ASSERT_EQ(certmgr({"agents", "accept", "m1"}).exit_code, 0);
+  auto in = run_once("m1", a, ca);
+  EXPECT_EQ(in.exit_code, 0) << in.err;
+  ASSERT_EQ(certmgr({"agents", "reject", "m1"}).exit_code, 0);
+  EXPECT_NE(run_once("m1", a, ca).exit_code, 0);
 }
 
 TEST_F(AgentE2eTest, TrustOnFirstUseRefusesADifferentServerCertificate) {

@@ -13,6 +13,7 @@ void add_restore_command(CLI::App&, GlobalOptions&);
 void add_verify_backup_command(CLI::App&, GlobalOptions&);
 void add_send_command(CLI::App&, GlobalOptions&);
 void add_list_mismatched_command(CLI::App&, GlobalOptions&);
+void add_agents_command(CLI::App&, GlobalOptions&);
 
 const std::vector<AddCommandFn>& command_table() {
   static const std::vector<AddCommandFn> table = {
@@ -26,6 +27,7 @@ const std::vector<AddCommandFn>& command_table() {
       add_verify_backup_command,
       add_send_command,
       add_list_mismatched_command,
+      add_agents_command,
   };
   return table;
 }

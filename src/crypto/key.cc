@@ -167,4 +167,21 @@ Result<std::string> PrivateKey::to_encrypted_pkcs8_der(std::string_view passphra
   return std::string(data, static_cast<size_t>(len));
 }
 
+Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
+  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return openssl_error("BIO_new_mem_buf failed");
+  ossl::PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!pkey) return make_error(ErrorKind::kInvalidArgument, "not a PEM private key (or it is encrypted)");
+  return adopt(std::move(pkey));
+}
+
+Result<std::string> PrivateKey::to_pkcs8_pem() const {
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return openssl_error("cannot encode the private key");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
+}
+
 }  // namespace ck::crypto

@@ -48,8 +48,14 @@ class PrivateKey {
   // Wraps a key that OpenSSL handed us (e.g. from PKCS#12); fails for unsupported types.
   static Result<PrivateKey> adopt(ossl::PkeyPtr pkey);
 
-  // Encrypted PKCS#8 DER (PBES2 with AES-256-CBC). The only export form besides PKCS#12.
+  // Unencrypted PKCS#8 PEM ("-----BEGIN PRIVATE KEY-----"), for keys that live in a
+  // 0600 file of their own (TLS identities); errors: kInvalidArgument (not such a PEM).
+  static Result<PrivateKey> from_pem(std::string_view pem);
+
+  // Encrypted PKCS#8 DER (PBES2 with AES-256-CBC). The signing keys' export form besides PKCS#12.
   Result<std::string> to_encrypted_pkcs8_der(std::string_view passphrase) const;
+  // Unencrypted PKCS#8 PEM (TLS identity keys only: never an authentication key).
+  Result<std::string> to_pkcs8_pem() const;
 
   Algorithm algorithm() const { return public_key_.algorithm(); }
   const PublicKey& public_key() const { return public_key_; }

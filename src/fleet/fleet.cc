@@ -1,5 +1,7 @@
 #include "fleet/fleet.h"
 
+#include "agent/client_identity.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -44,7 +46,17 @@ Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetO
     ao.max_seen_jti = options.max_seen_jti;
     auto a = agent::Agent::open(std::move(store), ao);
     if (!a.ok()) return a.error().with_context(id);
-    auto runner = std::make_shared<AgentRunner>(io, ctx, trust, server, std::move(a).value(), options.runner);
+    // Each simulated agent has a key of its own, as a real one does: kept in its folder
+    // (made once), or in memory for --memory fleets.
+    auto identity = options.state_root.empty()
+                        ? agent::make_client_identity(id)
+                        : agent::load_or_create_client_identity(options.state_root + "/" + id + "/" +
+                                                                    agent::kClientKeyFileName,
+                                                                id);
+    if (!identity.ok()) return identity.error().with_context(id);
+    RunnerOptions runner_options = options.runner;
+    runner_options.identity = std::move(identity).value();
+    auto runner = std::make_shared<AgentRunner>(io, ctx, trust, server, std::move(a).value(), runner_options);
     runner->on_checkin = [shared](const CheckinEvent& ev) {
       if (!ev.ok) {
         ++shared->failed;

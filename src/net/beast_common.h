@@ -133,6 +133,6 @@ struct Shared {
 // Takes over an upgraded agent connection as a /v1/channel WebSocket; `slot` (its
 // place under the connection caps) goes with it.
 void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req,
-                           ConnectionCounter::Slot slot);
+                           ConnectionCounter::Slot slot, std::string peer_key);
 
 }  // namespace ck::net::detail

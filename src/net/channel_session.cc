@@ -17,8 +17,12 @@ class ChannelSession final : public server::ChannelSink,
                              public Stoppable,
                              public std::enable_shared_from_this<ChannelSession> {
  public:
-  ChannelSession(Shared& shared, TlsStream&& stream, ConnectionCounter::Slot slot)
-      : shared_(shared), ws_(std::move(stream)), hello_timer_(ws_.get_executor()), slot_(std::move(slot)) {}
+  ChannelSession(Shared& shared, TlsStream&& stream, ConnectionCounter::Slot slot, std::string peer_key)
+      : shared_(shared),
+        ws_(std::move(stream)),
+        hello_timer_(ws_.get_executor()),
+        slot_(std::move(slot)),
+        peer_key_(std::move(peer_key)) {}
 
   void run(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();  // the websocket has its own timeouts
@@ -85,7 +89,7 @@ class ChannelSession final : public server::ChannelSink,
       fail(websocket::close_code::bad_payload, "binary frames are not accepted");
       return;
     }
-    auto id = shared_.service.channel_frame(text, shared_from_this(), agent_id_);
+    auto id = shared_.service.channel_frame(text, shared_from_this(), agent_id_, peer_key_);
     if (!id.ok()) {
       fail(websocket::close_code::policy_error, id.error().message);
       return;
@@ -146,14 +150,16 @@ class ChannelSession final : public server::ChannelSink,
   websocket::close_code close_code_ = websocket::close_code::normal;
   asio::steady_timer hello_timer_;
   ConnectionCounter::Slot slot_;
+  const std::string peer_key_;  // the client key's fingerprint, "" for none
   bool accepted_ = false, writing_ = false, closing_ = false, close_sent_ = false;
 };
 
 }  // namespace
 
 void start_channel_session(Shared& shared, TlsStream&& stream, http::request<http::string_body> req,
-                           ConnectionCounter::Slot slot) {
-  std::make_shared<ChannelSession>(shared, std::move(stream), std::move(slot))->run(std::move(req));
+                           ConnectionCounter::Slot slot, std::string peer_key) {
+  std::make_shared<ChannelSession>(shared, std::move(stream), std::move(slot), std::move(peer_key))
+      ->run(std::move(req));
 }
 
 }  // namespace ck::net::detail

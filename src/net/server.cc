@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "crypto/key.h"
 #include "net/beast_common.h"
 #include "protocol/wire.h"
 
@@ -30,6 +31,17 @@ constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr auto kCloseTimeout = std::chrono::seconds(3);
 constexpr auto kDrainTimeout = std::chrono::seconds(2);
 constexpr size_t kMaxDrainBytes = 4 << 20;
+
+// SHA-256 of the SPKI of the client key the TLS peer proved it holds ("" for none, or
+// for a key type certkeeper does not use).
+std::string peer_key_fingerprint(SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return {};
+  const EVP_PKEY* key = X509_get0_pubkey(cert);
+  if (!key || !crypto::algorithm_of(key)) return {};
+  auto fp = crypto::fingerprint_of(key);
+  return fp.ok() ? *fp : std::string();
+}
 
 using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
 
@@ -96,6 +108,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
       spdlog::debug("TLS handshake with {} failed: {}", remote_, ec.message());
       return;
     }
+    if constexpr (kTls) peer_key_ = peer_key_fingerprint(stream_.native_handle());
     do_read();
   }
 
@@ -128,7 +141,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     if constexpr (kTls) {
       if (websocket::is_upgrade(req)) {
         if (server::Service::is_channel_target(req.target()) && req.method() == http::verb::get) {
-          start_channel_session(shared_, std::move(stream_), parser_->release(), std::move(slot_));
+          start_channel_session(shared_, std::move(stream_), parser_->release(), std::move(slot_), peer_key_);
           return;
         }
         return reply_and_close(404, "no WebSocket endpoint here");
@@ -145,6 +158,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     request.content_type = single(http::field::content_type);
     request.host = single(http::field::host);
     request.has_origin = req.count(http::field::origin) > 0;
+    request.peer_key = peer_key_;
     request.local_port = local_port_;
     if (peer_) {
       request.peer_pid = peer_->pid;
@@ -225,6 +239,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   uint16_t local_port_ = 0;
   std::optional<ucred> peer_;
   ConnectionCounter::Slot slot_;  // agent port: this connection's place under the caps
+  std::string peer_key_;          // agent port: the client key's fingerprint, "" for none
   unsigned version_ = 11;
   bool keep_alive_ = false, reading_ = false, stopping_ = false, drain_before_close_ = false;
   std::string drain_buf_;
@@ -372,6 +387,10 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
                             ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Agents present a self-signed certificate of their own key (DESIGN.md §5): asked for,
+  // not required (agents from before identities have none), never chain-verified —
+  // the handshake proves possession, and the key is what binds to an agent id.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
   beast::error_code ec;
   impl->ssl_ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
   if (ec) return make_error(ErrorKind::kCrypto, "TLS certificate: " + ec.message());

@@ -70,23 +70,6 @@ Result<crypto::Certificate> make_server_certificate(const crypto::PrivateKey& ke
 
 }  // namespace
 
-Result<std::string> private_key_to_pem(const crypto::PrivateKey& key) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
-    return crypto::openssl_error("cannot encode the TLS private key");
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(len));
-}
-
-Result<crypto::PrivateKey> private_key_from_pem(const std::string& pem) {
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  if (!bio) return crypto::openssl_error("BIO_new_mem_buf failed");
-  ossl::PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!pkey) return make_error(ErrorKind::kInvalidArgument, "not a PEM private key (or it is encrypted)");
-  return crypto::PrivateKey::adopt(std::move(pkey));
-}
-
 Result<TlsIdentity> load_or_create_tls_identity(const std::string& cert_file, const std::string& key_file,
                                                 const std::string& state_dir) {
   if (cert_file.empty() != key_file.empty())
@@ -100,7 +83,7 @@ Result<TlsIdentity> load_or_create_tls_identity(const std::string& cert_file, co
     if (!exists(cert_path) && !exists(key_path)) {
       CK_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256));
       CK_ASSIGN_OR_RETURN(auto cert, make_server_certificate(key, system_clock().now()));
-      CK_ASSIGN_OR_RETURN(std::string key_pem, private_key_to_pem(key));
+      CK_ASSIGN_OR_RETURN(std::string key_pem, key.to_pkcs8_pem());
       CK_RETURN_IF_ERROR(write_file_atomic(key_path, key_pem, 0600));
       CK_RETURN_IF_ERROR(write_file_atomic(cert_path, cert.pem(), 0644));
       return TlsIdentity{cert, key, cert.pem(), "generated " + cert_path};
@@ -110,7 +93,7 @@ Result<TlsIdentity> load_or_create_tls_identity(const std::string& cert_file, co
   CK_ASSIGN_OR_RETURN(std::string key_pem, read_file(key_path, 1 << 20));
   auto cert = crypto::Certificate::parse(cert_pem);
   if (!cert.ok()) return cert.error().with_context("TLS certificate " + cert_path);
-  auto key = private_key_from_pem(key_pem);
+  auto key = crypto::PrivateKey::from_pem(key_pem);
   if (!key.ok()) return key.error().with_context("TLS key " + key_path);
   if (!cert->matches(*key))
     return make_error(ErrorKind::kInvalidArgument, "TLS key " + key_path + " does not match " + cert_path);

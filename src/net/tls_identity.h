@@ -26,8 +26,5 @@ struct TlsIdentity {
 Result<TlsIdentity> load_or_create_tls_identity(const std::string& cert_file, const std::string& key_file,
                                                 const std::string& state_dir);
 
-// PEM encodings of a private key (unencrypted PKCS#8) and loading one back.
-Result<std::string> private_key_to_pem(const crypto::PrivateKey& key);
-Result<crypto::PrivateKey> private_key_from_pem(const std::string& pem);
 
 }  // namespace ck::net

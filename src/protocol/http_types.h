@@ -24,6 +24,9 @@ struct HttpRequest {
   uint16_t local_port = 0;  // the port the connection arrived on
   // The peer process on a Unix socket (SO_PEERCRED); -1 when unknown (TCP).
   int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
+  // Agent port: SHA-256 (hex) of the SPKI of the client key the TLS peer proved it
+  // holds; "" when it presented none.
+  std::string peer_key;
 };
 
 struct HttpResponse {

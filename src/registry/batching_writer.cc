@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <unordered_set>
 
 namespace ck::registry {
 
@@ -80,20 +81,29 @@ void BatchingWriter::run() {
     for (const Item& item : batch) endpoints.push_back(item.endpoint);
 
     auto start = std::chrono::steady_clock::now();
-    Status status = registry_.upsert_batch(endpoints);
+    std::vector<std::string> refused;
+    Status status = registry_.upsert_batch(endpoints, &refused);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     record(batch.size(), status.ok(), took.count());
     if (!status.ok() && batch.size() > 1 && is_data_error(status.error())) {
       // One bad row must not fail its neighbours: write them one by one instead.
       for (Item& item : batch) {
-        Status one = registry_.upsert_batch({item.endpoint});
+        std::vector<std::string> one_refused;
+        Status one = registry_.upsert_batch({item.endpoint}, &one_refused);
         record_retry(one.ok());
-        item.done(one);
+        item.done(one.ok() && !one_refused.empty() ? bound_elsewhere(item.endpoint) : one);
       }
       continue;
     }
-    for (Item& item : batch) item.done(status);
+    const std::unordered_set<std::string> not_written(refused.begin(), refused.end());
+    for (Item& item : batch) {
+      item.done(status.ok() && not_written.count(item.endpoint.agent_id) ? bound_elsewhere(item.endpoint) : status);
+    }
   }
+}
+
+Status BatchingWriter::bound_elsewhere(const Endpoint& e) {
+  return make_error(ErrorKind::kPermissionDenied, "agent id " + e.agent_id + " is bound to another key");
 }
 
 bool BatchingWriter::is_data_error(const Error& e) {

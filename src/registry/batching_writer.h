@@ -6,7 +6,8 @@
 //   queued; submissions arriving during a commit form the next batch, so batches grow
 //   with load (thousands per commit) and shrink to one when idle.
 // - `done(ok)` is called only after the transaction holding that endpoint committed:
-//   an answered check-in is never lost. On failure every member of the batch gets the
+//   an answered check-in is never lost. A row the registry did not write because the
+//   agent id is bound to another key gets kPermissionDenied. On failure every member of the batch gets the
 //   error (nothing of the batch was written) -- except for a data error (kConflict,
 //   kInvalidArgument: one bad row), after which the members are written one by one so
 //   that only the bad one fails.
@@ -80,6 +81,8 @@ class BatchingWriter {
   void record(size_t size, bool ok, double seconds);
   void record_retry(bool ok);
   static bool is_data_error(const Error& e);
+  // The kPermissionDenied a check-in gets when its row belongs to another key.
+  static Status bound_elsewhere(const Endpoint& e);
 
   EndpointRegistry& registry_;
   const Options options_;

@@ -44,7 +44,7 @@ class Latch {
 // upsert_batch blocks while the gate is closed and records what it was given.
 class GatedRegistry final : public EndpointRegistry {
  public:
-  Status upsert_batch(const std::vector<Endpoint>& endpoints) override {
+  Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused) override {
     std::unique_lock lock(mu_);
     ++entered_;
     cv_.notify_all();
@@ -55,8 +55,15 @@ class GatedRegistry final : public EndpointRegistry {
     for (const auto& e : endpoints) {
       if (e.agent_id == "bad") return make_error(ErrorKind::kConflict, "constraint failed");
     }
+    // "impostor" stands for a row bound to another key: not written, not an error.
+    for (const auto& e : endpoints) {
+      if (e.agent_id == "impostor" && refused) refused->push_back(e.agent_id);
+    }
     return ok_status();
   }
+  Status for_each_endpoint(const std::function<Status(const Endpoint&)>&) override { return ok_status(); }
+  Status set_enrollment(const std::string&, const std::string&) override { return ok_status(); }
+  Status forget_key(const std::string&) override { return ok_status(); }
   Status for_each_mismatched(const std::string&,
                              const std::function<Status(const Endpoint&)>&) override {
     return ok_status();
@@ -223,6 +230,28 @@ TEST(BatchingWriter, OneBadRowFailsAloneNotItsWholeBatch) {
   EXPECT_EQ(stats.committed, 3u);
   EXPECT_EQ(stats.failed, 1u);
   EXPECT_EQ(stats.retried, 3u);
+}
+
+// A row the registry did not write because its agent id is bound to another key:
+// that check-in alone gets kPermissionDenied, its batch neighbours are fine.
+TEST(BatchingWriter, RowBoundToAnotherKeyIsRefusedAlone) {
+  GatedRegistry registry;
+  BatchingWriter writer(registry);
+  std::atomic<int> ok{0}, denied{0};
+  auto done = [&](Status s) {
+    if (s.ok()) ++ok;
+    if (!s.ok() && s.error().kind == ErrorKind::kPermissionDenied) ++denied;
+  };
+  writer.submit(make("first"), done);
+  ASSERT_TRUE(registry.wait_entered(1));
+  writer.submit(make("good1"), done);
+  writer.submit(make("impostor"), done);
+  writer.submit(make("good2"), done);
+  registry.open();
+  writer.shutdown();
+  EXPECT_EQ(ok.load(), 3);
+  EXPECT_EQ(denied.load(), 1);
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 3}));
 }
 
 TEST(BatchingWriter, FullQueueAnswersBusyAtOnce) {

@@ -31,7 +31,18 @@ struct Endpoint {
   // pinned_fingerprint and last_seen change, and only on an existing row (the agent
   // checked in before it opened its channel); the other fields are ignored.
   bool pin_report = false;
+  // Agent identity (DESIGN.md §5): SHA-256 of the SPKI of the key the agent presents
+  // in its TLS handshakes ("" = none). The first key seen for an id is bound to it;
+  // afterwards only that key's holder changes the row.
+  std::string key_fingerprint;
+  // "accepted" | "pending" (manual enrollment, waiting for `certmgr agents accept`) |
+  // "rejected". What a new binding starts with; an existing row keeps its own.
+  std::string enrollment = "accepted";
 };
+
+inline constexpr const char* kEnrollmentAccepted = "accepted";
+inline constexpr const char* kEnrollmentPending = "pending";
+inline constexpr const char* kEnrollmentRejected = "rejected";
 
 class EndpointRegistry {
  public:
@@ -40,7 +51,20 @@ class EndpointRegistry {
   // Inserts or updates all `endpoints` in ONE transaction (group commit). first_seen is
   // kept from the existing row; pin reports update only the pin (see Endpoint).
   // Returns only after the transaction committed.
-  virtual Status upsert_batch(const std::vector<Endpoint>& endpoints) = 0;
+  // A row bound to a key is written only by a check-in presenting that key; a row
+  // without a key yet is bound to the key this check-in presents. The agent ids of
+  // the rows not written for that reason go to `refused` (when given); they are not
+  // an error of the batch.
+  virtual Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused = nullptr) = 0;
+
+  // Every endpoint, ordered by agent_id (certmgr agents list).
+  virtual Status for_each_endpoint(const std::function<Status(const Endpoint&)>& fn) = 0;
+  // certmgr agents accept|reject. Errors: kNotFound (no such agent).
+  virtual Status set_enrollment(const std::string& agent_id, const std::string& enrollment) = 0;
+  // certmgr agents forget: unbinds the key (an endpoint reinstalled with a new key
+  // binds its new one at its next check-in); enrollment starts over as pending.
+  // Errors: kNotFound.
+  virtual Status forget_key(const std::string& agent_id) = 0;
 
   // Streams every endpoint whose pinned fingerprint is not `current_fingerprint`,
   // ordered by agent_id, without holding the whole result in memory. `fn` returning an

@@ -46,6 +46,10 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
       << m.connections_refused_per_address.load() << '\n';
   metric(out, "certkeeper_channels_without_hello_total", "counter",
          "Channels closed because no hello arrived within the handshake timeout.", m.channels_without_hello_total.load());
+  metric(out, "certkeeper_identity_refusals_total", "counter",
+         "Check-ins and channels refused: the agent id is bound to another key.", m.identity_refusals_total.load());
+  metric(out, "certkeeper_registrations_refused_total", "counter",
+         "New agent keys refused over the registrations-per-second cap.", m.registrations_refused_total.load());
   metric(out, "certkeeper_outbox_messages", "gauge", "Unexpired messages in the outbox (this server's view).",
          s.messages_queued);
   metric(out, "certkeeper_channels_connected", "gauge", "Open agent channels (WebSocket).", s.channels_connected);

@@ -77,6 +77,10 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
     if (waker_) waker_->notify();
   };
   deps.admin_access = &admin_access_;
+  identities_ = std::make_unique<AgentIdentities>(
+      [this](const std::string& id) { return registry_->find(id); }, config.enrollment);
+  deps.identities = identities_.get();
+  deps.max_new_agents_per_second = config.max_new_agents_per_second;
   deps.certs = certs_.get();
   deps.outbox = outbox_.get();
   deps.feed = feed_.get();

@@ -36,6 +36,7 @@
 #include "registry/batching_writer.h"
 #include "registry/endpoint_registry.h"
 #include "server/admin_access.h"
+#include "server/agent_identity.h"
 #include "server/cert_state.h"
 #include "server/change_waker.h"
 #include "server/channel_hub.h"
@@ -51,6 +52,8 @@ struct ServerConfig {
   std::chrono::milliseconds poll_interval{250};
   // Channel deliveries per second during a walk (key deployment, broadcasts).
   int deliveries_per_second = 5000;
+  Enrollment enrollment = Enrollment::kAuto;
+  int max_new_agents_per_second = 2000;
   // Members of this group may use the admin socket (besides root and the server's user).
   std::string admin_group = "certkeeper";
   // Expired outbox messages are deleted this long after their expiry.
@@ -113,6 +116,7 @@ class ServerCore {
   ChannelHub hub_;
   Metrics metrics_;
   AdminAccess admin_access_;
+  std::unique_ptr<AgentIdentities> identities_;
   std::function<void(std::function<void()>)> dispatch_;
   std::unique_ptr<Service> service_;
 

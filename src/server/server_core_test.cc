@@ -44,6 +44,39 @@ class ServerCoreTest : public ::testing::Test {
     ASSERT_TRUE(core.ok()) << core.error().message;
     core_ = std::move(core).value();
   }
+  // A core over a fresh registry and outbox (the same certificate store) with `config`.
+  void recreate(ServerConfig config) {
+    core_.reset();
+    ServerBackends b;
+    auto store = store::open_cert_store("sqlite:" + dir_ + "/ck.db");
+    ASSERT_TRUE(store.ok());
+    store_ = store->get();
+    b.store = std::move(store).value();
+    auto registry = std::make_unique<MemoryRegistry>();
+    registry_ = registry.get();
+    b.registry = std::move(registry);
+    b.outbox = outbox::make_memory_outbox(1000);
+    outbox_ = b.outbox.get();
+    config.store_url = "memory";
+    auto core = ServerCore::create(config, std::move(b));
+    ASSERT_TRUE(core.ok()) << core.error().message;
+    core_ = std::move(core).value();
+  }
+  // A check-in presenting the client key `key` ("" for none); returns the status.
+  int checkin_with_key(const std::string& id, const std::string& key) {
+    HttpRequest req{"POST", "/v1/checkin", checkin_body(id, first_), "127.0.0.1"};
+    req.peer_key = key;
+    auto got = std::make_shared<std::pair<std::mutex, std::optional<HttpResponse>>>();
+    auto cv = std::make_shared<std::condition_variable>();
+    service().handle_agent(std::move(req), [got, cv](HttpResponse r) {
+      std::lock_guard lock(got->first);
+      got->second = std::move(r);
+      cv->notify_all();
+    });
+    std::unique_lock lock(got->first);
+    cv->wait_for(lock, 5s, [&] { return got->second.has_value(); });
+    return got->second ? got->second->status : 0;
+  }
   void TearDown() override {
     registry_->set_hold(false);
     core_.reset();
@@ -426,6 +459,62 @@ TEST_F(ServerCoreTest, PinReportsAreRateLimitedPerChannel) {
   registry_->set_hold(false);
   std::this_thread::sleep_for(200ms);  // let the writer drain
   EXPECT_LE(registry_->pin_reports(), 2 * kMaxPinReportsPerSecond);
+}
+
+// Agent identity (DESIGN.md §5): the first key an id presents is bound to it; another
+// key, or none, is refused (401) until `certmgr agents forget`; channels likewise.
+TEST_F(ServerCoreTest, AnAgentIdIsBoundToTheFirstKeyItPresents) {
+  const std::string key_a(64, 'a'), key_b(64, 'b');
+  EXPECT_EQ(checkin_with_key("bound-1", key_a), 200);
+  EXPECT_EQ((*registry_->find("bound-1"))->key_fingerprint, key_a);
+  EXPECT_EQ(checkin_with_key("bound-1", key_a), 200);
+  EXPECT_EQ(checkin_with_key("bound-1", key_b), 401);  // someone else, with its own key
+  EXPECT_EQ(checkin_with_key("bound-1", ""), 401);      // or with none
+  EXPECT_GE(core_->metrics().identity_refusals_total.load(), 2);
+  EXPECT_EQ((*registry_->find("bound-1"))->key_fingerprint, key_a);  // the row is untouched
+  // Channels: only the bound key attaches.
+  auto sink = std::make_shared<FakeSink>();
+  auto refused = service().channel_frame(json::serialize(to_json(ChannelHello{"bound-1", first_, 0})), sink, {}, key_b);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kPermissionDenied);
+  EXPECT_EQ(core_->hub().find("bound-1"), nullptr);
+  EXPECT_TRUE(service().channel_frame(json::serialize(to_json(ChannelHello{"bound-1", first_, 0})), sink, {}, key_a).ok());
+  // A key that never checked in cannot open a channel for a new id either.
+  EXPECT_FALSE(
+      service().channel_frame(json::serialize(to_json(ChannelHello{"fresh", first_, 0})), sink, {}, key_b).ok());
+  // Reinstalled endpoint: `certmgr agents forget` unbinds, the new key binds.
+  ASSERT_TRUE(registry_->forget_key("bound-1").ok());
+  EXPECT_EQ(checkin_with_key("bound-1", key_b), 200);
+  EXPECT_EQ(checkin_with_key("bound-1", key_a), 401);
+  // Agents from before identities (no key, never bound) keep working.
+  EXPECT_EQ(checkin_with_key("legacy", ""), 200);
+  EXPECT_EQ(checkin_with_key("legacy", ""), 200);
+}
+
+TEST_F(ServerCoreTest, ManualEnrollmentWaitsForAcceptAndRejectShutsOut) {
+  ServerConfig config;
+  config.enrollment = Enrollment::kManual;
+  recreate(config);
+  const std::string key(64, 'c');
+  EXPECT_EQ(checkin_with_key("new-1", key), 403);  // enrolled, pending
+  EXPECT_EQ((*registry_->find("new-1"))->enrollment, registry::kEnrollmentPending);
+  EXPECT_EQ(checkin_with_key("new-1", key), 403);
+  ASSERT_TRUE(registry_->set_enrollment("new-1", registry::kEnrollmentAccepted).ok());
+  EXPECT_EQ(checkin_with_key("new-1", key), 200);
+  ASSERT_TRUE(registry_->set_enrollment("new-1", registry::kEnrollmentRejected).ok());
+  EXPECT_EQ(checkin_with_key("new-1", key), 403);
+}
+
+TEST_F(ServerCoreTest, NewRegistrationsPerSecondAreCapped) {
+  ServerConfig config;
+  config.max_new_agents_per_second = 3;
+  recreate(config);
+  int refused = 0;
+  for (int i = 0; i < 10; ++i) refused += checkin_with_key("burst-" + std::to_string(i), std::string(63, 'd') + char('0' + i)) == 503;
+  // One second may end mid-burst: at least the 10 - 2 x 3 beyond two seconds' share.
+  EXPECT_GE(refused, 4);
+  EXPECT_EQ(core_->metrics().registrations_refused_total.load(), refused);
+  EXPECT_EQ(checkin_with_key("burst-0", std::string(63, 'd') + '0'), 200);  // known agents are not new
 }
 
 // The admin API trusts the kernel's word on the peer (SO_PEERCRED): root, the server's

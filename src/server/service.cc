@@ -57,7 +57,43 @@ void Service::checkin(HttpRequest req, Done done) {
   if (!parsed.ok()) return reject(422, parsed.error().message);
 
   auto creq = std::make_shared<const CheckinRequest>(std::move(parsed).value());
+  // Agent identity: only the holder of the key bound to this id is served as it.
+  IdentityVerdict verdict = IdentityVerdict::kKeyless;
+  if (deps_.identities) {
+    auto checked = deps_.identities->check(creq->agent_id, req.peer_key);
+    if (!checked.ok()) {
+      HttpResponse busy = error_response(503, "the registry is unavailable; retry later");
+      busy.headers.emplace_back("Retry-After", "1");
+      return done(std::move(busy));
+    }
+    verdict = *checked;
+  }
+  switch (verdict) {
+    case IdentityVerdict::kOtherKey:
+      deps_.metrics->identity_refusals_total.fetch_add(1);
+      spdlog::warn("check-in refused: agent {} is bound to another key (remote={}, key={})", creq->agent_id,
+                   req.remote, req.peer_key.empty() ? "none" : req.peer_key.substr(0, 16));
+      return reject(401, "this agent id is bound to another key (after a reinstall: certmgr agents forget " +
+                             creq->agent_id + ")");
+    case IdentityVerdict::kPending:
+      return reject(403, "waiting for approval: certmgr agents accept " + creq->agent_id);
+    case IdentityVerdict::kRejected:
+      return reject(403, "this agent was rejected by the administrator");
+    case IdentityVerdict::kNew:
+      if (!admit_new_agent()) {
+        deps_.metrics->registrations_refused_total.fetch_add(1);
+        HttpResponse busy = error_response(503, "too many new agents at once; retry later");
+        busy.headers.emplace_back("Retry-After", "5");
+        return done(std::move(busy));
+      }
+      break;
+    default:
+      break;
+  }
   registry::Endpoint e;
+  e.key_fingerprint = req.peer_key;
+  if (verdict == IdentityVerdict::kNew && deps_.identities) e.enrollment = deps_.identities->new_binding_enrollment();
+  const bool awaits_approval = verdict == IdentityVerdict::kNew && e.enrollment == registry::kEnrollmentPending;
   e.agent_id = creq->agent_id;
   e.hostname = creq->hostname;
   e.ip_address = creq->ip.empty() ? req.remote : creq->ip;
@@ -67,8 +103,18 @@ void Service::checkin(HttpRequest req, Done done) {
   e.pinned_fingerprint = creq->pinned_fingerprint;
   e.last_seq = creq->last_seq;
   e.first_seen = e.last_seen = now();
-  deps_.submit(std::move(e), [this, creq, done = std::move(done)](Status committed) {
-    auto answer = [this, creq, committed, done]() {
+  deps_.submit(std::move(e), [this, creq, awaits_approval, done = std::move(done)](Status committed) {
+    auto answer = [this, creq, awaits_approval, committed, done]() {
+      if (!committed.ok() && committed.error().kind == ErrorKind::kPermissionDenied) {
+        // Another key won the binding (another connection or server, at the same time).
+        deps_.metrics->identity_refusals_total.fetch_add(1);
+        return done(error_response(401, "this agent id is bound to another key"));
+      }
+      if (committed.ok() && awaits_approval) {
+        spdlog::info("agent {} enrolled, waiting for approval (certmgr agents accept {})", creq->agent_id,
+                     creq->agent_id);
+        return done(error_response(403, "waiting for approval: certmgr agents accept " + creq->agent_id));
+      }
       if (!committed.ok()) {
         deps_.metrics->checkins_failed_total.fetch_add(1);
         spdlog::error("check-in not recorded: agent={} error={}", creq->agent_id, committed.error().message);
@@ -198,6 +244,16 @@ void Service::maybe_report_pin(const std::string& agent_id, Channel& ch) {
   report_pin(agent_id, pinned);
 }
 
+bool Service::admit_new_agent() {
+  if (deps_.max_new_agents_per_second <= 0) return true;
+  std::lock_guard lock(registrations_mu_);
+  if (registrations_second_ != now()) {
+    registrations_second_ = now();
+    registrations_this_second_ = 0;
+  }
+  return ++registrations_this_second_ <= deps_.max_new_agents_per_second;
+}
+
 void Service::report_pin(const std::string& agent_id, const std::string& pinned) {
   if (!deps_.submit) return;
   registry::Endpoint e;
@@ -311,7 +367,7 @@ HttpResponse Service::admin_message(const HttpRequest& req) {
 }
 
 Result<std::string> Service::channel_frame(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
-                                           std::string_view bound_agent_id) {
+                                           std::string_view bound_agent_id, const std::string& peer_key) {
   CK_ASSIGN_OR_RETURN(auto value, protocol::parse_json_body(frame, protocol::kMaxAgentFrameBytes));
   CK_ASSIGN_OR_RETURN(protocol::ChannelHello hello, protocol::channel_hello_from_json(value));
   if (!bound_agent_id.empty() && hello.agent_id != bound_agent_id) {
@@ -334,6 +390,17 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
     if (!bound_agent_id.empty()) {
       // This channel was replaced by a newer one of the same agent: it gets nothing.
       return hello.agent_id;
+    }
+    if (deps_.identities) {
+      // The channel speaks for the id only with the key its check-ins bound.
+      CK_ASSIGN_OR_RETURN(IdentityVerdict verdict, deps_.identities->check(hello.agent_id, peer_key));
+      if (verdict != IdentityVerdict::kBound && verdict != IdentityVerdict::kKeyless) {
+        deps_.metrics->identity_refusals_total.fetch_add(1);
+        spdlog::warn("channel refused: agent {} with key {} ({})", hello.agent_id,
+                     peer_key.empty() ? "none" : peer_key.substr(0, 16),
+                     verdict == IdentityVerdict::kNew ? "not checked in with it yet" : "not its bound key");
+        return make_error(ErrorKind::kPermissionDenied, "this channel may not speak for agent " + hello.agent_id);
+      }
     }
     ch = std::make_shared<Channel>(sink);
     {

@@ -33,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,7 @@
 #include "protocol/wire.h"
 #include "registry/endpoint_registry.h"
 #include "server/admin_access.h"
+#include "server/agent_identity.h"
 #include "server/cert_state.h"
 #include "server/channel_hub.h"
 #include "server/metrics.h"
@@ -68,6 +70,10 @@ struct ServiceDeps {
   std::function<void()> wake;
   // Who may use the admin API; null refuses everyone.
   const AdminAccess* admin_access = nullptr;
+  // Agent identities (keys bound to agent ids); null: no checks.
+  AgentIdentities* identities = nullptr;
+  // New agent keys bound per second at most (0: no limit); beyond, 503 + Retry-After.
+  int max_new_agents_per_second = 0;
   CertState* certs = nullptr;
   outbox::Outbox* outbox = nullptr;
   OutboxFeed* feed = nullptr;
@@ -116,8 +122,10 @@ class Service {
   // a frame naming another id is an error. Attaching over another live channel of the
   // same id replaces it and logs a warning. Returns the agent id; errors
   // (kInvalidArgument) mean the channel should be closed.
+  // `peer_key` is the key the channel's TLS peer presented (see HttpRequest): a new
+  // channel is attached only for the key bound to the id (kPermissionDenied otherwise).
   Result<std::string> channel_frame(std::string_view frame, const std::shared_ptr<ChannelSink>& sink,
-                                    std::string_view bound_agent_id = {});
+                                    std::string_view bound_agent_id = {}, const std::string& peer_key = {});
   void channel_closed(const std::string& agent_id, const ChannelSink* sink);
 
   // Brings one live channel up to date (see above). Holds the channel's lock.
@@ -143,8 +151,13 @@ class Service {
   // Records a pin the agent reported on its channel (group commit, no answer awaited).
   void report_pin(const std::string& agent_id, const std::string& pinned);
   int64_t now() const { return deps_.clock->now(); }
+  // Counts one new binding against max_new_agents_per_second; false when over.
+  bool admit_new_agent();
 
   ServiceDeps deps_;
+  std::mutex registrations_mu_;
+  int64_t registrations_second_ = 0;
+  int registrations_this_second_ = 0;
 };
 
 }  // namespace ck::server

@@ -36,17 +36,25 @@ struct FakeSink : ChannelSink {
 // The registry in memory; upserts can be held (gate) or made to fail.
 class MemoryRegistry final : public registry::EndpointRegistry {
  public:
-  Status upsert_batch(const std::vector<registry::Endpoint>& endpoints) override {
+  Status upsert_batch(const std::vector<registry::Endpoint>& endpoints, std::vector<std::string>* refused) override {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !hold_; });
     if (fail_) return make_error(ErrorKind::kUnavailable, "db down");
     for (const auto& e : endpoints) {
+      auto it = rows_.find(e.agent_id);
       if (e.pin_report) {
-        auto it = rows_.find(e.agent_id);
         if (it != rows_.end()) it->second.pinned_fingerprint = e.pinned_fingerprint;
         ++pin_reports_;
-      } else {
+      } else if (it == rows_.end()) {
         rows_[e.agent_id] = e;
+      } else if (it->second.key_fingerprint.empty() || it->second.key_fingerprint == e.key_fingerprint) {
+        // The same rule as the SQL backends: the first key binds, then only its holder writes.
+        registry::Endpoint next = e;
+        if (!it->second.key_fingerprint.empty() || e.key_fingerprint.empty()) next.enrollment = it->second.enrollment;
+        if (next.key_fingerprint.empty()) next.key_fingerprint = it->second.key_fingerprint;
+        it->second = next;
+      } else if (refused) {
+        refused->push_back(e.agent_id);
       }
     }
     cv_.notify_all();
@@ -57,6 +65,26 @@ class MemoryRegistry final : public registry::EndpointRegistry {
     for (const auto& [id, e] : rows_) {
       if (e.pinned_fingerprint != current) CK_RETURN_IF_ERROR(fn(e));
     }
+    return ok_status();
+  }
+  Status for_each_endpoint(const std::function<Status(const registry::Endpoint&)>& fn) override {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, e] : rows_) CK_RETURN_IF_ERROR(fn(e));
+    return ok_status();
+  }
+  Status set_enrollment(const std::string& id, const std::string& enrollment) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return make_error(ErrorKind::kNotFound, "no agent " + id);
+    it->second.enrollment = enrollment;
+    return ok_status();
+  }
+  Status forget_key(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    auto it = rows_.find(id);
+    if (it == rows_.end()) return make_error(ErrorKind::kNotFound, "no agent " + id);
+    it->second.key_fingerprint.clear();
+    it->second.enrollment = registry::kEnrollmentPending;
     return ok_status();
   }
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {

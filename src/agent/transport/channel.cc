@@ -22,8 +22,9 @@ class ChannelClientImpl final : public ChannelClient {
  public:
   ChannelClientImpl(asio::any_io_executor ex, std::shared_ptr<asio::ssl::context> ctx,
                     std::shared_ptr<ServerTrust> trust, std::shared_ptr<const ServerTarget> server,
-                    Callbacks cb)
-      : ex_(ex),
+                    Callbacks cb, std::shared_ptr<const agent::ClientIdentity> identity)
+      : identity_(std::move(identity)),
+        ex_(ex),
         ctx_(std::move(ctx)),
         ws_(ex, *ctx_),
         trust_(std::move(trust)),
@@ -62,6 +63,10 @@ class ChannelClientImpl final : public ChannelClient {
   }
 
   void do_connect() {
+    if (identity_) {
+      if (auto st = present_client_identity(ws_.next_layer().native_handle(), *identity_); !st.ok())
+        return finish(st.error());
+    }
     if (auto st = trust_->prepare(ws_.next_layer().native_handle(), server_->url.host); !st.ok())
       return finish(st.error());
     beast::get_lowest_layer(ws_).expires_after(kConnectTimeout);
@@ -136,6 +141,7 @@ class ChannelClientImpl final : public ChannelClient {
     cb_ = {};
   }
 
+  std::shared_ptr<const agent::ClientIdentity> identity_;  // first: the initializer list uses it first
   asio::any_io_executor ex_;
   std::shared_ptr<asio::ssl::context> ctx_;
   websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws_;
@@ -154,9 +160,10 @@ std::shared_ptr<ChannelClient> ChannelClient::create(asio::any_io_executor execu
                                                      std::shared_ptr<asio::ssl::context> ctx,
                                                      std::shared_ptr<ServerTrust> trust,
                                                      std::shared_ptr<const ServerTarget> server,
-                                                     Callbacks callbacks) {
+                                                     Callbacks callbacks,
+                                                     std::shared_ptr<const agent::ClientIdentity> identity) {
   return std::make_shared<ChannelClientImpl>(std::move(executor), std::move(ctx), std::move(trust),
-                                             std::move(server), std::move(callbacks));
+                                             std::move(server), std::move(callbacks), std::move(identity));
 }
 
 }  // namespace ck::transport

@@ -36,7 +36,8 @@ class ChannelClient : public std::enable_shared_from_this<ChannelClient> {
                                                std::shared_ptr<boost::asio::ssl::context> ctx,
                                                std::shared_ptr<ServerTrust> trust,
                                                std::shared_ptr<const ServerTarget> server,
-                                               Callbacks callbacks);
+                                               Callbacks callbacks,
+                                               std::shared_ptr<const agent::ClientIdentity> identity = nullptr);
   virtual ~ChannelClient() = default;
 
   // Connects and sends `hello` as the first text frame.

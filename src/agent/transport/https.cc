@@ -29,6 +29,10 @@ class HttpsCall : public std::enable_shared_from_this<HttpsCall> {
   void run() {
     if (auto st = trust_->prepare(stream_.native_handle(), server_->url.host); !st.ok())
       return finish(st.error());
+    if (req_.identity) {
+      if (auto st = present_client_identity(stream_.native_handle(), *req_.identity); !st.ok())
+        return finish(st.error());
+    }
     beast::get_lowest_layer(stream_).expires_after(req_.timeout);
     beast::get_lowest_layer(stream_).async_connect(
         server_->endpoints, beast::bind_front_handler(&HttpsCall::on_connect, shared_from_this()));

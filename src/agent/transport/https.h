@@ -31,6 +31,8 @@ struct HttpsRequest {
   std::function<std::string(const std::string& local_ip)> body;
   std::chrono::milliseconds timeout{30000};
   size_t body_limit = 8u << 20;
+  // The agent's key, presented in the handshake (null: none).
+  std::shared_ptr<const agent::ClientIdentity> identity;
 };
 
 // Errors: kUnavailable (connect/timeout/IO), kCrypto (TLS or pin refused).

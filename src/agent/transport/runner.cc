@@ -130,6 +130,7 @@ void AgentRunner::send_checkin() {
   req.target = "/v1/checkin";
   req.timeout = options_.timeout;
   req.body_limit = agent::kMaxCheckinResponseBytes;
+  req.identity = options_.identity;
   req.body = [self = shared_from_this()](const std::string& local_ip) {
     agent::HostInfo host = self->options_.host;
     if (host.ip.empty()) host.ip = local_ip;
@@ -215,7 +216,7 @@ void AgentRunner::open_channel() {
   };
   cb.on_frame = [self](std::string frame) { self->on_channel_frame(std::move(frame)); };
   cb.on_closed = [self](Error why) { self->on_channel_closed(std::move(why)); };
-  channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb));
+  channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb), options_.identity);
   channel_hello_pin_ = agent_->pinned_fingerprint();
   channel_->start(hello());
 }

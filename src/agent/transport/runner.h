@@ -41,6 +41,8 @@ struct RunnerOptions {
   agent::HostInfo host;
   // Shared bound on check-ins in flight (fleet); null = unbounded.
   std::shared_ptr<CheckinGate> gate;
+  // The agent's own key, presented in every handshake (null: none).
+  std::shared_ptr<const agent::ClientIdentity> identity;
 };
 
 // What one check-in did; passed to the on_checkin observer.

@@ -126,4 +126,11 @@ Status ServerTrust::check_peer(SSL* ssl) {
   return ok_status();
 }
 
+Status present_client_identity(SSL* ssl, const agent::ClientIdentity& identity) {
+  if (SSL_use_certificate(ssl, identity.cert.get()) != 1 || SSL_use_PrivateKey(ssl, identity.key.get()) != 1) {
+    return make_error(ErrorKind::kCrypto, "cannot present the agent key in the TLS handshake");
+  }
+  return ok_status();
+}
+
 }  // namespace ck::transport

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/client_identity.h"
 #include "common/result.h"
 
 namespace ck::transport {
@@ -49,5 +50,9 @@ class ServerTrust {
   mutable std::mutex mu_;
   std::string pinned_sha256_;
 };
+
+// Presents the agent's own key (a self-signed certificate of it) on `ssl` before the
+// handshake: the server binds the agent id to that key. Errors: kCrypto.
+Status present_client_identity(SSL* ssl, const agent::ClientIdentity& identity);
 
 }  // namespace ck::transport

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 #include <vector>
 
@@ -23,19 +24,24 @@ CREATE TABLE IF NOT EXISTS endpoints(
   first_seen         BIGINT NOT NULL,
   last_seen          BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS endpoints_by_fingerprint ON endpoints(pinned_fingerprint);
+ALTER TABLE endpoints ADD COLUMN IF NOT EXISTS key_fingerprint TEXT NOT NULL DEFAULT '';
+ALTER TABLE endpoints ADD COLUMN IF NOT EXISTS enrollment TEXT NOT NULL DEFAULT 'accepted';
 )sql";
 
 constexpr const char* kColumns =
     "agent_id, hostname, ip_address, domain, os, agent_version, pinned_fingerprint, last_seq, "
-    "first_seen, last_seen";
-constexpr int kColumnCount = 10;
+    "first_seen, last_seen, key_fingerprint, enrollment";
+constexpr int kColumnCount = 12;
 constexpr size_t kRowsPerStatement = 500;  // 5,000 parameters per INSERT
 constexpr int kFetchRows = 1000;
 constexpr int kMaxAttempts = 3;
 
 Endpoint to_endpoint(const pg::Rows& r, int i) {
-  return Endpoint{r.text(i, 0), r.text(i, 1), r.text(i, 2),  r.text(i, 3),  r.text(i, 4),
-                  r.text(i, 5), r.text(i, 6), r.int64(i, 7), r.int64(i, 8), r.int64(i, 9)};
+  Endpoint e{r.text(i, 0), r.text(i, 1), r.text(i, 2),  r.text(i, 3),  r.text(i, 4),
+             r.text(i, 5), r.text(i, 6), r.int64(i, 7), r.int64(i, 8), r.int64(i, 9)};
+  e.key_fingerprint = r.text(i, 10);
+  e.enrollment = r.text(i, 11);
+  return e;
 }
 
 // One statement may not touch a row twice (ON CONFLICT DO UPDATE), so duplicates in a
@@ -71,11 +77,19 @@ std::string upsert_sql(size_t rows) {
     }
     sql += ')';
   }
+  // Only the key holder (or the first key, on a row with none) writes the row; the
+  // rows written come back, so the others can be refused.
   sql +=
       " ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, "
       "ip_address = excluded.ip_address, domain = excluded.domain, os = excluded.os, "
       "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
-      "last_seq = excluded.last_seq, last_seen = excluded.last_seen";
+      "last_seq = excluded.last_seq, last_seen = excluded.last_seen, "
+      "enrollment = CASE WHEN endpoints.key_fingerprint = '' AND excluded.key_fingerprint <> '' "
+      "THEN excluded.enrollment ELSE endpoints.enrollment END, "
+      "key_fingerprint = CASE WHEN endpoints.key_fingerprint = '' THEN excluded.key_fingerprint "
+      "ELSE endpoints.key_fingerprint END "
+      "WHERE endpoints.key_fingerprint = '' OR endpoints.key_fingerprint = excluded.key_fingerprint "
+      "RETURNING agent_id";
   return sql;
 }
 
@@ -96,14 +110,15 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
  public:
   explicit PostgresEndpointRegistry(pg::PgConn conn) : conn_(std::move(conn)) {}
 
-  Status upsert_batch(const std::vector<Endpoint>& endpoints) override {
+  Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused) override {
     if (endpoints.empty()) return ok_status();
     std::vector<Endpoint> rows = dedupe_sorted(endpoints);
     std::lock_guard lock(mu_);
     // Serialization failures and deadlocks (kBusy) are retried: CockroachDB in
     // particular asks clients to retry contended transactions.
     for (int attempt = 1;; ++attempt) {
-      Status s = upsert_once_locked(rows);
+      if (refused) refused->clear();
+      Status s = upsert_once_locked(rows, refused);
       if (s.ok() || s.error().kind != ErrorKind::kBusy || attempt == kMaxAttempts) return s;
     }
   }
@@ -124,6 +139,29 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
       if (rows.size() < kFetchRows) break;
     }
     return txn.commit();
+  }
+
+  Status for_each_endpoint(const std::function<Status(const Endpoint&)>& fn) override {
+    CK_ASSIGN_OR_RETURN(pg::PgConn scan, pg::PgConn::connect(conn_.url()));
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(scan, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    CK_RETURN_IF_ERROR(scan.exec(std::string("DECLARE ck_all NO SCROLL CURSOR FOR SELECT ") + kColumns +
+                                 " FROM endpoints ORDER BY agent_id"));
+    const std::string fetch = "FETCH " + std::to_string(kFetchRows) + " FROM ck_all";
+    for (;;) {
+      CK_ASSIGN_OR_RETURN(pg::Rows rows, scan.exec(fetch));
+      for (int i = 0; i < rows.size(); ++i) CK_RETURN_IF_ERROR(fn(to_endpoint(rows, i)));
+      if (rows.size() < kFetchRows) break;
+    }
+    return txn.commit();
+  }
+
+  Status set_enrollment(const std::string& agent_id, const std::string& enrollment) override {
+    return update_one("UPDATE endpoints SET enrollment = $2 WHERE agent_id = $1", agent_id, enrollment);
+  }
+
+  Status forget_key(const std::string& agent_id) override {
+    return update_one("UPDATE endpoints SET key_fingerprint = '', enrollment = $2 WHERE agent_id = $1", agent_id,
+                      kEnrollmentPending);
   }
 
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
@@ -148,7 +186,14 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
 
  private:
   // One attempt; mu_ held.
-  Status upsert_once_locked(const std::vector<Endpoint>& all) {
+  Status update_one(const char* sql, const std::string& agent_id, const std::string& value) {
+    std::lock_guard lock(mu_);
+    CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec_autocommit_retry(sql, {pg::Param::text(agent_id), pg::Param::text(value)}));
+    if (rows.affected() == 0) return make_error(ErrorKind::kNotFound, "no agent " + agent_id);
+    return ok_status();
+  }
+
+  Status upsert_once_locked(const std::vector<Endpoint>& all, std::vector<std::string>* refused) {
     std::vector<Endpoint> rows, pins;
     for (const Endpoint& e : all) (e.pin_report ? pins : rows).push_back(e);
     CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
@@ -179,8 +224,17 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
         params.push_back(pg::Param::int64(e.last_seq));
         params.push_back(pg::Param::int64(e.first_seen));
         params.push_back(pg::Param::int64(e.last_seen));
+        params.push_back(pg::Param::text(e.key_fingerprint));
+        params.push_back(pg::Param::text(e.enrollment));
       }
-      CK_RETURN_IF_ERROR(conn_.exec(upsert_sql(n), params));
+      CK_ASSIGN_OR_RETURN(pg::Rows written, conn_.exec(upsert_sql(n), params));
+      if (refused && written.size() < static_cast<int>(n)) {
+        std::set<std::string> ok;
+        for (int r = 0; r < written.size(); ++r) ok.insert(written.text(r, 0));
+        for (size_t i = start; i < start + n; ++i) {
+          if (!ok.count(rows[i].agent_id)) refused->push_back(rows[i].agent_id);
+        }
+      }
     }
     return txn.commit();
   }

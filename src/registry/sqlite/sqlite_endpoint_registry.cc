@@ -23,29 +23,44 @@ CREATE TABLE IF NOT EXISTS endpoints(
   pinned_fingerprint TEXT NOT NULL,
   last_seq           INTEGER NOT NULL,
   first_seen         INTEGER NOT NULL,
-  last_seen          INTEGER NOT NULL) WITHOUT ROWID;
+  last_seen          INTEGER NOT NULL,
+  key_fingerprint    TEXT NOT NULL DEFAULT '',
+  enrollment         TEXT NOT NULL DEFAULT 'accepted') WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS endpoints_by_fingerprint ON endpoints(pinned_fingerprint);
 )sql";
 
+// Registries made before agent identities get the two columns (idempotent).
+constexpr const char* kIdentityColumns[][2] = {
+    {"key_fingerprint", "ALTER TABLE endpoints ADD COLUMN key_fingerprint TEXT NOT NULL DEFAULT ''"},
+    {"enrollment", "ALTER TABLE endpoints ADD COLUMN enrollment TEXT NOT NULL DEFAULT 'accepted'"}};
+
 constexpr const char* kColumns =
     "agent_id, hostname, ip_address, domain, os, agent_version, pinned_fingerprint, last_seq, "
-    "first_seen, last_seen";
+    "first_seen, last_seen, key_fingerprint, enrollment";
 
+// Only the key holder (or the first key, on a row with none) writes the row.
 constexpr const char* kUpsert =
     "INSERT INTO endpoints(agent_id, hostname, ip_address, domain, os, agent_version, "
-    "pinned_fingerprint, last_seq, first_seen, last_seen) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "pinned_fingerprint, last_seq, first_seen, last_seen, key_fingerprint, enrollment) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
     "ON CONFLICT(agent_id) DO UPDATE SET hostname = excluded.hostname, "
     "ip_address = excluded.ip_address, domain = excluded.domain, os = excluded.os, "
     "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
-    "last_seq = excluded.last_seq, last_seen = excluded.last_seen";
+    "last_seq = excluded.last_seq, last_seen = excluded.last_seen, "
+    "enrollment = CASE WHEN endpoints.key_fingerprint = '' AND excluded.key_fingerprint <> '' "
+    "THEN excluded.enrollment ELSE endpoints.enrollment END, "
+    "key_fingerprint = CASE WHEN endpoints.key_fingerprint = '' THEN excluded.key_fingerprint "
+    "ELSE endpoints.key_fingerprint END "
+    "WHERE endpoints.key_fingerprint = '' OR endpoints.key_fingerprint = excluded.key_fingerprint";
 
 constexpr const char* kUpdatePin =
     "UPDATE endpoints SET pinned_fingerprint = ?2, last_seen = max(last_seen, ?3) WHERE agent_id = ?1";
 
 Endpoint to_endpoint(const sqlite::Stmt& s) {
-  return Endpoint{s.text(0), s.text(1), s.text(2),  s.text(3),  s.text(4),
-                  s.text(5), s.text(6), s.int64(7), s.int64(8), s.int64(9)};
+  Endpoint e{s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.int64(7), s.int64(8), s.int64(9)};
+  e.key_fingerprint = s.text(10);
+  e.enrollment = s.text(11);
+  return e;
 }
 
 enum class Mode {
@@ -73,7 +88,7 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
   SqliteEndpointRegistry(sqlite::SqliteDb db, bool read_only)
       : db_(std::move(db)), read_only_(read_only) {}
 
-  Status upsert_batch(const std::vector<Endpoint>& endpoints) override {
+  Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused) override {
     if (endpoints.empty()) return ok_status();
     if (read_only_) {
       return make_error(ErrorKind::kPermissionDenied,
@@ -99,11 +114,36 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
           .bind(7, e.pinned_fingerprint)
           .bind(8, e.last_seq)
           .bind(9, e.first_seen)
-          .bind(10, e.last_seen);
+          .bind(10, e.last_seen)
+          .bind(11, e.key_fingerprint)
+          .bind(12, e.enrollment);
       CK_RETURN_IF_ERROR(stmt.run());
+      if (sqlite3_changes(db_.handle()) == 0 && refused) refused->push_back(e.agent_id);
       CK_RETURN_IF_ERROR(stmt.reset());
     }
     return txn.commit();
+  }
+
+  Status for_each_endpoint(const std::function<Status(const Endpoint&)>& fn) override {
+    CK_ASSIGN_OR_RETURN(sqlite::SqliteDb reader,
+                        open_db(db_.path(), read_only_ ? Mode::kReadOnly : Mode::kScan));
+    CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(reader, /*immediate=*/false));
+    CK_ASSIGN_OR_RETURN(auto stmt, reader.prepare(std::string("SELECT ") + kColumns + " FROM endpoints ORDER BY agent_id"));
+    for (;;) {
+      CK_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) break;
+      CK_RETURN_IF_ERROR(fn(to_endpoint(stmt)));
+    }
+    return ok_status();
+  }
+
+  Status set_enrollment(const std::string& agent_id, const std::string& enrollment) override {
+    return update_one("UPDATE endpoints SET enrollment = ?2 WHERE agent_id = ?1", agent_id, enrollment);
+  }
+
+  Status forget_key(const std::string& agent_id) override {
+    return update_one("UPDATE endpoints SET key_fingerprint = '', enrollment = ?2 WHERE agent_id = ?1", agent_id,
+                      kEnrollmentPending);
   }
 
   Status for_each_mismatched(const std::string& current_fingerprint,
@@ -146,6 +186,19 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
   }
 
  private:
+  Status update_one(const char* sql, const std::string& agent_id, const std::string& value) {
+    if (read_only_) {
+      return make_error(ErrorKind::kPermissionDenied,
+                        "permission denied: " + db_.path() + " (the registry is read-only here)");
+    }
+    std::lock_guard lock(mu_);
+    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(sql));
+    stmt.bind(1, agent_id).bind(2, value);
+    CK_RETURN_IF_ERROR(stmt.run());
+    if (sqlite3_changes(db_.handle()) == 0) return make_error(ErrorKind::kNotFound, "no agent " + agent_id);
+    return ok_status();
+  }
+
   std::mutex mu_;
   sqlite::SqliteDb db_;
   const bool read_only_;
@@ -171,6 +224,12 @@ Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const st
   {
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db, true));
     CK_RETURN_IF_ERROR(db.exec(kSchema));
+    for (const auto& [column, alter] : kIdentityColumns) {
+      CK_ASSIGN_OR_RETURN(auto has, db.prepare("SELECT 1 FROM pragma_table_info('endpoints') WHERE name = ?1"));
+      has.bind(1, column);
+      CK_ASSIGN_OR_RETURN(bool present, has.step());
+      if (!present) CK_RETURN_IF_ERROR(db.exec(alter));
+    }
     CK_RETURN_IF_ERROR(txn.commit());
   }
   return std::unique_ptr<EndpointRegistry>(new SqliteEndpointRegistry(std::move(db), false));
