@@ -38,9 +38,11 @@ std::string peer_key_fingerprint(SSL* ssl) {
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (!cert) return {};
   const EVP_PKEY* key = X509_get0_pubkey(cert);
-  if (!key || !crypto::algorithm_of(key)) return {};
+  // A key we would never bind is refused, not taken for "no key" (that would make it a
+  // keyless legacy client).
+  if (!key || !crypto::algorithm_of(key)) return protocol::kUnusableClientKey;
   auto fp = crypto::fingerprint_of(key);
-  return fp.ok() ? *fp : std::string();
+  return fp.ok() ? *fp : std::string(protocol::kUnusableClientKey);
 }
 
 using UnixStream = beast::basic_stream<asio::local::stream_protocol>;
@@ -328,9 +330,13 @@ Status bind_admin_socket(UnixListener& listener, const std::string& path, std::o
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     return make_error(ErrorKind::kInvalidArgument, "admin socket path too long: " + path);
   }
-  CK_RETURN_IF_ERROR(listener.bind(asio::local::stream_protocol::endpoint(path), "unix:" + path));
-  if (::chmod(path.c_str(), 0660) != 0) return make_error(ErrorKind::kIo, "chmod " + path + ": " + std::strerror(errno));
-  if (gid && ::chown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+  // Created 0660 by bind itself (umask), not widened and narrowed by path afterwards;
+  // the group is set without following a symlink swapped in at that path.
+  const mode_t old_umask = ::umask(0117);
+  Status bound = listener.bind(asio::local::stream_protocol::endpoint(path), "unix:" + path);
+  ::umask(old_umask);
+  CK_RETURN_IF_ERROR(bound);
+  if (gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
     spdlog::warn("admin socket {}: cannot give it to the admin group: {}", path, std::strerror(errno));
   }
   return ok_status();
@@ -370,6 +376,7 @@ struct Server::Impl {
   std::shared_ptr<TcpListener> agent, metrics;
   std::shared_ptr<UnixListener> admin;
   std::string admin_path;
+  ino_t admin_inode = 0;
   std::mutex mu;
   std::condition_variable cv;
   bool stopping = false, finished = false;
@@ -391,6 +398,10 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   // not required (agents from before identities have none), never chain-verified —
   // the handshake proves possession, and the key is what binds to an agent id.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  // With client certificates requested, OpenSSL refuses resumption without a session
+  // id context: set one (resumed sessions keep the peer's certificate).
+  static const unsigned char kSessionContext[] = "certkeeper-agents";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
   beast::error_code ec;
   impl->ssl_ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
   if (ec) return make_error(ErrorKind::kCrypto, "TLS certificate: " + ec.message());
@@ -426,6 +437,8 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
       impl->metrics->bind(metrics_ep, options.metrics_host + ":" + std::to_string(options.metrics_port)));
   CK_RETURN_IF_ERROR(bind_admin_socket(*impl->admin, options.admin_socket, options.admin_socket_gid));
   impl->admin_path = options.admin_socket;
+  struct stat st {};
+  if (::lstat(options.admin_socket.c_str(), &st) == 0) impl->admin_inode = st.st_ino;
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -460,7 +473,10 @@ void Server::run() {
   }
   s.cv.notify_all();
   watchdog.join();
-  ::unlink(s.admin_path.c_str());  // a clean stop leaves no stale socket behind
+  // A clean stop leaves no stale socket behind (only ours: another instance may have
+  // taken the path since).
+  struct stat st {};
+  if (::lstat(s.admin_path.c_str(), &st) == 0 && st.st_ino == s.admin_inode) ::unlink(s.admin_path.c_str());
 }
 
 void Server::shutdown() {

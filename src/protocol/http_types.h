@@ -25,9 +25,11 @@ struct HttpRequest {
   // The peer process on a Unix socket (SO_PEERCRED); -1 when unknown (TCP).
   int64_t peer_pid = -1, peer_uid = -1, peer_gid = -1;
   // Agent port: SHA-256 (hex) of the SPKI of the client key the TLS peer proved it
-  // holds; "" when it presented none.
+  // holds; "" when it presented none; kUnusableClientKey for a key type we refuse.
   std::string peer_key;
 };
+
+inline constexpr const char* kUnusableClientKey = "unusable";
 
 struct HttpResponse {
   int status = 200;

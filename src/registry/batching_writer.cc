@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iterator>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace ck::registry {
@@ -73,9 +74,25 @@ void BatchingWriter::run() {
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued was written
       size_t n = std::min(queue_.size(), options_.max_batch);
-      auto end = queue_.begin() + static_cast<std::ptrdiff_t>(n);
-      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
-      queue_.erase(queue_.begin(), end);
+      // Two different keys for one agent id never share a batch: the registry decides
+      // between them one transaction at a time (the later one waits for the next batch).
+      std::unordered_map<std::string, std::string> keys;
+      std::deque<Item> later;
+      for (size_t taken = 0; taken < n && !queue_.empty(); ++taken) {
+        Item item = std::move(queue_.front());
+        queue_.pop_front();
+        if (item.endpoint.pin_report) {
+          batch.push_back(std::move(item));
+          continue;
+        }
+        auto [it, fresh] = keys.emplace(item.endpoint.agent_id, item.endpoint.key_fingerprint);
+        if (!fresh && it->second != item.endpoint.key_fingerprint) {
+          later.push_back(std::move(item));
+        } else {
+          batch.push_back(std::move(item));
+        }
+      }
+      for (auto it = later.rbegin(); it != later.rend(); ++it) queue_.push_front(std::move(*it));
     }
     endpoints.reserve(batch.size());
     for (const Item& item : batch) endpoints.push_back(item.endpoint);

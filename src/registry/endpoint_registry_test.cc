@@ -3,6 +3,8 @@
 #include "registry/endpoint_registry.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
 #include <unistd.h>
 
 #include <atomic>
@@ -215,6 +217,55 @@ TEST_P(RegistryTest, HundredThousandEndpointsStreamInOrder) {
   EXPECT_EQ(previous, "agent-099999");
 }
 
+// Agent identity in the real SQL: the first key binds; a row bound to a key is written
+// only by that key's holder (the others come back in `refused`); forget unbinds; a
+// rejected agent stays rejected when a key binds after a forget.
+TEST_P(RegistryTest, KeyBindingIsEnforcedByTheUpsert) {
+  auto with_key = [](const std::string& id, const std::string& key, const std::string& host) {
+    Endpoint e = make(id, "fp", 1);
+    e.hostname = host;
+    e.key_fingerprint = key;
+    return e;
+  };
+  const std::string a(64, 'a'), b(64, 'b');
+  std::vector<std::string> refused;
+  ASSERT_TRUE(registry_->upsert_batch({with_key("id-1", a, "first")}, &refused).ok());
+  EXPECT_TRUE(refused.empty());
+  ASSERT_TRUE(registry_->upsert_batch({with_key("id-1", b, "impostor"), with_key("id-2", "", "keyless"),
+                                       with_key("id-1", "", "keyless-impostor")},
+                                      &refused)
+                  .ok());
+  // id-1 came twice with the wrong key: refused once (PostgreSQL dedupes) or twice.
+  EXPECT_EQ(std::set<std::string>(refused.begin(), refused.end()), std::set<std::string>{"id-1"});
+  auto row = registry_->find("id-1");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  EXPECT_EQ((*row)->key_fingerprint, a);
+  EXPECT_EQ((*row)->hostname, "first");
+  EXPECT_EQ((*registry_->find("id-2"))->key_fingerprint, "");
+  refused.clear();
+  ASSERT_TRUE(registry_->upsert_batch({with_key("id-1", a, "again")}, &refused).ok());
+  EXPECT_TRUE(refused.empty());
+  EXPECT_EQ((*registry_->find("id-1"))->hostname, "again");
+  // forget: the next key binds, and the enrollment it brings applies ...
+  ASSERT_TRUE(registry_->forget_key("id-1").ok());
+  EXPECT_EQ((*registry_->find("id-1"))->enrollment, kEnrollmentPending);
+  ASSERT_TRUE(registry_->upsert_batch({with_key("id-1", b, "reinstalled")}, &refused).ok());
+  EXPECT_TRUE(refused.empty());
+  EXPECT_EQ((*registry_->find("id-1"))->key_fingerprint, b);
+  EXPECT_EQ((*registry_->find("id-1"))->enrollment, kEnrollmentAccepted);
+  // ... except over a rejection.
+  ASSERT_TRUE(registry_->set_enrollment("id-1", kEnrollmentRejected).ok());
+  ASSERT_TRUE(registry_->forget_key("id-1").ok());
+  ASSERT_TRUE(registry_->set_enrollment("id-1", kEnrollmentRejected).ok());
+  ASSERT_TRUE(registry_->upsert_batch({with_key("id-1", a, "back")}, &refused).ok());
+  EXPECT_EQ((*registry_->find("id-1"))->enrollment, kEnrollmentRejected);
+  EXPECT_EQ(registry_->set_enrollment("nobody", kEnrollmentAccepted).error().kind, ErrorKind::kNotFound);
+  EXPECT_EQ(registry_->forget_key("nobody").error().kind, ErrorKind::kNotFound);
+  int listed = 0;
+  ASSERT_TRUE(registry_->for_each_endpoint([&](const Endpoint&) { return ++listed, ok_status(); }).ok());
+  EXPECT_EQ(listed, 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
@@ -234,7 +285,7 @@ TEST(PostgresRegistry, ReconnectsAfterTheServerDropsTheConnection) {
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
         {pg::Param::text(app)});
     ASSERT_TRUE(killed.ok()) << killed.error().message;
-    ASSERT_EQ(killed->size(), 1);
+    ASSERT_GE(killed->size(), 1);  // the writer's connection, and the point reader's once used
   };
   kill();
   // A read outside a transaction reconnects and runs again.

@@ -8,7 +8,8 @@
 // (one point read per check-in and per new channel; no cache, so `certmgr agents
 // forget|accept|reject` take effect at the agent's next check-in, on every server).
 // Ids that never presented a key (agents from before identities) stay keyless: they
-// are served without a key until a key binds them.
+// are served without a key until a key binds them — under auto enrollment only, and
+// never an id the administrator rejected or forgot (forget means "wait for a new key").
 // Thread-safe.
 #pragma once
 
@@ -26,7 +27,9 @@ enum class Enrollment { kAuto, kManual };
 enum class IdentityVerdict {
   kBound,     // the id is bound to this key and accepted: serve
   kNew,       // no key bound yet: serve, and bind this key (check-ins only)
-  kKeyless,   // neither the id nor the connection has a key (legacy): serve
+  kKeyless,   // an accepted id that never had a key, and a connection without one (legacy): serve
+  kNewKeyless,  // an unknown id, a connection without a key: serve and record (auto enrollment only)
+  kNoKey,     // a key is required here (manual enrollment, or the id waits for a new key): 403
   kOtherKey,  // bound to another key, or to a key while none was presented: 401
   kPending,   // bound to this key, waiting for `certmgr agents accept`: 403
   kRejected,  // bound to this key, rejected by the administrator: 403

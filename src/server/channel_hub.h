@@ -30,8 +30,9 @@ class ChannelSink {
 };
 
 struct Channel {
-  explicit Channel(std::shared_ptr<ChannelSink> s) : sink(std::move(s)) {}
+  explicit Channel(std::shared_ptr<ChannelSink> s, std::string key = {}) : sink(std::move(s)), peer_key(std::move(key)) {}
   const std::shared_ptr<ChannelSink> sink;
+  const std::string peer_key;  // the client key its TLS peer presented ("" for none)
   std::mutex mu;
   std::string pinned;            // guarded by mu
   int64_t delivered_seq = 0;     // guarded by mu: pushed here or acknowledged by the agent

@@ -505,12 +505,43 @@ TEST_F(ServerCoreTest, ManualEnrollmentWaitsForAcceptAndRejectShutsOut) {
   EXPECT_EQ(checkin_with_key("new-1", key), 403);
 }
 
+// Leaving the key out does not get around enrollment (review: keyless clients).
+TEST_F(ServerCoreTest, AClientWithoutAKeyGetsNoWayAroundEnrollment) {
+  const std::string key_a(64, 'a');
+  // A forgotten id waits for a new key: a keyless client is not it.
+  EXPECT_EQ(checkin_with_key("fx", key_a), 200);
+  ASSERT_TRUE(registry_->forget_key("fx").ok());
+  EXPECT_EQ(checkin_with_key("fx", ""), 403);
+  // A rejected legacy (keyless) id stays out, keyless or with a key.
+  EXPECT_EQ(checkin_with_key("legacy", ""), 200);
+  ASSERT_TRUE(registry_->set_enrollment("legacy", registry::kEnrollmentRejected).ok());
+  EXPECT_EQ(checkin_with_key("legacy", ""), 403);
+  EXPECT_EQ(checkin_with_key("legacy", key_a), 403);
+  // A key type certkeeper never binds is refused, not taken for "no key".
+  EXPECT_EQ(checkin_with_key("odd", kUnusableClientKey), 401);
+  // A keyless channel opened before the id's key bound is closed when it binds.
+  auto sink = std::make_shared<FakeSink>();
+  EXPECT_EQ(checkin_with_key("late-key", ""), 200);
+  ASSERT_TRUE(service().channel_frame(json::serialize(to_json(ChannelHello{"late-key", first_, 0})), sink).ok());
+  ASSERT_TRUE(registry_->forget_key("late-key").ok());
+  EXPECT_EQ(checkin_with_key("late-key", key_a), 200);
+  EXPECT_TRUE(sink->closed);
+  // Manual enrollment: no keyless newcomers at all.
+  ServerConfig config;
+  config.enrollment = Enrollment::kManual;
+  recreate(config);
+  EXPECT_EQ(checkin_with_key("newcomer", ""), 403);
+  EXPECT_FALSE(registry_->find("newcomer")->has_value());
+}
+
 TEST_F(ServerCoreTest, NewRegistrationsPerSecondAreCapped) {
   ServerConfig config;
   config.max_new_agents_per_second = 3;
   recreate(config);
   int refused = 0;
-  for (int i = 0; i < 10; ++i) refused += checkin_with_key("burst-" + std::to_string(i), std::string(63, 'd') + char('0' + i)) == 503;
+  for (int i = 0; i < 10; ++i) {
+    refused += checkin_with_key("burst-" + std::to_string(i), std::string(63, 'd') + char('0' + i)) == 503;
+  }
   // One second may end mid-burst: at least the 10 - 2 x 3 beyond two seconds' share.
   EXPECT_GE(refused, 4);
   EXPECT_EQ(core_->metrics().registrations_refused_total.load(), refused);

@@ -59,6 +59,10 @@ void Service::checkin(HttpRequest req, Done done) {
   auto creq = std::make_shared<const CheckinRequest>(std::move(parsed).value());
   // Agent identity: only the holder of the key bound to this id is served as it.
   IdentityVerdict verdict = IdentityVerdict::kKeyless;
+  if (req.peer_key == kUnusableClientKey) {
+    deps_.metrics->identity_refusals_total.fetch_add(1);
+    return reject(401, "the client key is not a type certkeeper accepts (ECDSA P-256, Ed25519, RSA >= 2048)");
+  }
   if (deps_.identities) {
     auto checked = deps_.identities->check(creq->agent_id, req.peer_key);
     if (!checked.ok()) {
@@ -79,7 +83,10 @@ void Service::checkin(HttpRequest req, Done done) {
       return reject(403, "waiting for approval: certmgr agents accept " + creq->agent_id);
     case IdentityVerdict::kRejected:
       return reject(403, "this agent was rejected by the administrator");
+    case IdentityVerdict::kNoKey:
+      return reject(403, "this agent id needs a client key (certkeeper-agent presents one)");
     case IdentityVerdict::kNew:
+    case IdentityVerdict::kNewKeyless:
       if (!admit_new_agent()) {
         deps_.metrics->registrations_refused_total.fetch_add(1);
         HttpResponse busy = error_response(503, "too many new agents at once; retry later");
@@ -94,6 +101,8 @@ void Service::checkin(HttpRequest req, Done done) {
   e.key_fingerprint = req.peer_key;
   if (verdict == IdentityVerdict::kNew && deps_.identities) e.enrollment = deps_.identities->new_binding_enrollment();
   const bool awaits_approval = verdict == IdentityVerdict::kNew && e.enrollment == registry::kEnrollmentPending;
+  const bool binds_key = verdict == IdentityVerdict::kNew;
+  const std::string key = req.peer_key;
   e.agent_id = creq->agent_id;
   e.hostname = creq->hostname;
   e.ip_address = creq->ip.empty() ? req.remote : creq->ip;
@@ -103,12 +112,17 @@ void Service::checkin(HttpRequest req, Done done) {
   e.pinned_fingerprint = creq->pinned_fingerprint;
   e.last_seq = creq->last_seq;
   e.first_seen = e.last_seen = now();
-  deps_.submit(std::move(e), [this, creq, awaits_approval, done = std::move(done)](Status committed) {
-    auto answer = [this, creq, awaits_approval, committed, done]() {
+  deps_.submit(std::move(e), [this, creq, awaits_approval, binds_key, key, done = std::move(done)](Status committed) {
+    auto answer = [this, creq, awaits_approval, binds_key, key, committed, done]() {
       if (!committed.ok() && committed.error().kind == ErrorKind::kPermissionDenied) {
         // Another key won the binding (another connection or server, at the same time).
         deps_.metrics->identity_refusals_total.fetch_add(1);
         return done(error_response(401, "this agent id is bound to another key"));
+      }
+      if (committed.ok() && binds_key) {
+        // A channel attached for this id before the key bound it (keyless) no longer
+        // speaks for it.
+        if (auto ch = deps_.hub->find(creq->agent_id); ch && ch->peer_key != key) ch->sink->close();
       }
       if (committed.ok() && awaits_approval) {
         spdlog::info("agent {} enrolled, waiting for approval (certmgr agents accept {})", creq->agent_id,
@@ -394,7 +408,9 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
     if (deps_.identities) {
       // The channel speaks for the id only with the key its check-ins bound.
       CK_ASSIGN_OR_RETURN(IdentityVerdict verdict, deps_.identities->check(hello.agent_id, peer_key));
-      if (verdict != IdentityVerdict::kBound && verdict != IdentityVerdict::kKeyless) {
+      if (peer_key == kUnusableClientKey ||
+          (verdict != IdentityVerdict::kBound && verdict != IdentityVerdict::kKeyless &&
+           verdict != IdentityVerdict::kNewKeyless)) {
         deps_.metrics->identity_refusals_total.fetch_add(1);
         spdlog::warn("channel refused: agent {} with key {} ({})", hello.agent_id,
                      peer_key.empty() ? "none" : peer_key.substr(0, 16),
@@ -402,7 +418,7 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
         return make_error(ErrorKind::kPermissionDenied, "this channel may not speak for agent " + hello.agent_id);
       }
     }
-    ch = std::make_shared<Channel>(sink);
+    ch = std::make_shared<Channel>(sink, peer_key);
     {
       std::lock_guard lock(ch->mu);
       ch->pinned = hello.pinned_fingerprint;

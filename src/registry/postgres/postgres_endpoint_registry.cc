@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "store/postgres/pg_conn.h"
@@ -85,6 +86,7 @@ std::string upsert_sql(size_t rows) {
       "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
       "last_seq = excluded.last_seq, last_seen = excluded.last_seen, "
       "enrollment = CASE WHEN endpoints.key_fingerprint = '' AND excluded.key_fingerprint <> '' "
+    "AND endpoints.enrollment <> 'rejected' "
       "THEN excluded.enrollment ELSE endpoints.enrollment END, "
       "key_fingerprint = CASE WHEN endpoints.key_fingerprint = '' THEN excluded.key_fingerprint "
       "ELSE endpoints.key_fingerprint END "
@@ -174,10 +176,16 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     return out;
   }
 
+  // Point reads (an identity check at every check-in) use a connection of their own,
+  // so they never queue behind a group commit.
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    std::lock_guard lock(mu_);
+    std::lock_guard lock(reader_mu_);
+    if (!reader_) {
+      CK_ASSIGN_OR_RETURN(pg::PgConn r, pg::PgConn::connect(conn_.url()));
+      reader_.emplace(std::move(r));
+    }
     CK_ASSIGN_OR_RETURN(pg::Rows rows,
-                        conn_.exec_autocommit_retry(std::string("SELECT ") + kColumns +
+                        reader_->exec_autocommit_retry(std::string("SELECT ") + kColumns +
                                                         " FROM endpoints WHERE agent_id = $1",
                                                     {pg::Param::text(agent_id)}));
     if (rows.size() == 0) return std::optional<Endpoint>();
@@ -241,6 +249,8 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
 
   std::mutex mu_;
   pg::PgConn conn_;
+  std::mutex reader_mu_;
+  std::optional<pg::PgConn> reader_;  // guarded by reader_mu_
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include "common/file_util.h"
 #include "store/sqlite/sqlite_db.h"
@@ -48,6 +49,7 @@ constexpr const char* kUpsert =
     "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
     "last_seq = excluded.last_seq, last_seen = excluded.last_seen, "
     "enrollment = CASE WHEN endpoints.key_fingerprint = '' AND excluded.key_fingerprint <> '' "
+    "AND endpoints.enrollment <> 'rejected' "
     "THEN excluded.enrollment ELSE endpoints.enrollment END, "
     "key_fingerprint = CASE WHEN endpoints.key_fingerprint = '' THEN excluded.key_fingerprint "
     "ELSE endpoints.key_fingerprint END "
@@ -175,10 +177,16 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     }
   }
 
+  // Point reads (the server checks an agent's identity at every check-in) use a
+  // connection of their own: in WAL mode they never wait for the writer's commit.
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    std::lock_guard lock(mu_);
-    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string("SELECT ") + kColumns +
-                                               " FROM endpoints WHERE agent_id = ?1"));
+    std::lock_guard lock(reader_mu_);
+    if (!reader_) {
+      CK_ASSIGN_OR_RETURN(sqlite::SqliteDb r, open_db(db_.path(), read_only_ ? Mode::kReadOnly : Mode::kScan));
+      reader_.emplace(std::move(r));
+    }
+    CK_ASSIGN_OR_RETURN(auto stmt, reader_->prepare(std::string("SELECT ") + kColumns +
+                                                    " FROM endpoints WHERE agent_id = ?1"));
     stmt.bind(1, agent_id);
     CK_ASSIGN_OR_RETURN(bool row, stmt.step());
     if (!row) return std::optional<Endpoint>();
@@ -202,6 +210,8 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
   std::mutex mu_;
   sqlite::SqliteDb db_;
   const bool read_only_;
+  std::mutex reader_mu_;
+  std::optional<sqlite::SqliteDb> reader_;  // guarded by reader_mu_
 };
 
 }  // namespace
