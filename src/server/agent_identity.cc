@@ -4,6 +4,10 @@ namespace ck::server {
 
 Result<IdentityVerdict> AgentIdentities::check(const std::string& agent_id, const std::string& key) {
   CK_ASSIGN_OR_RETURN(std::optional<registry::Endpoint> row, find_(agent_id));
+  return judge(row, key);
+}
+
+IdentityVerdict AgentIdentities::judge(const std::optional<registry::Endpoint>& row, const std::string& key) const {
   const bool manual = enrollment_ == Enrollment::kManual;
   if (!row) {
     if (!key.empty()) return IdentityVerdict::kNew;

@@ -43,6 +43,12 @@ class AgentIdentities {
   // `key`: SHA-256 of the SPKI of the key the connection presented, "" for none.
   // Errors: the registry's, when it cannot be read.
   Result<IdentityVerdict> check(const std::string& agent_id, const std::string& key);
+  // The same rule, given the registry row (nullopt: none).
+  IdentityVerdict judge(const std::optional<registry::Endpoint>& row, const std::string& key) const;
+  // Whether a live channel with this verdict may keep speaking for its id.
+  static bool may_speak(IdentityVerdict v) {
+    return v == IdentityVerdict::kBound || v == IdentityVerdict::kKeyless || v == IdentityVerdict::kNewKeyless;
+  }
   // The enrollment a new binding starts with.
   const char* new_binding_enrollment() const;
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "store/postgres/pg_conn.h"
 
@@ -150,6 +151,10 @@ void ServerCore::tick() {
     }
   }
   const auto now = std::chrono::steady_clock::now();
+  if (now - last_recheck_ >= config_.channel_recheck_interval) {
+    last_recheck_ = now;
+    recheck_channels();
+  }
   if (now - last_prune_ >= std::chrono::minutes(1)) {
     last_prune_ = now;
     auto pruned = outbox_->prune(clock_.now() - config_.prune_after.count());
@@ -159,6 +164,32 @@ void ServerCore::tick() {
       spdlog::info("outbox: {} expired messages deleted", *pruned);
     }
   }
+}
+
+void ServerCore::recheck_channels() {
+  auto entries = hub_.all();
+  if (entries.empty()) return;
+  std::unordered_map<std::string, const ChannelHub::Entry*> live;
+  for (const auto& e : entries) live.emplace(e.first, &e);
+  std::unordered_map<std::string, registry::Endpoint> rows;
+  Status scanned = registry_->for_each_endpoint([&](const registry::Endpoint& row) {
+    if (live.count(row.agent_id)) rows.emplace(row.agent_id, row);
+    return ok_status();
+  });
+  if (!scanned.ok()) {
+    spdlog::warn("channel identity re-check skipped: {}", scanned.error().message);
+    return;
+  }
+  int closed = 0;
+  for (const auto& [id, entry] : live) {
+    auto it = rows.find(id);
+    auto row = it == rows.end() ? std::optional<registry::Endpoint>() : std::optional<registry::Endpoint>(it->second);
+    if (!AgentIdentities::may_speak(identities_->judge(row, entry->second->peer_key))) {
+      entry->second->sink->close();
+      ++closed;
+    }
+  }
+  if (closed > 0) spdlog::info("closed {} channels whose agent id no longer accepts their key", closed);
 }
 
 void ServerCore::walk_all() {

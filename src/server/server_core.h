@@ -56,6 +56,10 @@ struct ServerConfig {
   int max_new_agents_per_second = 2000;
   // Members of this group may use the admin socket (besides root and the server's user).
   std::string admin_group = "certkeeper";
+  // Live channels are checked against the registry this often, so `certmgr agents
+  // reject|forget` (and a key bound meanwhile) close channels that no longer speak
+  // for their id.
+  std::chrono::seconds channel_recheck_interval{30};
   // Expired outbox messages are deleted this long after their expiry.
   std::chrono::seconds prune_after{300};
   const Clock* clock = nullptr;  // default: system clock
@@ -99,6 +103,8 @@ class ServerCore {
   void run();
   // Delivers to every live channel, paced. Returns early when stopping.
   void walk_all();
+  // Closes live channels whose id no longer accepts their key (one registry scan).
+  void recheck_channels();
   // Sleeps `d` unless shutdown() begins.
   bool pause(std::chrono::milliseconds d);
 
@@ -125,6 +131,7 @@ class ServerCore {
   bool stopping_ = false;  // guarded by stop_mu_
   std::atomic<bool> stop_flag_{false};
   std::chrono::steady_clock::time_point last_prune_{};
+  std::chrono::steady_clock::time_point last_recheck_{};
   int64_t delivered_up_to_ = 0;  // the loop has handed out every message up to this seq
   std::thread thread_;
   bool shut_down_ = false;

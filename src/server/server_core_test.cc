@@ -534,6 +534,32 @@ TEST_F(ServerCoreTest, AClientWithoutAKeyGetsNoWayAroundEnrollment) {
   EXPECT_FALSE(registry_->find("newcomer")->has_value());
 }
 
+// `certmgr agents reject|forget` reach live channels too: the periodic re-check closes
+// those that no longer speak for their id.
+TEST_F(ServerCoreTest, RejectAndForgetCloseLiveChannels) {
+  ServerConfig config;
+  config.channel_recheck_interval = std::chrono::seconds(0);  // every tick
+  recreate(config);
+  const std::string key_a(64, 'a'), key_b(64, 'b');
+  auto channel = [&](const std::string& id, const std::string& key) {
+    auto sink = std::make_shared<FakeSink>();
+    EXPECT_EQ(checkin_with_key(id, key), 200);
+    EXPECT_TRUE(service().channel_frame(json::serialize(to_json(ChannelHello{id, first_, 0})), sink, {}, key).ok());
+    return sink;
+  };
+  auto kept = channel("kept", key_a);
+  auto rejected = channel("rejected", key_a);
+  auto forgotten = channel("forgotten", key_b);
+  core_->tick();
+  EXPECT_FALSE(kept->closed || rejected->closed || forgotten->closed);
+  ASSERT_TRUE(registry_->set_enrollment("rejected", registry::kEnrollmentRejected).ok());
+  ASSERT_TRUE(registry_->forget_key("forgotten").ok());
+  core_->tick();
+  EXPECT_FALSE(kept->closed);
+  EXPECT_TRUE(rejected->closed);
+  EXPECT_TRUE(forgotten->closed);
+}
+
 TEST_F(ServerCoreTest, NewRegistrationsPerSecondAreCapped) {
   ServerConfig config;
   config.max_new_agents_per_second = 3;
