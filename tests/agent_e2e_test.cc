@@ -28,22 +28,6 @@ using namespace std::chrono_literals;
 
 const char* kPassword = "Correct-Horse-Battery-Staple-42";
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
-}
-
 int port_of(const std::string& line) {
   std::smatch m;
   static const std::regex re(R"(listening on [0-9.]+:([0-9]+))");

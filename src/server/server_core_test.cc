@@ -27,24 +27,15 @@ class ServerCoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = ck::testing::temp_dir("core");
-    ServerBackends b;
-    auto store = store::open_cert_store("sqlite:" + dir_ + "/ck.db");
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = store->get();
-    b.store = std::move(store).value();
-    first_ = generate();
-    auto registry = std::make_unique<MemoryRegistry>();
-    registry_ = registry.get();
-    b.registry = std::move(registry);
-    b.outbox = outbox::make_memory_outbox(1000);
-    outbox_ = b.outbox.get();
-    ServerConfig config;
-    config.store_url = "memory";
-    auto core = ServerCore::create(config, std::move(b));
-    ASSERT_TRUE(core.ok()) << core.error().message;
-    core_ = std::move(core).value();
+    {
+      auto store = store::open_cert_store("sqlite:" + dir_ + "/ck.db");
+      ASSERT_TRUE(store.ok()) << store.error().message;
+      store_ = store->get();
+      first_ = generate();
+    }
+    recreate(ServerConfig{});
   }
-  // A core over a fresh registry and outbox (the same certificate store) with `config`.
+  // A core over a fresh registry and outbox (the certificate store in dir_) with `config`.
   void recreate(ServerConfig config) {
     core_.reset();
     ServerBackends b;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ std::string bin(const std::string& name);
 
 // A fresh, empty temporary folder named after the running test.
 std::string temp_dir(const std::string& tag = "");
+
+// The whole content of a file ("" when it cannot be read).
+std::string slurp(const std::string& path);
+
+// Polls `pred` every 50 ms until it holds or `timeout` passes; returns its last answer.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 // A path for a Unix socket, unique in this process and short enough for sun_path
 // (temp_dir() names can exceed its 108 bytes).

@@ -42,6 +42,20 @@ bool connect_socket(tcp::socket& s, const HostPort& to, std::chrono::millisecond
   return true;
 }
 
+bool connect_unix(asio::local::stream_protocol::socket& s, const std::string& path, std::chrono::milliseconds t,
+                  std::string* error) {
+  beast::error_code ec;
+  s.connect(asio::local::stream_protocol::endpoint(path), ec);
+  if (ec) {
+    if (error) *error = "connect: " + ec.message();
+    return false;
+  }
+  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  return true;
+}
+
 ssl::context client_context() {
   ssl::context ctx(ssl::context::tls_client);
   ctx.set_verify_mode(ssl::verify_none);  // tests trust whatever the server presents
@@ -123,14 +137,7 @@ HttpReply admin_request(const std::string& socket_path, const std::string& metho
   asio::io_context ioc;
   asio::local::stream_protocol::socket s(ioc);
   HttpReply fail;
-  beast::error_code ec;
-  s.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
-  if (ec) {
-    fail.error = "connect: " + ec.message();
-    return fail;
-  }
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (!connect_unix(s, socket_path, timeout, &fail.error)) return fail;
   return exchange(s, HostPort{"localhost", 0}, method, target, body, content_type);
 }
 
@@ -138,12 +145,9 @@ RawResult raw_unix(const std::string& socket_path, const std::string& bytes, std
   asio::io_context ioc;
   asio::local::stream_protocol::socket s(ioc);
   RawResult out;
-  beast::error_code ec;
-  s.connect(asio::local::stream_protocol::endpoint(socket_path), ec);
-  if (ec) return out;
+  if (!connect_unix(s, socket_path, timeout, nullptr)) return out;
   out.connected = true;
-  timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  beast::error_code ec;
   if (!bytes.empty()) asio::write(s, asio::buffer(bytes), ec);
   char buf[4096];
   while (true) {
