@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "registry/upsert_rule.h"
 #include "store/postgres/pg_conn.h"
 
 namespace ck::registry {
@@ -81,17 +82,7 @@ std::string upsert_sql(size_t rows) {
   // Only the key holder (or the first key, on a row with none) writes the row; the
   // rows written come back, so the others can be refused.
   sql +=
-      " ON CONFLICT (agent_id) DO UPDATE SET hostname = excluded.hostname, "
-      "ip_address = excluded.ip_address, domain = excluded.domain, os = excluded.os, "
-      "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
-      "last_seq = excluded.last_seq, last_seen = excluded.last_seen, "
-      "enrollment = CASE WHEN endpoints.key_fingerprint = '' AND excluded.key_fingerprint <> '' "
-    "AND endpoints.enrollment <> 'rejected' "
-      "THEN excluded.enrollment ELSE endpoints.enrollment END, "
-      "key_fingerprint = CASE WHEN endpoints.key_fingerprint = '' THEN excluded.key_fingerprint "
-      "ELSE endpoints.key_fingerprint END "
-      "WHERE endpoints.key_fingerprint = '' OR endpoints.key_fingerprint = excluded.key_fingerprint "
-      "RETURNING agent_id";
+      std::string(kOnConflictUpdate) + " RETURNING agent_id";
   return sql;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "common/file_util.h"
+#include "registry/upsert_rule.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace ck::registry {
@@ -39,21 +40,12 @@ constexpr const char* kColumns =
     "agent_id, hostname, ip_address, domain, os, agent_version, pinned_fingerprint, last_seq, "
     "first_seen, last_seen, key_fingerprint, enrollment";
 
-// Only the key holder (or the first key, on a row with none) writes the row.
+// Only the key holder (or the first key, on a row with none) writes the row (upsert_rule.h).
 constexpr const char* kUpsert =
     "INSERT INTO endpoints(agent_id, hostname, ip_address, domain, os, agent_version, "
     "pinned_fingerprint, last_seq, first_seen, last_seen, key_fingerprint, enrollment) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
-    "ON CONFLICT(agent_id) DO UPDATE SET hostname = excluded.hostname, "
-    "ip_address = excluded.ip_address, domain = excluded.domain, os = excluded.os, "
-    "agent_version = excluded.agent_version, pinned_fingerprint = excluded.pinned_fingerprint, "
-    "last_seq = excluded.last_seq, last_seen = excluded.last_seen, "
-    "enrollment = CASE WHEN endpoints.key_fingerprint = '' AND excluded.key_fingerprint <> '' "
-    "AND endpoints.enrollment <> 'rejected' "
-    "THEN excluded.enrollment ELSE endpoints.enrollment END, "
-    "key_fingerprint = CASE WHEN endpoints.key_fingerprint = '' THEN excluded.key_fingerprint "
-    "ELSE endpoints.key_fingerprint END "
-    "WHERE endpoints.key_fingerprint = '' OR endpoints.key_fingerprint = excluded.key_fingerprint";
+    CK_REGISTRY_ON_CONFLICT_UPDATE;
 
 constexpr const char* kUpdatePin =
     "UPDATE endpoints SET pinned_fingerprint = ?2, last_seen = max(last_seen, ?3) WHERE agent_id = ?1";
