@@ -1,10 +1,8 @@
 #include "cli/password.h"
 
+#include <openssl/crypto.h>
 #include <zxcvbn.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -32,39 +30,18 @@ std::string strip_newline(std::string s) {
   return s;
 }
 
-struct FdCloser {
-  int fd;
-  ~FdCloser() { ::close(fd); }
-};
-
 // The first line of `path`, without its CR/LF. Refuses a file that others could read, or write
-// (a writer chooses the backup password), checked on the open descriptor.
+// (a writer chooses the backup password).
 Result<std::string> read_password_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return errno_error("cannot open password file", path, errno);
-  FdCloser closer{fd};
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) return errno_error("cannot stat password file", path, errno);
-  if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-    return make_error(ErrorKind::kPermissionDenied, "password file " + path +
-                                                        " is accessible by group or others (chmod 600 " + path + ")");
-  }
-  std::string data;
-  char buf[512];
-  while (data.find('\n') == std::string::npos && data.size() <= kMaxPasswordLine) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error("cannot read password file", path, errno);
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  data = data.substr(0, data.find('\n'));
-  if (data.size() > kMaxPasswordLine) {
+  CK_ASSIGN_OR_RETURN(std::string data, read_private_file(path, 64 * 1024, "password file"));
+  std::string line = data.substr(0, data.find('\n'));
+  OPENSSL_cleanse(data.data(), data.size());
+  if (line.size() > kMaxPasswordLine) {
     return make_error(ErrorKind::kInvalidArgument, "the first line of password file " + path + " is too long");
   }
-  data = strip_newline(std::move(data));
-  if (data.empty()) return make_error(ErrorKind::kInvalidArgument, "the first line of password file " + path + " is empty");
-  return data;
+  line = strip_newline(std::move(line));
+  if (line.empty()) return make_error(ErrorKind::kInvalidArgument, "the first line of password file " + path + " is empty");
+  return line;
 }
 
 const char* weakness(ZxcTypeMatch_t type) {

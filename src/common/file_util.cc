@@ -51,16 +51,14 @@ std::string parent_directory(const std::string& path) {
   return parent.empty() ? "." : parent;
 }
 
-Result<std::string> read_file(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return errno_error("cannot open", path, errno);
-  struct stat st{};
-  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat", path, errno);
-  if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::kInvalidArgument, path + " is a directory");
+namespace {
+
+// Reads all of `fd` (named `path` in errors), at most `max_bytes`.
+Result<std::string> read_all(int fd, const std::string& path, size_t max_bytes) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error("cannot read", path, errno);
@@ -73,6 +71,30 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::string> read_file(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return errno_error("cannot open", path, errno);
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat", path, errno);
+  if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::kInvalidArgument, path + " is a directory");
+  return read_all(fd.get(), path, max_bytes);
+}
+
+Result<std::string> read_private_file(const std::string& path, size_t max_bytes, const std::string& what) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) return errno_error("cannot open " + what, path, errno);
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + what, path, errno);
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::kInvalidArgument, what + " " + path + " is not a regular file");
+  if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+    return make_error(ErrorKind::kPermissionDenied,
+                      what + " " + path + " is accessible by group or others (chmod 600 " + path + ")");
+  }
+  return read_all(fd.get(), path, max_bytes);
 }
 
 Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path, mode_t mode) {

@@ -12,6 +12,10 @@ namespace ck {
 
 Result<std::string> read_file(const std::string& path, size_t max_bytes = 64u << 20);
 
+// Reads a file holding a secret (`what` names it in errors: "password file"). Refuses a
+// file that group or others can read or write, checked on the open descriptor.
+Result<std::string> read_private_file(const std::string& path, size_t max_bytes, const std::string& what);
+
 // Writes `data` to `path` atomically with permission bits `mode`.
 Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 
