@@ -246,11 +246,11 @@ Result<Backup> decode_backup(std::string_view archive, const std::string& passwo
   return backup;
 }
 
-Result<Backup> read_backup_file(const std::string& path, const std::string& password) {
-  auto data = read_file(path, kMaxArchiveBytes);
+Result<Backup> read_backup_file(paths::PathAccess& files, const paths::Location& where, const std::string& password) {
+  auto data = files.read(where, kMaxArchiveBytes);
   if (!data.ok()) return data.error();
   auto backup = decode_backup(*data, password);
-  if (!backup.ok()) return backup.error().with_context(path);
+  if (!backup.ok()) return backup.error().with_context(where.given);
   return backup;
 }
 

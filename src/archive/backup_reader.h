@@ -22,15 +22,16 @@
 #include <string_view>
 
 #include "archive/backup.h"
+#include "common/paths/path_access.h"
 #include "common/result.h"
 
 namespace ck::archive {
 
 Result<Backup> decode_backup(std::string_view archive, const std::string& password);
 
-// Reads at most limits.h's kMaxArchiveBytes from `path` and decodes it; errors are
-// prefixed with the path.
-Result<Backup> read_backup_file(const std::string& path, const std::string& password);
+// Reads at most limits.h's kMaxArchiveBytes from `where` (local, share or mapped drive)
+// and decodes it; errors are prefixed with the path.
+Result<Backup> read_backup_file(paths::PathAccess& files, const paths::Location& where, const std::string& password);
 
 // kConflict unless the backup can become a working store: a current certificate whose
 // private key is in the archive and which is not revoked.

@@ -400,7 +400,8 @@ TEST(StoreFilesTest, RefusesTheStoreItself) {
           .ok());
   EXPECT_FALSE(refuse_store_file(db + ".kek", "sqlite:" + db, "write").ok());
   EXPECT_TRUE(refuse_store_file(dir + "/backup.zip", "sqlite:" + db, "write").ok());
-  EXPECT_FALSE(write_backup_file(db, "PK", "sqlite:" + db).ok());
+  paths::PathAccess files({});
+  EXPECT_FALSE(write_backup_file(files, *files.resolve(db), "PK", "sqlite:" + db).ok());
 }
 
 // Read-only target folder: a clear error and no temporary file left. Root ignores
@@ -408,8 +409,9 @@ TEST(StoreFilesTest, RefusesTheStoreItself) {
 TEST(StoreFilesTest, ReadOnlyFolderLeavesNothing) {
   auto dir = fresh_dir("ro");
   auto attempt = [&]() -> int {
-    Status s =
-        write_backup_file(dir + "/b.zip", std::string(10000, 'z'), "sqlite:/nonexistent/ck.db");
+    paths::PathAccess files({});
+    Status s = write_backup_file(files, *files.resolve(dir + "/b.zip"), std::string(10000, 'z'),
+                                 "sqlite:/nonexistent/ck.db");
     if (s.ok()) return 1;
     if (s.error().kind != ErrorKind::kPermissionDenied) return 2;
     return s.error().message.find(dir) == std::string::npos ? 3 : 0;
@@ -450,15 +452,16 @@ TEST(StoreFilesTest, FullDiskLeavesNothing) {
   struct rlimit small = old;
   small.rlim_cur = 4096;
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-  Status s = write_backup_file(path, std::string(100000, 'z'), "sqlite:/nonexistent/ck.db");
+  paths::PathAccess files({});
+  Status s = write_backup_file(files, *files.resolve(path), std::string(100000, 'z'), "sqlite:/nonexistent/ck.db");
   ::setrlimit(RLIMIT_FSIZE, &old);
   ::signal(SIGXFSZ, old_handler);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().message.find("cannot write"), std::string::npos) << s.error().message;
   EXPECT_EQ(*read_file(path), "previous backup");
-  size_t files = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
-  EXPECT_EQ(files, 1u);
+  size_t entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1u);
 }
 
 }  // namespace

@@ -86,32 +86,30 @@ Result<std::string> encode_backup(const Backup& backup, const std::string& passw
   return zip.finish();
 }
 
-Status write_backup_file(const std::string& path, const std::string& archive,
+Status write_backup_file(paths::PathAccess& files, const paths::Location& where, const std::string& archive,
                          const std::string& store_location) {
-  if (path.empty()) return make_error(ErrorKind::kInvalidArgument, "no backup path given");
-  CK_RETURN_IF_ERROR(refuse_store_file(path, store_location, "write the backup to"));
-  Status s = write_file_atomic(path, archive, 0600);
+  if (!where.on_share()) CK_RETURN_IF_ERROR(refuse_store_file(where.local, store_location, "write the backup to"));
+  Status s = files.write(where, archive, 0600);
   if (!s.ok()) return s.error().with_context("cannot write the backup");
   return ok_status();
 }
 
-Result<std::string> write_backup_to_folder(const Backup& backup, const std::string& password,
-                                           const std::string& dir,
-                                           const std::string& store_location,
-                                           const std::string& tag) {
+Result<std::string> write_backup_to_folder(paths::PathAccess& files, const Backup& backup,
+                                           const std::string& password, const paths::Location& dir,
+                                           const std::string& store_location, const std::string& tag) {
   const BackupCertificate* current = backup.current();
   const std::string fp = current ? current->certificate.fingerprint() : std::string("none");
   CK_ASSIGN_OR_RETURN(std::string bytes, encode_backup(backup, password));
-  CK_RETURN_IF_ERROR(ensure_directory(dir, 0700));
+  CK_RETURN_IF_ERROR(files.ensure_directory(dir, 0700));
   std::time_t t = static_cast<std::time_t>(backup.created);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-  const std::string path = dir + "/certkeeper-" + stamp + (tag.empty() ? "" : "-" + tag) + "-" +
-                           fp.substr(0, 12) + ".zip";
-  CK_RETURN_IF_ERROR(write_backup_file(path, bytes, store_location));
-  return path;
+  const paths::Location where =
+      dir.child("certkeeper-" + std::string(stamp) + (tag.empty() ? "" : "-" + tag) + "-" + fp.substr(0, 12) + ".zip");
+  CK_RETURN_IF_ERROR(write_backup_file(files, where, bytes, store_location));
+  return where.given;
 }
 
 }  // namespace ck::archive

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "archive/backup.h"
+#include "common/paths/path_access.h"
 #include "common/result.h"
 #include "store/cert_store.h"
 
@@ -23,19 +24,20 @@ std::vector<std::string> certificates_without_key(const Backup& backup);
 // The archive bytes. Every entry AES-256 encrypted with `password`.
 Result<std::string> encode_backup(const Backup& backup, const std::string& password);
 
-// Writes `archive` to `path` atomically (temporary file in the same folder, fsync,
-// rename) with mode 0600. Refuses to overwrite the store's own files (database, WAL,
-// key file) named by `store_location` ("sqlite:PATH"). On failure nothing is left
-// behind. Errors: kPermissionDenied (read-only folder), kIo (disk full), kConflict.
-Status write_backup_file(const std::string& path, const std::string& archive,
+// Writes `archive` to `where` (a local path, a share or a mapped drive) all at once:
+// temporary file in the same folder, then rename; mode 0600 for a local file. Refuses
+// to overwrite the store's own files (database, WAL, key file) named by
+// `store_location` ("sqlite:PATH"). On failure nothing is left behind. Errors:
+// kPermissionDenied (read-only folder, access denied), kIo (disk full), kConflict,
+// kNotFound / kUnavailable (share or server).
+Status write_backup_file(paths::PathAccess& files, const paths::Location& where, const std::string& archive,
                          const std::string& store_location);
 
-// Encodes `backup` and writes it into `dir` (created 0700 when missing) as
-// certkeeper-<UTC yyyymmddThhmmssZ>[-<tag>]-<first 12 hex of the current fingerprint>.zip,
-// mode 0600, atomically. Returns the path.
-Result<std::string> write_backup_to_folder(const Backup& backup, const std::string& password,
-                                           const std::string& dir,
-                                           const std::string& store_location,
-                                           const std::string& tag = "");
+// Encodes `backup` and writes it into the folder `dir` (created, 0700 when local, if
+// missing) as certkeeper-<UTC yyyymmddThhmmssZ>[-<tag>]-<first 12 hex of the current
+// fingerprint>.zip. Returns the path as the administrator would name it.
+Result<std::string> write_backup_to_folder(paths::PathAccess& files, const Backup& backup,
+                                           const std::string& password, const paths::Location& dir,
+                                           const std::string& store_location, const std::string& tag = "");
 
 }  // namespace ck::archive

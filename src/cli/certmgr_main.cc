@@ -1,5 +1,7 @@
 #include "cli/certmgr_main.h"
 
+#include "cli/certmgr_config.h"
+
 #include <iostream>
 
 #include "cli/classic_forms.h"
@@ -30,12 +32,28 @@ int certmgr_main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--store", global.store_url, "store URL: sqlite:PATH or postgresql://… (env CERTKEEPER_STORE)")
       ->envname("CERTKEEPER_STORE");
-  app.set_config("--config", "", "read options from a config file (key = value)");
+  app.add_option("--config", global.config_file, "TOML config file (env CERTKEEPER_CONFIG); flags and CERTKEEPER_* win over it");
+  app.add_option("--map-drive", global.map_drive,
+                 "map a drive letter for D:\\dir\\file paths: D=/mnt/share or D=\\\\server\\share (repeatable)");
+  app.add_option("--smb-credentials", global.smb_credentials,
+                 "SMB credentials file, mount.cifs format, mode 0600 (env CERTKEEPER_SMB_CREDENTIALS)")
+      ->envname("CERTKEEPER_SMB_CREDENTIALS");
+  app.add_option("--smb-port", global.smb_port, "TCP port of SMB servers whose path names none (default 445)");
+  app.add_option("--backup-dir", global.backup_dir,
+                 "folder for the backups of -c and restore (default: the store's backups folder; env "
+                 "CERTKEEPER_BACKUP_DIR)")
+      ->envname("CERTKEEPER_BACKUP_DIR");
   app.add_flag("--json", global.json, "machine-readable output");
   app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off");
   for (AddCommandFn add : command_table()) add(app, global);
 
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (std::string config = find_config_file(args); !config.empty()) {
+    if (Status loaded = load_config_file(config, global); !loaded.ok()) {
+      std::cerr << "certmgr: error: " << one_line(loaded.error().message) << std::endl;
+      return kExitFailed;
+    }
+  }
   args = translate_classic_forms(args);
   std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
   try {

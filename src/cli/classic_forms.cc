@@ -25,7 +25,8 @@ const std::array<ClassicForm, 6>& classic_forms() {
 
 // Global flags that take a value (so their value is not mistaken for a command).
 bool global_flag_takes_value(std::string_view arg) {
-  return arg == "--store" || arg == "--config" || arg == "--log-level";
+  return arg == "--store" || arg == "--config" || arg == "--log-level" || arg == "--map-drive" ||
+         arg == "--smb-credentials" || arg == "--smb-port" || arg == "--backup-dir";
 }
 
 // Long options the classic commands take right after the classic flag

@@ -23,6 +23,30 @@ Result<std::unique_ptr<store::CertStore>> open_store(const GlobalOptions& global
   return opened;
 }
 
+Result<paths::PathAccess*> path_access(GlobalOptions& global) {
+  if (global.files) return global.files.get();
+  paths::PathOptions options;
+  options.drives = global.config_drives;
+  for (const std::string& spec : global.map_drive) {
+    Status added = paths::add_drive_mapping(spec, options.drives);
+    if (!added.ok()) throw UsageError(added.error().message);
+  }
+  if (global.smb_port < 1 || global.smb_port > 65535) throw UsageError("--smb-port must be between 1 and 65535");
+  options.smb_port = static_cast<uint16_t>(global.smb_port);
+  options.smb_credentials_file = global.smb_credentials;
+  global.files = std::make_unique<paths::PathAccess>(std::move(options));
+  return global.files.get();
+}
+
+Result<paths::Location> resolve_path(GlobalOptions& global, const std::string& given) {
+  CK_ASSIGN_OR_RETURN(paths::PathAccess * files, path_access(global));
+  return files->resolve(given);
+}
+
+Result<paths::Location> backup_folder(GlobalOptions& global, const store::CertStore& store) {
+  return resolve_path(global, global.backup_dir.empty() ? store.backup_dir() : global.backup_dir);
+}
+
 int fail(const Error& error) {
   std::string message = error.message;
   for (char& c : message) if (c == '\n') c = ' ';

@@ -21,6 +21,15 @@ namespace ck::cli {
 // and creates a missing store.
 Result<std::unique_ptr<store::CertStore>> open_store(const GlobalOptions& global, bool for_write);
 
+// The files named on the command line: local paths, shares and mapped drives, with the
+// drive map and SMB settings of the flags and config file. A bad --map-drive or
+// --smb-port is a UsageError.
+Result<paths::PathAccess*> path_access(GlobalOptions& global);
+// Resolves a path argument (an unmapped drive letter is an error, never a local name).
+Result<paths::Location> resolve_path(GlobalOptions& global, const std::string& given);
+// Where backups go: --backup-dir (or the config's backup_dir), else the store's folder.
+Result<paths::Location> backup_folder(GlobalOptions& global, const store::CertStore& store);
+
 // Prints "certmgr: error: <message>" (one line) to stderr and returns kExitFailed.
 int fail(const Error& error);
 

@@ -17,16 +17,21 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   resolve_backup_args(args, "backup");
   auto password = strong_password(args.password);
   if (!password.ok()) return fail(password.error());
-  Status not_store = archive::refuse_store_file(args.zip_path, store_url_of(global.store_url),
-                                                "write the backup to");
-  if (!not_store.ok()) return fail(not_store.error());
+  auto where = resolve_path(global, args.zip_path);
+  if (!where.ok()) return fail(where.error());
+  if (!where->on_share()) {
+    Status not_store = archive::refuse_store_file(where->local, store_url_of(global.store_url), "write the backup to");
+    if (!not_store.ok()) return fail(not_store.error());
+  }
+  auto files = path_access(global);
+  if (!files.ok()) return fail(files.error());
   auto store = open_store(global, /*for_write=*/false);
   if (!store.ok()) return fail(store.error());
   auto backup = archive::snapshot_store(**store, operation_context().now());
   if (!backup.ok()) return fail(backup.error());
   auto bytes = archive::encode_backup(*backup, *password);
   if (!bytes.ok()) return fail(bytes.error());
-  Status written = archive::write_backup_file(args.zip_path, *bytes, (*store)->location());
+  Status written = archive::write_backup_file(**files, *where, *bytes, (*store)->location());
   if (!written.ok()) return fail(written.error());
 
   const auto without_key = archive::certificates_without_key(*backup);
@@ -35,14 +40,14 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   if (global.json) {
     boost::json::array missing;
     for (const auto& fp : without_key) missing.push_back(boost::json::value(fp));
-    print_json(boost::json::object{{"backup", args.zip_path},
+    print_json(boost::json::object{{"backup", where->given},
                                    {"certificates", backup->certificates.size()},
                                    {"keys", backup->certificates.size() - without_key.size()},
                                    {"rotations", backup->rotations.size()},
                                    {"without_key", std::move(missing)},
                                    {"restorable", !current_without_key}});
   } else {
-    std::cout << "backup written to " << args.zip_path << ": " << backup->certificates.size()
+    std::cout << "backup written to " << where->given << ": " << backup->certificates.size()
               << " certificates, " << backup->certificates.size() - without_key.size()
               << " private keys, " << backup->rotations.size() << " rotation statements\n";
     for (const auto& c : backup->certificates) {

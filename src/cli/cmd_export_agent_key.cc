@@ -1,12 +1,11 @@
 // certmgr export-agent-key PATH  (classic: -e PATH)
 // Writes the current certificate as the agents' key file OfcNTCer.dat (PEM),
-// atomically. PATH may be a folder (OfcNTCer.dat is written inside) or a file.
-#include <filesystem>
+// atomically. PATH may be a folder (OfcNTCer.dat is written inside) or a file, local,
+// on a share or on a mapped drive.
 #include <iostream>
 
 #include "archive/store_files.h"
 #include "cli/cli_support.h"
-#include "common/file_util.h"
 
 namespace ck::cli {
 namespace {
@@ -23,13 +22,21 @@ int run_export(const std::string& path_arg, GlobalOptions& global) {
   });
   if (!s.ok()) return fail(s.error());
   if (!current) return fail(make_error(ErrorKind::kNotFound, "the store has no current certificate (run certmgr -c)"));
-  std::error_code ec;
-  std::string path = path_arg;
-  if (std::filesystem::is_directory(path, ec)) path = (std::filesystem::path(path) / kAgentKeyFile).string();
+  auto target = resolve_path(global, path_arg);
+  if (!target.ok()) return fail(target.error());
+  auto files = path_access(global);
+  if (!files.ok()) return fail(files.error());
+  auto is_folder = (*files)->is_directory(*target);
+  if (!is_folder.ok()) return fail(is_folder.error());
+  if (*is_folder) *target = target->child(kAgentKeyFile);
   // Never let an export replace the store's own database or key-encryption key.
-  if (Status own = archive::refuse_store_file(path, (*store)->location(), "write"); !own.ok()) return fail(own.error());
-  Status w = write_file_atomic(path, current->cert_pem, 0644);
+  if (!target->on_share()) {
+    if (Status own = archive::refuse_store_file(target->local, (*store)->location(), "write"); !own.ok())
+      return fail(own.error());
+  }
+  Status w = (*files)->write(*target, current->cert_pem, 0644);
   if (!w.ok()) return fail(w.error());
+  const std::string& path = target->given;
   if (global.json) {
     print_json(boost::json::object{{"path", path}, {"fingerprint", current->fingerprint}});
   } else {

@@ -27,6 +27,15 @@ int run_generate(const GenerateArgs& args, GlobalOptions& global) {
   auto store = open_store(global, /*for_write=*/true);
   if (!store.ok()) return fail(store.error());
 
+  // An unreachable or unwritable backup folder is found before anything changes, so
+  // the store is left as it was (the backup itself can still fail later: disk full).
+  auto folder = backup_folder(global, **store);
+  if (!folder.ok()) return fail(folder.error());
+  auto files = path_access(global);
+  if (!files.ok()) return fail(files.error());
+  if (Status ready = (*files)->ensure_directory(*folder, 0700); !ready.ok())
+    return fail(ready.error().with_context("the backup folder cannot be used, so nothing was generated"));
+
   store::GenerateOptions options;
   options.algorithm = *algorithm;
   options.days = args.days;
@@ -39,7 +48,7 @@ int run_generate(const GenerateArgs& args, GlobalOptions& global) {
   auto record = store::generate_certificate(**store, options, operation_context());
   if (!record.ok()) return fail(record.error());
 
-  auto backup = write_generate_backup(**store, *password);
+  auto backup = write_generate_backup(global, **store, *password);
   if (global.json) {
     boost::json::object out{{"current", cert_to_json(*record, 0)}};
     if (previous) {
@@ -61,7 +70,7 @@ int run_generate(const GenerateArgs& args, GlobalOptions& global) {
   if (!backup.ok()) {
     // The new certificate is current and committed; say loudly that no backup exists.
     std::cerr << "certmgr: warning: no backup was written: " << backup.error().message << std::endl;
-    return backup.error().kind == ErrorKind::kUnavailable ? kExitOk : kExitFailed;
+    return kExitFailed;
   }
   return kExitOk;
 }

@@ -32,7 +32,11 @@ int run_import(ImportArgs args, GlobalOptions& global) {
   }
   auto password = any_password(args.password);
   if (!password.ok()) return fail(password.error());
-  auto data = read_file(pfx_path, kMaxPfxBytes);
+  auto where = resolve_path(global, pfx_path);
+  if (!where.ok()) return fail(where.error());
+  auto files = path_access(global);
+  if (!files.ok()) return fail(files.error());
+  auto data = (*files)->read(*where, kMaxPfxBytes);
   if (!data.ok()) return fail(data.error());
   auto contents = crypto::read_pkcs12(*data, *password);
   if (!contents.ok()) return fail(contents.error().with_context(pfx_path));

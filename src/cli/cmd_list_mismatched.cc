@@ -48,15 +48,23 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   if (!registry.ok()) return fail(registry.error());
 
   const bool to_stdout = target == "-";
-  std::optional<AtomicFileWriter> file;
+  std::unique_ptr<paths::OutputFile> file;
+  std::string shown = target;
   if (!to_stdout) {
-    if (Status own = archive::refuse_store_file(target, (*store)->location(), "write"); !own.ok())
-      return fail(own.error());
-    if (Status own = archive::refuse_store_file(target, registry_location(global), "write"); !own.ok())
-      return fail(own.error());
-    auto w = AtomicFileWriter::create(target, 0640);
+    auto where = resolve_path(global, target);
+    if (!where.ok()) return fail(where.error());
+    if (!where->on_share()) {
+      if (Status own = archive::refuse_store_file(where->local, (*store)->location(), "write"); !own.ok())
+        return fail(own.error());
+      if (Status own = archive::refuse_store_file(where->local, registry_location(global), "write"); !own.ok())
+        return fail(own.error());
+    }
+    auto files = path_access(global);
+    if (!files.ok()) return fail(files.error());
+    auto w = (*files)->create(*where, 0640);
     if (!w.ok()) return fail(w.error());
-    file.emplace(std::move(w).value());
+    file = std::move(w).value();
+    shown = where->given;
   }
   // Buffer rows and flush in chunks: constant memory, few syscalls.
   std::string buffer;
@@ -87,9 +95,9 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   if (to_stdout) {
     std::cout.flush();
   } else if (global.json) {
-    print_json(boost::json::object{{"path", target}, {"mismatched", rows}, {"current", current}});
+    print_json(boost::json::object{{"path", shown}, {"mismatched", rows}, {"current", current}});
   } else {
-    std::cout << rows << " endpoint(s) hold a certificate other than " << current << "; wrote " << target
+    std::cout << rows << " endpoint(s) hold a certificate other than " << current << "; wrote " << shown
               << std::endl;
   }
   return kExitOk;

@@ -23,7 +23,7 @@ namespace {
 // lacks, their exportable keys would be lost, so first they go into a backup in the
 // store's backup folder, protected by the same password. Returns its path, or "" when
 // nothing would be lost. Failing to write it aborts the restore.
-Result<std::string> backup_what_restore_drops(store::CertStore& store,
+Result<std::string> backup_what_restore_drops(GlobalOptions& global, store::CertStore& store,
                                               const archive::Backup& incoming,
                                               const std::string& password) {
   auto snapshot = archive::snapshot_store(store, operation_context().now());
@@ -45,8 +45,9 @@ Result<std::string> backup_what_restore_drops(store::CertStore& store,
     }
   }
   if (!drops) return std::string();
-  auto path = archive::write_backup_to_folder(*snapshot, password, store.backup_dir(),
-                                              store.location(), "before-restore");
+  CK_ASSIGN_OR_RETURN(paths::Location folder, backup_folder(global, store));
+  CK_ASSIGN_OR_RETURN(paths::PathAccess * files, path_access(global));
+  auto path = archive::write_backup_to_folder(*files, *snapshot, password, folder, store.location(), "before-restore");
   if (!path.ok())
     return path.error().with_context(
         "the store holds certificates the backup does not, and saving them first failed");
@@ -63,12 +64,17 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   const std::string& zip = args.backup.zip_path;
   auto password = any_password(args.backup.password);
   if (!password.ok()) return fail(password.error());
-  Status not_store =
-      archive::refuse_store_file(zip, store_url_of(global.store_url), "restore from");
-  if (!not_store.ok()) return fail(not_store.error());
+  auto where = resolve_path(global, zip);
+  if (!where.ok()) return fail(where.error());
+  if (!where->on_share()) {
+    Status not_store = archive::refuse_store_file(where->local, store_url_of(global.store_url), "restore from");
+    if (!not_store.ok()) return fail(not_store.error());
+  }
+  auto files = path_access(global);
+  if (!files.ok()) return fail(files.error());
   // The whole archive is decoded (so the password is proven right) before the store is
   // opened or the safety backup below is written with that password.
-  auto backup = archive::read_backup_file(zip, *password);
+  auto backup = archive::read_backup_file(**files, *where, *password);
   if (!backup.ok()) return fail(backup.error());
   Status restorable = archive::check_restorable(*backup);
   if (!restorable.ok()) return fail(restorable.error().with_context(zip));
@@ -79,7 +85,7 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   if (!store.ok()) return fail(store.error());
   Status not_revoked = archive::check_not_revoked_in(**store, *backup);
   if (!not_revoked.ok()) return fail(not_revoked.error());
-  auto safety = backup_what_restore_drops(**store, *backup, *password);
+  auto safety = backup_what_restore_drops(global, **store, *backup, *password);
   if (!safety.ok()) return fail(safety.error());
   const bool exportable = !args.no_export;
   auto summary = archive::restore_backup(**store, *backup, exportable, zip, operation_context());

@@ -29,7 +29,11 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
   resolve_backup_args(args, "verify-backup");
   auto password = any_password(args.password);
   if (!password.ok()) return fail(password.error());
-  auto backup = archive::read_backup_file(args.zip_path, *password);
+  auto where = resolve_path(global, args.zip_path);
+  if (!where.ok()) return fail(where.error());
+  auto files = path_access(global);
+  if (!files.ok()) return fail(files.error());
+  auto backup = archive::read_backup_file(**files, *where, *password);
   if (!backup.ok()) {
     if (global.json)
       print_json(boost::json::object{

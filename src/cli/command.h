@@ -5,7 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "common/paths/path_access.h"
 
 namespace ck::cli {
 
@@ -19,6 +23,14 @@ struct GlobalOptions {
   std::string store_url;  // --store / CERTKEEPER_STORE
   bool json = false;      // --json
   std::string log_level = "warn";
+  std::string config_file;  // --config / CERTKEEPER_CONFIG (read before the flags)
+  // Certificate paths (DESIGN.md §10).
+  std::vector<std::string> map_drive;  // --map-drive D=/mnt/share (repeatable; wins over the config)
+  paths::DriveMap config_drives;        // the config file's [drives] table
+  std::string smb_credentials;          // --smb-credentials / CERTKEEPER_SMB_CREDENTIALS
+  int smb_port = 445;                   // --smb-port
+  std::string backup_dir;               // --backup-dir / CERTKEEPER_BACKUP_DIR ("": the store's)
+  std::unique_ptr<paths::PathAccess> files;  // made on first use by path_access()
   int exit_code = kExitOk;  // set by the command that ran
 };
 

@@ -3,13 +3,15 @@
 
 #include <string>
 
+#include "cli/command.h"
 #include "common/result.h"
 #include "store/cert_store.h"
 
 namespace ck::cli {
 
-// Writes a backup of the whole store protected by `password` into the store's backup
-// folder and returns its path. kUnavailable when this build cannot write backups.
-Result<std::string> write_generate_backup(store::CertStore& store, const std::string& password);
+// Writes a backup of the whole store protected by `password` into the backup folder
+// (--backup-dir, else the store's) and returns its path.
+Result<std::string> write_generate_backup(GlobalOptions& global, store::CertStore& store,
+                                          const std::string& password);
 
 }  // namespace ck::cli

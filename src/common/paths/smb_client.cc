@@ -48,22 +48,24 @@ struct SmbClient::Impl {
                                                          " " + where.given);
         break;
       case EACCES: case EPERM: {
+        if (!options.credentials)
+          return make_error(ErrorKind::kPermissionDenied,
+                            "access denied to an anonymous SMB logon: cannot " + action + " " + where.given +
+                                " (give --smb-credentials FILE)");
         const int logon = opendir_errno("smb://" + host(where) + "/");
-        if (logon == EACCES || logon == EPERM) {
-          if (options.credentials)
-            return make_error(ErrorKind::kPermissionDenied,
-                              "SMB logon to " + host(where) + " failed for user " + options.credentials->username +
-                                  ": wrong user name or password (see --smb-credentials)");
-          return make_error(ErrorKind::kPermissionDenied, "SMB server " + host(where) +
-                                                              " refused an anonymous logon: give --smb-credentials FILE");
-        }
+        if (logon == EACCES || logon == EPERM)
+          return make_error(ErrorKind::kPermissionDenied,
+                            "SMB logon to " + host(where) + " failed for user " + options.credentials->username +
+                                ": wrong user name or password (see --smb-credentials)");
         return make_error(ErrorKind::kPermissionDenied, "access denied: cannot " + action + " " + where.given);
       }
       case ENOENT:
       case ENODEV:
         if (const int share = stat_errno(t.share_url(options.default_port)); share == ENOENT || share == ENODEV)
           return make_error(ErrorKind::kNotFound, "share " + t.unc_share() + " not found on SMB server " + host(where));
-        return make_error(ErrorKind::kNotFound, "not found: " + where.given + " (cannot " + action + " it)");
+        if (action == "read") return make_error(ErrorKind::kNotFound, "file not found: " + where.given);
+        return make_error(ErrorKind::kNotFound, "folder not found: " + where.parent().given + " (cannot " + action +
+                                                    " " + where.given + ")");
       default:
         break;
     }

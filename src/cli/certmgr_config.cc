@@ -1,0 +1,95 @@
+#include "cli/certmgr_config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+
+#include "common/file_util.h"
+
+namespace ck::cli {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+Error config_error(const std::string& path, const toml::source_region& where, const std::string& what) {
+  return make_error(ErrorKind::kInvalidArgument,
+                    "config " + path + ":" + std::to_string(where.begin.line) + ": " + what);
+}
+
+Result<std::string> string_value(const std::string& path, const std::string& key, const toml::node& node) {
+  if (auto v = node.value<std::string>(); v && node.is_string()) return *v;
+  return config_error(path, node.source(), "'" + key + "' must be a string");
+}
+
+Status load_smb(const std::string& path, const toml::table& smb, GlobalOptions& global) {
+  for (const auto& [k, node] : smb) {
+    const std::string key(k.str());
+    if (key == "credentials") {
+      CK_ASSIGN_OR_RETURN(global.smb_credentials, string_value(path, "smb." + key, node));
+    } else if (key == "port") {
+      auto port = node.value<int64_t>();
+      if (!node.is_integer() || !port || *port < 1 || *port > 65535)
+        return config_error(path, node.source(), "'smb.port' must be an integer from 1 to 65535");
+      global.smb_port = static_cast<int>(*port);
+    } else {
+      return config_error(path, node.source(), "unknown key 'smb." + key + "' (credentials, port)");
+    }
+  }
+  return ok_status();
+}
+
+Status load_drives(const std::string& path, const toml::table& drives, GlobalOptions& global) {
+  for (const auto& [k, node] : drives) {
+    const std::string letter(k.str());
+    CK_ASSIGN_OR_RETURN(std::string target, string_value(path, "drives." + letter, node));
+    Status added = paths::add_drive_mapping(letter, target, global.config_drives);
+    if (!added.ok()) return config_error(path, node.source(), added.error().message);
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+std::string find_config_file(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") break;
+    if (args[i] == "--config" && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind("--config=", 0) == 0) return args[i].substr(9);
+  }
+  const char* env = std::getenv("CERTKEEPER_CONFIG");
+  return env ? env : "";
+}
+
+Status load_config_file(const std::string& path, GlobalOptions& global) {
+  auto text = read_file(path, kMaxConfigBytes);
+  if (!text.ok()) return text.error().with_context("cannot read the config file");
+  toml::parse_result parsed = toml::parse(*text, path);
+  if (!parsed) {
+    const toml::parse_error& e = parsed.error();
+    return make_error(ErrorKind::kInvalidArgument, "config " + path + ":" + std::to_string(e.source().begin.line) +
+                                                       ": " + std::string(e.description()));
+  }
+  const toml::table& root = parsed.table();
+  for (const auto& [k, node] : root) {
+    const std::string key(k.str());
+    if (key == "store") {
+      CK_ASSIGN_OR_RETURN(global.store_url, string_value(path, key, node));
+    } else if (key == "backup_dir") {
+      CK_ASSIGN_OR_RETURN(global.backup_dir, string_value(path, key, node));
+    } else if (key == "log_level") {
+      CK_ASSIGN_OR_RETURN(global.log_level, string_value(path, key, node));
+    } else if (key == "smb" && node.is_table()) {
+      CK_RETURN_IF_ERROR(load_smb(path, *node.as_table(), global));
+    } else if (key == "drives" && node.is_table()) {
+      CK_RETURN_IF_ERROR(load_drives(path, *node.as_table(), global));
+    } else if (key == "smb" || key == "drives") {
+      return config_error(path, node.source(), "'" + key + "' must be a table ([" + key + "])");
+    } else {
+      return config_error(path, node.source(),
+                          "unknown key '" + key + "' (store, backup_dir, log_level, [smb], [drives])");
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace ck::cli
