@@ -43,10 +43,6 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   if (!s.ok()) return fail(s.error());
   if (current.empty()) return fail(make_error(ErrorKind::kNotFound, "the store has no current certificate (run certmgr -c)"));
 
-  auto registry = registry::open_endpoint_registry(
-      global.store_url.empty() ? store::default_store_url() : global.store_url);
-  if (!registry.ok()) return fail(registry.error());
-
   const bool to_stdout = target == "-";
   std::unique_ptr<paths::OutputFile> file;
   std::string shown = target;
@@ -66,6 +62,11 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
     file = std::move(w).value();
     shown = where->given;
   }
+  // Opened after the output exists, so a bad output path leaves no registry file behind.
+  auto registry = registry::open_endpoint_registry(
+      global.store_url.empty() ? store::default_store_url() : global.store_url);
+  if (!registry.ok()) return fail(registry.error());
+
   // Buffer rows and flush in chunks: constant memory, few syscalls.
   std::string buffer;
   int64_t rows = 0;

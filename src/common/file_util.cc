@@ -89,7 +89,7 @@ Result<std::string> read_private_file(const std::string& path, size_t max_bytes,
   if (fd.get() < 0) return errno_error("cannot open " + what, path, errno);
   struct stat st{};
   if (::fstat(fd.get(), &st) != 0) return errno_error("cannot stat " + what, path, errno);
-  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::kInvalidArgument, what + " " + path + " is not a regular file");
+  if (S_ISDIR(st.st_mode)) return make_error(ErrorKind::kInvalidArgument, what + " " + path + " is a folder");
   if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
     return make_error(ErrorKind::kPermissionDenied,
                       what + " " + path + " is accessible by group or others (chmod 600 " + path + ")");

@@ -244,6 +244,8 @@ Status SmbClient::ensure_directory(const Location& where) {
 
 Result<std::unique_ptr<OutputFile>> SmbClient::create_file(const Location& where) {
   if (where.smb->path.empty()) return make_error(ErrorKind::kInvalidArgument, where.given + " names a share, not a file");
+  CK_ASSIGN_OR_RETURN(bool is_folder, is_directory(where));
+  if (is_folder) return make_error(ErrorKind::kInvalidArgument, where.given + " is a folder, not a file");
   Location temp = where.parent().child("." + where.file_name() + ".tmp-" + random_hex());
   SMBCFILE* file = smbc_getFunctionOpen(impl_->ctx)(impl_->ctx, impl_->url(temp).c_str(),
                                                     O_WRONLY | O_CREAT | O_EXCL, 0600);
