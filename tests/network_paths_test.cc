@@ -41,7 +41,9 @@ std::map<std::string, std::string> snapshot(const std::string& dir) {
 std::vector<std::string> leftovers(const std::string& dir) {
   std::vector<std::string> out;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp-") != std::string::npos) out.push_back(e.path().string());
+    if (e.path().filename().string().find(".tmp-") != std::string::npos ||
+        e.path().filename().string().find(".old-") != std::string::npos)
+      out.push_back(e.path().string());
   return out;
 }
 
@@ -217,6 +219,36 @@ TEST_F(NetworkPathsTest, BackupToShareOpensIn7ZipAndRestoresIntoAFreshStore) {
   EXPECT_EQ(current_fingerprint(dir_ + "/fresh3"), current);
 }
 
+// -c with a share it cannot use on a store that does not exist yet: not even an empty
+// store is left behind. The classic form takes --backup-dir after -c too.
+TEST_F(NetworkPathsTest, GenerateWithAnUnusableShareCreatesNoStore) {
+  const std::string fresh = dir_ + "/fresh";
+  auto r = certmgr({"-c", "--backup-dir", "\\\\127.0.0.1\\nosuch\\b", "--password-file", password_file_}, fresh);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("share \\\\127.0.0.1\\nosuch not found"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(fresh));
+  r = certmgr({"-c", "--backup-dir", unc("classic"), "--password-file", password_file_}, fresh);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(fs::is_empty(share_ + "/classic"));
+}
+
+// Names with characters a URL would take for syntax reach the share exactly as typed.
+TEST_F(NetworkPathsTest, NamesWithPercentHashAndSpacesAreKept) {
+  fs::create_directories(share_ + "/odd dir");
+  auto r = certmgr({"-e", unc("odd dir\\a%41 b#1.dat")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(share_ + "/odd dir/a%41 b#1.dat"));
+  r = certmgr({"-e", url("odd%20dir/c%25d.dat")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(share_ + "/odd dir/c%d.dat"));
+  // '..' hidden in escapes does not climb out of a drive mapped to a share folder: in a
+  // drive path "%2e%2e" is a folder name like any other (here a missing one).
+  r = certmgr({"--map-drive", "D=" + url("odd%20dir"), "-e", "D:\\%2e%2e\\esc.dat"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("folder not found"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(share_ + "/esc.dat"));
+}
+
 TEST_F(NetworkPathsTest, GenerateWritesItsBackupToAShareFolder) {
   auto r = certmgr({"--backup-dir", unc("backups\\server1"), "-c", "--password-file", password_file_});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -281,6 +313,14 @@ TEST_F(NetworkPathsTest, ConfigFileDrivesAndSmbTable) {
   r = run({testing::bin("certmgr"), "status"}, o);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(":2: unknown key 'backup_folder'"), std::string::npos) << r.err;
+  std::ofstream(config) << "[drives]\nD = '/mnt/a'\nd = '/mnt/b'\n";
+  r = run({testing::bin("certmgr"), "status"}, o);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(":3: drive d is mapped twice"), std::string::npos) << r.err;
+  std::ofstream(config) << "log_level = 'loud'\n";
+  r = run({testing::bin("certmgr"), "status"}, o);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(":1: 'log_level' must be one of"), std::string::npos) << r.err;
 }
 
 TEST_F(NetworkPathsTest, EveryErrorIsOneLineAndChangesNothing) {
@@ -341,9 +381,15 @@ TEST_F(NetworkPathsTest, EveryErrorIsOneLineAndChangesNothing) {
   r = certmgr({"-l", "\\\\127.0.0.1\\vetoed\\list.csv"});
   expect_clean_failure(r, "list.csv", before);
   EXPECT_TRUE(fs::is_empty(samba_->share_dir("vetoed")));
-  // Credentials in the path are refused: they would end up in argv and logs.
-  r = certmgr({"-e", "smb://" + samba_->user() + ":pw@127.0.0.1/certs/x.dat"});
+  // Credentials in the path are refused (they would end up in argv and logs), and the
+  // error does not repeat them.
+  r = certmgr({"-e", "smb://" + samba_->user() + ":Url-Pa55word@127.0.0.1/certs/x.dat"});
   expect_clean_failure(r, "--smb-credentials", before);
+  EXPECT_EQ(r.err.find("Url-Pa55word"), std::string::npos) << r.err;
+  // A backslash path that is not a UNC path is refused, not created locally.
+  r = certmgr({"-e", "\\\\\\127.0.0.1\\certs\\x.dat"});
+  expect_clean_failure(r, "must be a UNC path", before);
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().filename().string().find('\\'), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <cstdlib>
+#include <set>
 
 #include "common/file_util.h"
 
@@ -42,6 +43,8 @@ Status load_drives(const std::string& path, const toml::table& drives, GlobalOpt
   for (const auto& [k, node] : drives) {
     const std::string letter(k.str());
     CK_ASSIGN_OR_RETURN(std::string target, string_value(path, "drives." + letter, node));
+    if (letter.size() == 1 && global.config_drives.count(static_cast<char>(std::toupper(static_cast<unsigned char>(letter[0])))))
+      return config_error(path, node.source(), "drive " + letter + " is mapped twice");
     Status added = paths::add_drive_mapping(letter, target, global.config_drives);
     if (!added.ok()) return config_error(path, node.source(), added.error().message);
   }
@@ -78,6 +81,9 @@ Status load_config_file(const std::string& path, GlobalOptions& global) {
       CK_ASSIGN_OR_RETURN(global.backup_dir, string_value(path, key, node));
     } else if (key == "log_level") {
       CK_ASSIGN_OR_RETURN(global.log_level, string_value(path, key, node));
+      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+      if (!levels.count(global.log_level))
+        return config_error(path, node.source(), "'log_level' must be one of trace, debug, info, warn, error, off");
     } else if (key == "smb" && node.is_table()) {
       CK_RETURN_IF_ERROR(load_smb(path, *node.as_table(), global));
     } else if (key == "drives" && node.is_table()) {

@@ -34,7 +34,8 @@ bool global_flag_takes_value(std::string_view arg) {
 // many arguments the option at `i` spans (0: not one of them).
 size_t classic_option_span(const std::vector<std::string>& args, size_t i) {
   const std::string_view a = args[i];
-  for (std::string_view with_value : {"--password-file", "--algorithm", "--days"}) {
+  for (std::string_view with_value : {"--password-file", "--algorithm", "--days", "--backup-dir", "--map-drive",
+                                      "--smb-credentials", "--smb-port"}) {
     if (a == with_value) return i + 1 < args.size() ? 2 : 1;
     if (a.size() > with_value.size() && a.substr(0, with_value.size()) == with_value && a[with_value.size()] == '=')
       return 1;

@@ -24,17 +24,25 @@ int run_generate(const GenerateArgs& args, GlobalOptions& global) {
   if (args.days < 1 || args.days > 36500) throw UsageError("--days must be between 1 and 36500");
   auto password = strong_password(args.password);
   if (!password.ok()) return fail(password.error());
-  auto store = open_store(global, /*for_write=*/true);
-  if (!store.ok()) return fail(store.error());
-
-  // An unreachable or unwritable backup folder is found before anything changes, so
-  // the store is left as it was (the backup itself can still fail later: disk full).
-  auto folder = backup_folder(global, **store);
-  if (!folder.ok()) return fail(folder.error());
+  // An unreachable or unwritable backup folder is found before anything changes (a
+  // missing store is not even created); the backup itself can still fail later (disk
+  // full). The default folder sits beside the store, so it is checked once it is open.
   auto files = path_access(global);
   if (!files.ok()) return fail(files.error());
-  if (Status ready = (*files)->ensure_directory(*folder, 0700); !ready.ok())
-    return fail(ready.error().with_context("the backup folder cannot be used, so nothing was generated"));
+  auto check_folder = [&](const store::CertStore* opened) -> Status {
+    if (global.backup_dir.empty() && !opened) return ok_status();
+    CK_ASSIGN_OR_RETURN(paths::Location folder,
+                        opened ? backup_folder(global, *opened) : resolve_path(global, global.backup_dir));
+    Status ready = (*files)->ensure_directory(folder, 0700);
+    if (!ready.ok()) return ready.error().with_context("the backup folder cannot be used, so nothing was generated");
+    return ok_status();
+  };
+  if (Status ready = check_folder(nullptr); !ready.ok()) return fail(ready.error());
+  auto store = open_store(global, /*for_write=*/true);
+  if (!store.ok()) return fail(store.error());
+  if (global.backup_dir.empty()) {
+    if (Status ready = check_folder(store->get()); !ready.ok()) return fail(ready.error());
+  }
 
   store::GenerateOptions options;
   options.algorithm = *algorithm;

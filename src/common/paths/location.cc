@@ -1,5 +1,8 @@
 #include "common/paths/location.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <charconv>
 #include <vector>
 
@@ -7,6 +10,35 @@ namespace ck::paths {
 namespace {
 
 bool is_separator(char c) { return c == '/' || c == '\\'; }
+
+bool is_ipv6(std::string_view s) {
+  in6_addr a{};
+  return ::inet_pton(AF_INET6, std::string(s).c_str(), &a) == 1;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// libsmbclient percent-decodes the URL it is given (and takes '?' for options), so
+// every name goes in encoded: what reaches the share is exactly the name typed.
+std::string percent_encode(std::string_view s) {
+  static const char* digits = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -31,13 +63,33 @@ Error bad_path(std::string_view given, const std::string& why) {
 
 // Splits on '/' and '\', dropping empty and "." components; refuses "..", which would
 // climb out of a share or a mapped drive.
-Result<std::vector<std::string>> components(std::string_view rest, std::string_view given) {
+// With `url_encoded`, each component is percent-decoded first (an smb:// URL), so the
+// checks see the names the share will see.
+Result<std::vector<std::string>> components(std::string_view rest, std::string_view given, bool url_encoded = false) {
   std::vector<std::string> out;
   size_t i = 0;
   while (i <= rest.size()) {
     size_t j = i;
     while (j < rest.size() && !is_separator(rest[j])) ++j;
+    std::string decoded;
     std::string_view part = rest.substr(i, j - i);
+    if (url_encoded) {
+      for (size_t k = 0; k < part.size(); ++k) {
+        if (part[k] == '%') {
+          const bool whole = k + 2 < part.size();
+          const int hi = whole ? hex_value(part[k + 1]) : -1;
+          const int lo = whole ? hex_value(part[k + 2]) : -1;
+          if (hi < 0 || lo < 0) return bad_path(given, "bad %-escape in the URL");
+          decoded += static_cast<char>(hi * 16 + lo);
+          k += 2;
+        } else {
+          decoded += part[k];
+        }
+      }
+      if (decoded.find_first_of("/\\") != std::string::npos)
+        return bad_path(given, "an escaped separator (%2F, %5C) in the URL");
+      part = decoded;
+    }
     if (part == "..") return bad_path(given, "'..' is not allowed in a drive or share path");
     for (char c : part) {
       if (static_cast<unsigned char>(c) < 0x20) return bad_path(given, "control character in the path");
@@ -60,8 +112,13 @@ std::string join(const std::vector<std::string>& parts, size_t from, char sep) {
 Status check_server(std::string_view server, std::string_view given) {
   if (server.empty()) return bad_path(given, "no server name");
   if (server == "." || server == "?") return bad_path(given, "device paths (\\\\.\\ and \\\\?\\) are not supported");
+  if (server.find(':') != std::string_view::npos) {
+    if (is_ipv6(server)) return ok_status();
+    return bad_path(given, "invalid server name '" + std::string(server) +
+                               "' (a UNC path names no port: use smb://server:port/… or --smb-port)");
+  }
   for (char c : server) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' ))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_'))
       return bad_path(given, "invalid character in the server name '" + std::string(server) + "'");
   }
   return ok_status();
@@ -85,23 +142,40 @@ Result<SmbTarget> parse_smb_url(std::string_view s, std::string_view given) {
   std::string_view rest = s.substr(6);
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  if (authority.find('@') != std::string_view::npos || authority.find(';') != std::string_view::npos)
-    return bad_path(given, "credentials do not belong in the path; use --smb-credentials FILE");
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos || authority.find(';') != std::string_view::npos) {
+    // Never repeat what came before '@': it may be a password.
+    const std::string shown = "smb://***@" + std::string(at == std::string_view::npos ? std::string_view() : rest.substr(at + 1));
+    return bad_path(shown, "credentials do not belong in the path; use --smb-credentials FILE");
+  }
   SmbTarget t;
-  std::string_view host = authority;
-  if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-    std::string_view port = authority.substr(colon + 1);
+  std::string_view host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad_path(given, "unclosed '[' in the server name");
+    host = authority.substr(1, close - 1);
+    if (!is_ipv6(host)) return bad_path(given, "'" + std::string(host) + "' is not an IPv6 address");
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return bad_path(given, "unexpected text after ']'");
+    if (!after.empty()) port = after.substr(1);
+    if (!after.empty() && port.empty()) return bad_path(given, "invalid port ''");
+  } else if (size_t colon = authority.find(':'); colon != std::string_view::npos) {
+    if (authority.find(':', colon + 1) != std::string_view::npos)
+      return bad_path(given, "an IPv6 address goes in brackets (smb://[::1]/share/file)");
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return bad_path(given, "invalid port ''");
+  }
+  if (!port.empty()) {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535)
       return bad_path(given, "invalid port '" + std::string(port) + "'");
     t.port = static_cast<uint16_t>(value);
-    host = authority.substr(0, colon);
   }
   CK_RETURN_IF_ERROR(check_server(host, given));
   t.server = std::string(host);
   if (slash == std::string_view::npos) return bad_path(given, "an smb:// path needs a share (smb://server/share/file)");
-  CK_ASSIGN_OR_RETURN(auto parts, components(rest.substr(slash + 1), given));
+  CK_ASSIGN_OR_RETURN(auto parts, components(rest.substr(slash + 1), given, /*url_encoded=*/true));
   if (parts.empty()) return bad_path(given, "an smb:// path needs a share (smb://server/share/file)");
   t.share = parts[0];
   t.path = join(parts, 1, '/');
@@ -115,6 +189,9 @@ Result<Location> resolve_root(std::string_view given) {
     CK_ASSIGN_OR_RETURN(loc.smb, parse_smb_url(given, given));
   } else if (is_unc(given)) {
     CK_ASSIGN_OR_RETURN(loc.smb, parse_unc(given, given));
+  } else if (given.front() == '\\' || given.substr(0, 2) == "/\\") {
+    // \\\server, \\x: meant for Windows, never a local file named after it.
+    return bad_path(given, "a path starting with '\\' must be a UNC path (\\\\server\\share\\file)");
   } else {
     loc.local = std::string(given);
   }
@@ -128,13 +205,16 @@ std::string folder_of(const std::string& path) {
 
 }  // namespace
 
-std::string SmbTarget::share_url(uint16_t default_port) const {
-  const uint16_t p = port ? port : default_port;
-  std::string host = server.find(':') != std::string::npos ? "[" + server + "]" : server;
-  return "smb://" + host + (p && p != 445 ? ":" + std::to_string(p) : "") + "/" + share + "/";
+std::string SmbTarget::host(uint16_t default_port) const {
+  const std::string name = server.find(':') != std::string::npos ? "[" + server + "]" : server;
+  return name + ":" + std::to_string(port ? port : default_port);
 }
 
-std::string SmbTarget::url(uint16_t default_port) const { return share_url(default_port) + path; }
+std::string SmbTarget::share_url(uint16_t default_port) const {
+  return "smb://" + host(default_port) + "/" + percent_encode(share) + "/";
+}
+
+std::string SmbTarget::url(uint16_t default_port) const { return share_url(default_port) + percent_encode(path); }
 
 std::string SmbTarget::unc_share() const { return "\\\\" + server + "\\" + share; }
 
@@ -153,7 +233,9 @@ Location Location::parent() const {
   Location out = *this;
   if (smb) {
     out.smb->path = folder_of(smb->path);
-    out.given = smb->unc_share() + (out.smb->path.empty() ? "" : "\\" + out.smb->path);
+    std::string inner = out.smb->path;
+    std::replace(inner.begin(), inner.end(), '/', '\\');
+    out.given = smb->unc_share() + (inner.empty() ? "" : "\\" + inner);
   } else {
     size_t slash = local.rfind('/');
     out.local = slash == std::string::npos ? "." : (slash == 0 ? "/" : local.substr(0, slash));

@@ -21,8 +21,10 @@ struct SmbTarget {
   std::string share;
   std::string path;    // inside the share, '/'-separated, no leading '/'; "" is the share root
 
-  // smb://server[:port]/share/path, the form libsmbclient opens.
+  // smb://server:port/share/path, percent-encoded: the form libsmbclient opens.
   std::string url(uint16_t default_port) const;
+  // server:port ([v6]:port), for messages and the server-level probe.
+  std::string host(uint16_t default_port) const;
   // smb://server[:port]/share/, the share root.
   std::string share_url(uint16_t default_port) const;
   // \\server\share, for messages.

@@ -32,7 +32,7 @@ TEST(Location, BackslashUncPath) {
   EXPECT_EQ(loc.smb->share, "share");
   EXPECT_EQ(loc.smb->path, "Test/OfcNTCer.dat");
   EXPECT_EQ(loc.smb->port, 0);
-  EXPECT_EQ(loc.smb->url(445), "smb://fileserver/share/Test/OfcNTCer.dat");
+  EXPECT_EQ(loc.smb->url(445), "smb://fileserver:445/share/Test/OfcNTCer.dat");
   EXPECT_EQ(loc.smb->url(4450), "smb://fileserver:4450/share/Test/OfcNTCer.dat");
   EXPECT_EQ(loc.given, "\\\\fileserver\\share\\Test\\OfcNTCer.dat");
 }
@@ -47,7 +47,44 @@ TEST(Location, SlashUncPathAndSmbUrl) {
   EXPECT_EQ(url.smb->port, 4455);
   EXPECT_EQ(url.smb->share, "certs");
   EXPECT_EQ(url.smb->url(445), "smb://127.0.0.1:4455/certs/dir/file.zip");
+  // A port the path names wins over --smb-port, 445 included.
+  EXPECT_EQ(must("smb://h:445/s/f").smb->url(4450), "smb://h:445/s/f");
   EXPECT_EQ(must("SMB://host/share").smb->path, "");
+}
+
+TEST(Location, NamesReachTheShareExactlyAsTyped) {
+  // libsmbclient decodes %XX and takes '?' for options: names go in encoded.
+  EXPECT_EQ(must("\\\\h\\s\\a%41 b#?.dat").smb->url(445), "smb://h:445/s/a%2541%20b%23%3F.dat");
+  // An smb:// URL is decoded first, so the checks see what the share will see.
+  Location url = must("smb://h/s/dir%20one/f%25.dat");
+  EXPECT_EQ(url.smb->path, "dir one/f%.dat");
+  EXPECT_NE(error_of("smb://h/s/%2e%2e/x").find("'..'"), std::string::npos);
+  EXPECT_NE(error_of("smb://h/s/a%2Fb").find("escaped separator"), std::string::npos);
+  EXPECT_NE(error_of("smb://h/s/a%zz").find("%-escape"), std::string::npos);
+}
+
+TEST(Location, Ipv6Servers) {
+  Location url = must("smb://[::1]:4450/certs/f");
+  EXPECT_EQ(url.smb->server, "::1");
+  EXPECT_EQ(url.smb->port, 4450);
+  EXPECT_EQ(url.smb->url(445), "smb://[::1]:4450/certs/f");
+  EXPECT_EQ(must("smb://[fe80::1]/s/f").smb->host(445), "[fe80::1]:445");
+  EXPECT_EQ(must("\\\\::1\\s\\f").smb->server, "::1");
+  EXPECT_NE(error_of("smb://::1/s/f").find("brackets"), std::string::npos);
+  EXPECT_NE(error_of("\\\\host:4450\\s\\f").find("names no port"), std::string::npos);
+}
+
+TEST(Location, BackslashPathsThatAreNotUncAreErrors) {
+  EXPECT_NE(error_of("\\x.dat").find("must be a UNC path"), std::string::npos);
+  EXPECT_NE(error_of("\\\\\\server\\share\\x").find("must be a UNC path"), std::string::npos);
+  EXPECT_FALSE(must("///srv/x").on_share());  // POSIX: the same as /srv/x
+}
+
+TEST(Location, CredentialsInAUrlAreRefusedWithoutRepeatingThem) {
+  const std::string message = error_of("smb://admin:S3cretPw@h/s/f");
+  EXPECT_NE(message.find("--smb-credentials"), std::string::npos);
+  EXPECT_EQ(message.find("S3cretPw"), std::string::npos) << message;
+  EXPECT_EQ(message.find("admin"), std::string::npos) << message;
 }
 
 TEST(Location, MalformedNetworkPathsAreErrors) {
@@ -103,6 +140,7 @@ TEST(Location, ChildAndParent) {
   EXPECT_EQ(file.given, "\\\\srv\\share\\dir\\OfcNTCer.dat");
   EXPECT_EQ(file.file_name(), "OfcNTCer.dat");
   EXPECT_EQ(file.parent().smb->path, "dir");
+  EXPECT_EQ(must("//srv/share/a/b/c").parent().given, "\\\\srv\\share\\a\\b");
   EXPECT_EQ(must("/a/b").child("c").local, "/a/b/c");
   EXPECT_EQ(must("/a/b").parent().local, "/a");
   EXPECT_EQ(must("b").parent().local, ".");

@@ -16,9 +16,8 @@ struct SmbClient::Impl {
   SMBCCTX* ctx = nullptr;
 
   std::string url(const Location& where) const { return where.smb->url(options.default_port); }
-  std::string host(const Location& where) const {
-    return where.smb->server + ":" + std::to_string(where.smb->port ? where.smb->port : options.default_port);
-  }
+  std::string host(const Location& where) const { return where.smb->host(options.default_port); }
+  bool exists(const Location& where) { return stat_errno(url(where)) == 0; }
 
   // errno of a probe (0 when it succeeds), for telling failures apart.
   int stat_errno(const std::string& url) {
@@ -52,7 +51,7 @@ struct SmbClient::Impl {
           return make_error(ErrorKind::kPermissionDenied,
                             "access denied to an anonymous SMB logon: cannot " + action + " " + where.given +
                                 " (give --smb-credentials FILE)");
-        const int logon = opendir_errno("smb://" + host(where) + "/");
+        const int logon = opendir_errno("smb://" + host(where) + "/");  // the server's share list
         if (logon == EACCES || logon == EPERM)
           return make_error(ErrorKind::kPermissionDenied,
                             "SMB logon to " + host(where) + " failed for user " + options.credentials->username +
@@ -124,19 +123,33 @@ class SmbOutputFile final : public OutputFile {
       remove_temp();
       return impl_->classify(err, target_, "write");
     }
-    // libsmbclient replaces an existing target (SMB rename, or delete and rename when the
-    // server refuses to overwrite): readers see the old file or the new one, never a part.
-    if (smbc_getFunctionRename(impl_->ctx)(impl_->ctx, impl_->url(temp_).c_str(), impl_->ctx,
-                                           impl_->url(target_).c_str()) != 0) {
+    // libsmbclient's rename does not overwrite: on "exists" it deletes the target and
+    // renames again, and a failure in between would lose the old file. So the old file
+    // is first moved aside and put back if the new one cannot take its name. Between
+    // the two renames the name is briefly absent, never half-written.
+    const bool replacing = impl_->exists(target_);
+    Location aside = target_.parent().child("." + target_.file_name() + ".old-" + random_hex());
+    if (replacing && !rename(target_, aside)) {
       const int err = errno;
       remove_temp();
       return impl_->classify(err, target_, "replace");
     }
+    if (!rename(temp_, target_)) {
+      const int err = errno;
+      if (replacing) (void)rename(aside, target_);  // best effort: the old file stays under .old- otherwise
+      remove_temp();
+      return impl_->classify(err, target_, "replace");
+    }
+    if (replacing) smbc_getFunctionUnlink(impl_->ctx)(impl_->ctx, impl_->url(aside).c_str());
     committed_ = true;
     return ok_status();
   }
 
  private:
+  bool rename(const Location& from, const Location& to) {
+    return smbc_getFunctionRename(impl_->ctx)(impl_->ctx, impl_->url(from).c_str(), impl_->ctx,
+                                              impl_->url(to).c_str()) == 0;
+  }
   void discard() {
     if (file_) smbc_getFunctionClose(impl_->ctx)(impl_->ctx, std::exchange(file_, nullptr));
     if (!committed_) remove_temp();
@@ -166,6 +179,8 @@ Result<std::unique_ptr<SmbClient>> SmbClient::create(SmbOptions options) {
   smbc_setFunctionAuthDataWithContext(ctx, &Impl::auth);
   // With credentials, a refused logon is an error, not a silent retry as guest.
   smbc_setOptionNoAutoAnonymousLogin(ctx, impl->options.credentials ? 1 : 0);
+  // Without credentials, a real anonymous logon: not $USER with an empty password.
+  if (!impl->options.credentials) smbc_setUser(ctx, "");
   smbc_setOptionUseKerberos(ctx, 0);
   smbc_setOptionUseCCache(ctx, 0);
   smbc_setOptionProtocols(ctx, "SMB2_02", "SMB3");
