@@ -88,7 +88,7 @@ Result<std::string> encode_backup(const Backup& backup, const std::string& passw
 
 Status write_backup_file(paths::PathAccess& files, const paths::Location& where, const std::string& archive,
                          const std::string& store_location) {
-  if (!where.on_share()) CK_RETURN_IF_ERROR(refuse_store_file(where.local, store_location, "write the backup to"));
+  CK_RETURN_IF_ERROR(refuse_store_file(where, store_location, "write the backup to"));
   Status s = files.write(where, archive, 0600);
   if (!s.ok()) return s.error().with_context("cannot write the backup");
   return ok_status();

@@ -38,4 +38,8 @@ Status refuse_store_file(const std::string& path, const std::string& store_locat
   return ok_status();
 }
 
+Status refuse_store_file(const paths::Location& where, const std::string& store_location, const char* verb) {
+  return where.on_share() ? ok_status() : refuse_store_file(where.local, store_location, verb);
+}
+
 }  // namespace ck::archive

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/paths/location.h"
 #include "common/result.h"
 
 namespace ck::archive {
@@ -13,5 +14,8 @@ namespace ck::archive {
 // (-wal, -shm, -journal, .kek). Other locations (PostgreSQL) have no local files.
 Status refuse_store_file(const std::string& path, const std::string& store_location,
                          const char* verb);
+
+// The same for a resolved path argument; a file on a share is never a store file.
+Status refuse_store_file(const paths::Location& where, const std::string& store_location, const char* verb);
 
 }  // namespace ck::archive

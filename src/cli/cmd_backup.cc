@@ -19,10 +19,8 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   if (!password.ok()) return fail(password.error());
   auto where = resolve_path(global, args.zip_path);
   if (!where.ok()) return fail(where.error());
-  if (!where->on_share()) {
-    Status not_store = archive::refuse_store_file(where->local, store_url_of(global.store_url), "write the backup to");
-    if (!not_store.ok()) return fail(not_store.error());
-  }
+  Status not_store = archive::refuse_store_file(*where, store_url_of(global.store_url), "write the backup to");
+  if (!not_store.ok()) return fail(not_store.error());
   auto files = path_access(global);
   if (!files.ok()) return fail(files.error());
   auto store = open_store(global, /*for_write=*/false);

@@ -30,10 +30,8 @@ int run_export(const std::string& path_arg, GlobalOptions& global) {
   if (!is_folder.ok()) return fail(is_folder.error());
   if (*is_folder) *target = target->child(kAgentKeyFile);
   // Never let an export replace the store's own database or key-encryption key.
-  if (!target->on_share()) {
-    if (Status own = archive::refuse_store_file(target->local, (*store)->location(), "write"); !own.ok())
-      return fail(own.error());
-  }
+  if (Status own = archive::refuse_store_file(*target, (*store)->location(), "write"); !own.ok())
+    return fail(own.error());
   Status w = (*files)->write(*target, current->cert_pem, 0644);
   if (!w.ok()) return fail(w.error());
   const std::string& path = target->given;

@@ -49,11 +49,8 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   if (!to_stdout) {
     auto where = resolve_path(global, target);
     if (!where.ok()) return fail(where.error());
-    if (!where->on_share()) {
-      if (Status own = archive::refuse_store_file(where->local, (*store)->location(), "write"); !own.ok())
-        return fail(own.error());
-      if (Status own = archive::refuse_store_file(where->local, registry_location(global), "write"); !own.ok())
-        return fail(own.error());
+    for (const std::string& own_file : {(*store)->location(), registry_location(global)}) {
+      if (Status own = archive::refuse_store_file(*where, own_file, "write"); !own.ok()) return fail(own.error());
     }
     auto files = path_access(global);
     if (!files.ok()) return fail(files.error());

@@ -66,10 +66,8 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   if (!password.ok()) return fail(password.error());
   auto where = resolve_path(global, zip);
   if (!where.ok()) return fail(where.error());
-  if (!where->on_share()) {
-    Status not_store = archive::refuse_store_file(where->local, store_url_of(global.store_url), "restore from");
-    if (!not_store.ok()) return fail(not_store.error());
-  }
+  Status not_store = archive::refuse_store_file(*where, store_url_of(global.store_url), "restore from");
+  if (!not_store.ok()) return fail(not_store.error());
   auto files = path_access(global);
   if (!files.ok()) return fail(files.error());
   // The whole archive is decoded (so the password is proven right) before the store is
