@@ -6,7 +6,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
 
 #include <chrono>
 #include <cstdio>
@@ -17,6 +26,7 @@
 #include "common/logging.h"
 #include "common/process_hardening.h"
 #include "common/rlimit.h"
+#include "common/worker_supervisor.h"
 #include "net/server.h"
 #include "net/tls_identity.h"
 #include "server/server_core.h"
@@ -86,6 +96,14 @@ struct Flags {
   int deliveries_per_second = 5000;
   std::string log_level = "info";
   bool log_json = false;
+  int workers = 1;
+};
+
+// Which process this is under --workers: index -1 for a single server.
+struct WorkerRole {
+  int index = -1;
+  uint16_t agent_port = 0;          // the port the supervisor reserved
+  std::function<void()> ready;      // tells the supervisor this worker serves
 };
 
 int fail(const std::string& message) {
@@ -93,7 +111,7 @@ int fail(const std::string& message) {
   return 1;
 }
 
-int serve(const Flags& f) {
+int serve(const Flags& f, const WorkerRole& role = {}) {
   auto agent_addr = net::parse_host_port(f.listen);
   auto metrics_addr = net::parse_host_port(f.metrics_listen);
   const std::string admin = f.admin_listen.empty() ? "unix:" + f.state_dir + "/admin.sock" : f.admin_listen;
@@ -127,7 +145,9 @@ int serve(const Flags& f) {
 
   net::ServerOptions options;
   options.agent_host = agent_addr->first;
-  options.agent_port = agent_addr->second;
+  options.agent_port = role.index >= 0 ? role.agent_port : agent_addr->second;
+  options.reuse_port = role.index >= 0;
+  options.admin_and_metrics = role.index <= 0;
   options.admin_socket = admin.substr(5);
   options.admin_socket_gid = admin_gid;
   options.metrics_host = metrics_addr->first;
@@ -149,9 +169,14 @@ int serve(const Flags& f) {
   (*core)->set_dispatch([s = server->get()](std::function<void()> fn) { s->post(std::move(fn)); });
   (*core)->start();
 
-  std::cout << "listening on " << (*server)->agent_endpoint() << " (agents)" << std::endl;
-  std::cout << "listening on " << (*server)->admin_endpoint() << " (admin)" << std::endl;
-  std::cout << "listening on " << (*server)->metrics_endpoint() << " (metrics)" << std::endl;
+  // Under --workers the supervisor prints the agent port once; worker 0 alone serves
+  // the admin socket and /metrics.
+  if (role.index < 0) std::cout << "listening on " << (*server)->agent_endpoint() << " (agents)" << std::endl;
+  if (role.index <= 0) {
+    std::cout << "listening on " << (*server)->admin_endpoint() << " (admin)" << std::endl;
+    std::cout << "listening on " << (*server)->metrics_endpoint() << " (metrics)" << std::endl;
+  }
+  if (role.ready) role.ready();
   spdlog::info("serving: store={} current={} threads={}", pg::redact_url(config.store_url),
                (*core)->certs().snapshot()->current_fingerprint, options.threads);
 
@@ -174,6 +199,70 @@ int serve(const Flags& f) {
   (*core)->shutdown();
   spdlog::info("stopped");
   return 0;
+}
+
+// Holds HOST:PORT with SO_REUSEPORT (bound, not listening: it takes no connections) so
+// port 0 becomes one port every worker can bind, for the supervisor's whole life.
+Result<std::pair<int, uint16_t>> reserve_agent_port(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found)
+    return make_error(ErrorKind::kInvalidArgument, "--listen: not a numeric address: " + host);
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(found, ::freeaddrinfo);
+  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int on = 1;
+  if (fd < 0 || ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+      ::bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    return make_error(ErrorKind::kUnavailable, "cannot listen on " + host + ":" + std::to_string(port) + ": " +
+                                                   std::strerror(err));
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  const uint16_t actual = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return std::make_pair(fd, actual);
+}
+
+// --workers N: N server processes on one agent port (SO_REUSEPORT), one store. The
+// outbox and the store carry messages and rotations to agents on every worker.
+int serve_workers(const Flags& f) {
+  auto agent_addr = net::parse_host_port(f.listen);
+  if (!agent_addr.ok()) return fail("--listen: " + agent_addr.error().message);
+  auto reserved = reserve_agent_port(agent_addr->first, agent_addr->second);
+  if (!reserved.ok()) return fail(reserved.error().message);
+  // Made once here, so that workers starting together do not race to create it.
+  if (Status s = ensure_directory(f.state_dir, 0700); !s.ok()) return fail("--state-dir: " + s.error().message);
+  auto tls = net::load_or_create_tls_identity(f.tls_cert, f.tls_key, f.state_dir);
+  if (!tls.ok()) return fail("TLS identity: " + tls.error().message);
+  const uint16_t port = reserved->second;
+  const std::string host = agent_addr->first.find(':') != std::string::npos ? "[" + agent_addr->first + "]"
+                                                                             : agent_addr->first;
+  SupervisorOptions options;
+  options.workers = f.workers;
+  options.name = "worker";
+  const int code = supervise_workers(
+      options,
+      [&](int index, const std::function<void()>& ready) {
+        ::close(reserved->first);
+        WorkerRole role;
+        role.index = index;
+        role.agent_port = port;
+        role.ready = ready;
+        return serve(f, role);
+      },
+      [&] {
+        std::cout << "listening on " << host << ":" << port << " (agents)" << std::endl;
+        spdlog::info("{} workers serve {}:{}", f.workers, host, port);
+      });
+  ::close(reserved->first);
+  spdlog::info("stopped");
+  return code;
 }
 
 }  // namespace
@@ -207,7 +296,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--tls-cert", f.tls_cert, "TLS certificate (PEM) for the agent listener");
   app.add_option("--tls-key", f.tls_key, "TLS private key (PEM) for the agent listener");
-  app.add_option("--threads", f.threads, "I/O threads")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--threads", f.threads, "I/O threads (per worker)")->capture_default_str()->check(CLI::Range(1, 256));
+  app.add_option("--workers", f.workers,
+                 "server processes sharing the agent port (SO_REUSEPORT) and the store; one is restarted if it "
+                 "dies; worker 0 serves the admin socket and /metrics")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
   app.add_option("--read-timeout", f.read_timeout, "seconds a client may take for the TLS handshake (at most 10) and for each request")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
@@ -257,7 +351,7 @@ int main(int argc, char** argv) {
   init_logging(f.log_level, f.log_json);
   if (!hardened.ok()) spdlog::warn("{}", hardened.error().message);
   try {
-    return serve(f);
+    return f.workers > 1 ? serve_workers(f) : serve(f);
   } catch (const std::exception& e) {
     return fail(std::string("fatal: ") + e.what());
   }

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <deque>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -87,20 +88,24 @@ class DeliveryE2eTest : public ::testing::TestWithParam<Backend> {
     return m.size() > 1 ? m[1].str() : std::string();
   }
   // Server `i` (state folder of its own, so its own TLS identity).
-  Server& start_server(size_t i) {
+  Server& start_server(size_t i, std::vector<std::string> extra = {}) {
     if (servers_.size() <= i) servers_.resize(i + 1);
     Server& s = servers_[i];
     const std::string state = dir_ + "/server" + std::to_string(i);
-    s.process = std::make_unique<ChildProcess>(
-        std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
-                                 "127.0.0.1:0", "--admin-listen", "unix:" + short_socket_path(), "--state-dir", state,
-                                 "--log-level", "info"},
-        env_);
+    std::vector<std::string> argv{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
+                                  "127.0.0.1:0", "--admin-listen", "unix:" + short_socket_path(), "--state-dir", state,
+                                  "--log-level", "info"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    s.process = std::make_unique<ChildProcess>(argv, env_);
     std::smatch m;
     static const std::regex re(R"(listening on ([0-9.]+:[0-9]+))");
     static const std::regex unix_re(R"(listening on (unix:\S+) \(admin\))");
     std::string agents = s.process->wait_for_line("(agents)", 20s);
-    std::string admin = s.process->wait_for_line("(admin)", 20s);
+    // Under --workers, worker 0 announces the admin socket before the supervisor
+    // announces the agent port: look through everything printed.
+    std::string admin = s.process->output().find("(admin)") != std::string::npos
+                            ? s.process->output()
+                            : s.process->wait_for_line("(admin)", 20s);
     EXPECT_TRUE(std::regex_search(agents, m, re)) << s.process->error_output();
     if (m.size() > 1) s.agents_url = "https://" + m[1].str();
     EXPECT_TRUE(std::regex_search(admin, m, unix_re)) << admin;
@@ -224,6 +229,59 @@ TEST_P(DeliveryE2eTest, TwoServersOnOneStoreDeliverEachOthersMessagesAndRotation
   EXPECT_TRUE(fleet_on(fleet_a, 10, next, 20s)) << fleet_a.output();
   EXPECT_TRUE(fleet_on(fleet_b, 10, next, 20s)) << fleet_b.output();
   EXPECT_TRUE(wait_until([&] { return mismatched() == 0; }, 10s));
+}
+
+// certkeeper-server --workers 3: one agent port (SO_REUSEPORT) shared by three
+// processes; rotations and broadcasts reach agents on every worker; a worker killed is
+// started again and its agents come back; SIGTERM drains them all.
+TEST_P(DeliveryE2eTest, WorkersShareOnePortRestartWhenKilledAndDrainOnSigterm) {
+  Server& server = start_server(0, {"--workers", "3"});
+  ChildProcess& fleet = start_fleet(server, 30, "w-");
+  ASSERT_TRUE(fleet_on(fleet, 30, current_, 30s)) << fleet.output() << server.process->error_output();
+  std::map<int, int> pids;  // worker index -> pid
+  static const std::regex started(R"(worker ([0-9]+) started \(pid ([0-9]+)\))");
+  auto read_pids = [&] {
+    const std::string log = server.process->error_output();
+    for (std::sregex_iterator it(log.begin(), log.end(), started), end; it != end; ++it)
+      pids[std::stoi((*it)[1])] = std::stoi((*it)[2]);
+  };
+  read_pids();
+  ASSERT_EQ(pids.size(), 3u) << server.process->error_output();
+  EXPECT_EQ(count_of(server.process->output(), "(agents)"), 1) << "the agent port is announced once";
+
+  // The connections are spread: worker 0 (which serves /metrics) answered only part of
+  // the first check-ins (all 30 on one of three workers: odds 3^-29).
+  const std::string printed = server.process->output();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(printed, m, std::regex(R"(127\.0\.0\.1:([0-9]+) \(metrics\))"))) << printed;
+  auto metrics = run({"/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + m[1].str() +
+                                             " && printf 'GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"});
+  std::smatch c;
+  ASSERT_TRUE(std::regex_search(metrics.out, c, std::regex(R"(\ncertkeeper_checkins_total ([0-9]+))"))) << metrics.out;
+  EXPECT_LT(std::stoi(c[1]), 30);
+
+  // A rotation and a broadcast reach the agents of every worker.
+  const std::string next = rotate();
+  ASSERT_TRUE(fleet_on(fleet, 30, next, 20s)) << fleet.output();
+  EXPECT_TRUE(wait_until([&] { return mismatched() == 0; }, 10s));
+  ASSERT_EQ(certmgr({"send", "ping", "--all"}).exit_code, 0);
+  EXPECT_TRUE(fleet_messages(fleet, 30, 20s)) << fleet.output();
+
+  // Worker 1 killed: logged, started again; its agents reconnect and follow the next rotation.
+  const int killed = pids[1];
+  ASSERT_EQ(::kill(killed, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] {
+    read_pids();
+    return pids[1] != killed;
+  }, 10s)) << server.process->error_output();
+  EXPECT_NE(server.process->error_output().find("worker 1 (pid " + std::to_string(killed) + ") died: killed by signal 9"),
+            std::string::npos);
+  const std::string after = rotate();
+  ASSERT_TRUE(fleet_on(fleet, 30, after, 40s)) << fleet.output();
+
+  // SIGTERM drains every worker; none is left running.
+  EXPECT_EQ(server.process->stop(SIGTERM, 40s), 0) << server.process->error_output();
+  for (const auto& [index, pid] : pids) EXPECT_NE(::kill(pid, 0), 0) << "worker " << index << " still runs";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DeliveryE2eTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),

@@ -258,11 +258,13 @@ class Listener final : public std::enable_shared_from_this<Listener<Protocol>> {
   Listener(asio::io_context& ioc, OnAccept on_accept)
       : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_(acceptor_.get_executor()), on_accept_(std::move(on_accept)) {}
 
-  Status bind(const typename Protocol::endpoint& ep, const std::string& shown) {
+  Status bind(const typename Protocol::endpoint& ep, const std::string& shown, bool reuse_port = false) {
     beast::error_code ec;
     acceptor_.open(ep.protocol(), ec);
     if constexpr (std::is_same_v<Protocol, tcp>) {
       if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+      using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+      if (!ec && reuse_port) acceptor_.set_option(ReusePort(true), ec);
     }
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
@@ -436,7 +438,13 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   impl->admin = std::make_shared<UnixListener>(impl->ioc, [raw](asio::local::stream_protocol::socket s) {
     std::make_shared<HttpSession<Port::kAdmin>>(raw->shared, std::move(s))->run();
   });
-  CK_RETURN_IF_ERROR(impl->agent->bind(agent_ep, options.agent_host + ":" + std::to_string(options.agent_port)));
+  CK_RETURN_IF_ERROR(impl->agent->bind(agent_ep, options.agent_host + ":" + std::to_string(options.agent_port),
+                                       options.reuse_port));
+  if (!options.admin_and_metrics) {
+    impl->metrics.reset();
+    impl->admin.reset();
+    return std::unique_ptr<Server>(new Server(std::move(impl)));
+  }
   CK_RETURN_IF_ERROR(
       impl->metrics->bind(metrics_ep, options.metrics_host + ":" + std::to_string(options.metrics_port)));
   CK_RETURN_IF_ERROR(bind_admin_socket(*impl->admin, options.admin_socket, options.admin_socket_gid));
@@ -447,16 +455,16 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
 }
 
 std::string Server::agent_endpoint() const { return format_endpoint(impl_->agent->local()); }
-std::string Server::admin_endpoint() const { return "unix:" + impl_->admin_path; }
-std::string Server::metrics_endpoint() const { return format_endpoint(impl_->metrics->local()); }
+std::string Server::admin_endpoint() const { return impl_->admin ? "unix:" + impl_->admin_path : ""; }
+std::string Server::metrics_endpoint() const { return impl_->metrics ? format_endpoint(impl_->metrics->local()) : ""; }
 
 void Server::post(std::function<void()> fn) { asio::post(impl_->ioc, std::move(fn)); }
 
 void Server::run() {
   Impl& s = *impl_;
   s.agent->start();
-  s.metrics->start();
-  s.admin->start();
+  if (s.metrics) s.metrics->start();
+  if (s.admin) s.admin->start();
   // Cuts connections still open `shutdown_grace` after shutdown() began.
   std::thread watchdog([&s] {
     std::unique_lock<std::mutex> lock(s.mu);
@@ -480,7 +488,7 @@ void Server::run() {
   // A clean stop leaves no stale socket behind (only ours: another instance may have
   // taken the path since).
   struct stat st {};
-  if (::lstat(s.admin_path.c_str(), &st) == 0 && st.st_ino == s.admin_inode) ::unlink(s.admin_path.c_str());
+  if (s.admin && ::lstat(s.admin_path.c_str(), &st) == 0 && st.st_ino == s.admin_inode) ::unlink(s.admin_path.c_str());
 }
 
 void Server::shutdown() {
@@ -492,8 +500,8 @@ void Server::shutdown() {
   }
   s.cv.notify_all();
   s.agent->stop();
-  s.metrics->stop();
-  s.admin->stop();
+  if (s.metrics) s.metrics->stop();
+  if (s.admin) s.admin->stop();
   s.shared.tracker.stop_all();
 }
 

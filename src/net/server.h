@@ -49,6 +49,11 @@ struct ServerOptions {
   // Beyond them a new connection is closed at once and counted in /metrics.
   size_t max_connections = 0;
   size_t max_connections_per_address = 0;
+  // One of several worker processes on one agent port (certkeeper-server --workers):
+  // the agent listener sets SO_REUSEPORT so the kernel spreads connections over them.
+  bool reuse_port = false;
+  // Only one worker serves the admin socket and /metrics; the others leave them out.
+  bool admin_and_metrics = true;
 };
 
 // "HOST:PORT" (IPv6 hosts in brackets) -> host, port. Errors: kInvalidArgument.
@@ -61,7 +66,8 @@ class Server {
                                                 server::Service& service, server::Metrics* metrics = nullptr);
   ~Server();
 
-  // Bound addresses: "HOST:PORT", and "unix:PATH" for the admin socket.
+  // Bound addresses: "HOST:PORT", and "unix:PATH" for the admin socket ("" when not
+  // served: admin_and_metrics false).
   std::string agent_endpoint() const;
   std::string admin_endpoint() const;
   std::string metrics_endpoint() const;

@@ -169,7 +169,10 @@ ProcessResult run(const std::vector<std::string>& argv, const RunOptions& o) {
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const RunOptions& o) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC)) throw std::runtime_error("pipe failed");
-  err_path_ = temp_dir("child-stderr") + "/stderr.log";
+  // One folder per child: temp_dir() empties a folder it hands out again, and two
+  // children of one test must not share (or wipe) each other's stderr.
+  static std::atomic<int> children{0};
+  err_path_ = temp_dir("child-stderr-" + std::to_string(children++)) + "/stderr.log";
   int err_fd = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_ = spawn(argv, o, null_fd, out[1], err_fd);
