@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/lean_tls_stream.h"
 #include "net/server.h"
 #include "server/service.h"
 
@@ -35,7 +36,9 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Not beast::ssl_stream: its four 17 KiB buffers per connection would be most of an
+// idle agent's memory (see lean_tls_stream.h).
+using TlsStream = LeanTlsStream;
 
 // Something shutdown() must wind down. stop() is thread-safe (posts to its strand).
 class Stoppable {

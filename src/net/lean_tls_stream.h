@@ -1,0 +1,229 @@
+// A server-side TLS stream over beast::tcp_stream that keeps no buffers while a
+// connection is idle. asio::ssl::stream holds four 17 KiB buffers per connection for
+// its whole life (two in stream_core, two in its BIO pair): 68 KiB of an idle agent's
+// ~88 KiB. Here OpenSSL talks to a small custom BIO whose input and output are
+// std::strings filled and emptied per operation (their memory is returned when they
+// drain), OpenSSL releases its own record buffers (SSL_MODE_RELEASE_BUFFERS), and a
+// pending read holds only kReadChunk bytes.
+//
+// Same surface as beast::ssl_stream for what src/net uses: async_handshake (server),
+// async_read_some, async_write_some, async_shutdown, native_handle, next_layer
+// (timeouts stay those of beast::tcp_stream), and websocket teardown.
+// Concurrency: at most one read and one write operation at a time (Beast's contract),
+// all on the stream's strand. Output produced by a read (a TLS 1.3 KeyUpdate answer)
+// leaves with the next write.
+#pragma once
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/compose.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+#include <memory>
+#include <string>
+
+namespace ck::net::detail {
+
+class LeanTlsStream {
+ public:
+  using next_layer_type = boost::beast::tcp_stream;
+  using executor_type = next_layer_type::executor_type;
+  static constexpr size_t kReadChunk = 1536;  // one Ethernet frame's worth per socket read
+  static constexpr int kMaxPlaintextPerWrite = 16 * 1024;  // one TLS record
+
+  LeanTlsStream(boost::asio::ip::tcp::socket&& socket, SSL_CTX* ctx);
+  LeanTlsStream(boost::asio::ip::tcp::socket&& socket, boost::asio::ssl::context& ctx)
+      : LeanTlsStream(std::move(socket), ctx.native_handle()) {}
+  LeanTlsStream(LeanTlsStream&&) noexcept = default;
+  LeanTlsStream& operator=(LeanTlsStream&&) noexcept = default;
+  ~LeanTlsStream() = default;
+
+  executor_type get_executor() noexcept { return state_->tcp.get_executor(); }
+  next_layer_type& next_layer() noexcept { return state_->tcp; }
+  const next_layer_type& next_layer() const noexcept { return state_->tcp; }
+  SSL* native_handle() noexcept { return state_->ssl.get(); }
+  // Ciphertext produced and not yet sent (for the synchronous teardown).
+  std::string& pending_output() noexcept { return state_->out; }
+
+  template <class Handler>
+  auto async_handshake(boost::asio::ssl::stream_base::handshake_type, Handler&& handler) {
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(HandshakeOp{state_.get()}, handler,
+                                                                                 state_->tcp);
+  }
+  template <class MutableBuffers, class Handler>
+  auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
+    return boost::asio::async_compose<Handler, void(boost::system::error_code, size_t)>(
+        ReadOp{state_.get(), first_buffer<boost::asio::mutable_buffer>(buffers)}, handler, state_->tcp);
+  }
+  template <class ConstBuffers, class Handler>
+  auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
+    return boost::asio::async_compose<Handler, void(boost::system::error_code, size_t)>(
+        WriteOp{state_.get(), first_buffer<boost::asio::const_buffer>(buffers)}, handler, state_->tcp);
+  }
+  template <class Handler>
+  auto async_shutdown(Handler&& handler) {
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(ShutdownOp{state_.get()}, handler,
+                                                                                 state_->tcp);
+  }
+
+  // The BIO's view of the connection (public for the BIO callbacks).
+  struct State {
+    State(boost::asio::ip::tcp::socket&& socket, SSL_CTX* ctx);
+    boost::beast::tcp_stream tcp;
+    std::unique_ptr<SSL, decltype(&SSL_free)> ssl;
+    std::string in;        // ciphertext received, not yet taken by OpenSSL
+    size_t in_pos = 0;
+    std::string out;       // ciphertext OpenSSL produced, not yet sent
+    bool tcp_eof = false;
+  };
+
+ private:
+  // The first non-empty buffer (one TLS operation fills or sends one buffer).
+  template <class Buffer, class Buffers>
+  static Buffer first_buffer(const Buffers& buffers) {
+    for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it) {
+      Buffer b(*it);
+      if (b.size() > 0) return b;
+    }
+    return Buffer();
+  }
+
+  // Maps the result of an SSL call that failed; `want_read` when more input is needed.
+  static boost::system::error_code ssl_failure(State* s, int result, bool* want_read);
+  // Sends all of s->out, then releases its memory.
+  template <class Self>
+  static void flush(State* s, Self& self) {
+    boost::asio::async_write(s->tcp, boost::asio::buffer(s->out), std::move(self));
+  }
+  static void sent(State* s) { std::string().swap(s->out); }
+  // Reads one chunk into s->in.
+  template <class Self>
+  static void fill(State* s, Self& self) {
+    if (s->in_pos > 0) {  // keep only what OpenSSL has not taken yet
+      s->in.erase(0, s->in_pos);
+      s->in_pos = 0;
+    }
+    const size_t old = s->in.size();
+    s->in.resize(old + kReadChunk);
+    s->tcp.async_read_some(boost::asio::buffer(s->in.data() + old, kReadChunk), std::move(self));
+  }
+  static void filled(State* s, size_t n) {
+    s->in.resize(s->in.size() - kReadChunk + n);
+  }
+
+  struct HandshakeOp {
+    State* s;
+    enum { kStart, kFlushing, kReading } step = kStart;
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}, size_t n = 0) {
+      if (step == kFlushing) sent(s);
+      if (step == kReading) filled(s, ec ? 0 : n);
+      if (ec) return self.complete(ec);
+      ERR_clear_error();
+      const int r = SSL_do_handshake(s->ssl.get());
+      if (!s->out.empty()) {  // ServerHello, tickets, alerts: out before anything else
+        step = kFlushing;
+        return flush(s, self);
+      }
+      if (r == 1) return self.complete({});
+      bool want_read = false;
+      auto failure = ssl_failure(s, r, &want_read);
+      if (!want_read) return self.complete(failure);
+      step = kReading;
+      fill(s, self);
+    }
+  };
+
+  struct ReadOp {
+    State* s;
+    boost::asio::mutable_buffer buffer;
+    bool reading = false;
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}, size_t n = 0) {
+      if (reading) {
+        filled(s, ec ? 0 : n);
+        reading = false;
+        if (ec == boost::asio::error::eof) {
+          s->tcp_eof = true;
+          ec = {};
+        }
+        if (ec) return self.complete(ec, 0);
+      }
+      if (buffer.size() == 0) return self.complete({}, 0);
+      ERR_clear_error();
+      const int r = SSL_read(s->ssl.get(), buffer.data(), static_cast<int>(std::min<size_t>(buffer.size(), INT32_MAX)));
+      if (r > 0) return self.complete({}, static_cast<size_t>(r));
+      bool want_read = false;
+      auto failure = ssl_failure(s, r, &want_read);
+      if (!want_read) return self.complete(failure, 0);
+      if (s->tcp_eof) return self.complete(boost::asio::ssl::error::stream_truncated, 0);
+      reading = true;
+      fill(s, self);
+    }
+  };
+
+  struct WriteOp {
+    State* s;
+    boost::asio::const_buffer buffer;
+    size_t written = 0;
+    bool flushing = false;
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}, size_t = 0) {
+      if (flushing) {
+        sent(s);
+        return self.complete(ec, ec ? 0 : written);
+      }
+      if (buffer.size() == 0) return self.complete({}, 0);
+      ERR_clear_error();
+      const int r = SSL_write(s->ssl.get(), buffer.data(),
+                              static_cast<int>(std::min<size_t>(buffer.size(), kMaxPlaintextPerWrite)));
+      if (r <= 0) {
+        bool want_read = false;
+        auto failure = ssl_failure(s, r, &want_read);
+        return self.complete(want_read ? boost::asio::error::operation_not_supported : failure, 0);
+      }
+      written = static_cast<size_t>(r);
+      flushing = true;
+      flush(s, self);
+    }
+  };
+
+  struct ShutdownOp {
+    State* s;
+    bool flushing = false;
+    template <class Self>
+    void operator()(Self& self, boost::system::error_code ec = {}, size_t = 0) {
+      if (flushing) {
+        sent(s);
+        boost::system::error_code ignored;
+        s->tcp.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+        return self.complete(ec);
+      }
+      ERR_clear_error();
+      (void)SSL_shutdown(s->ssl.get());  // our close_notify; the peer's is not awaited
+      flushing = true;
+      if (s->out.empty()) return (*this)(self);
+      flush(s, self);
+    }
+  };
+
+  std::unique_ptr<State> state_;
+};
+
+// WebSocket close over a LeanTlsStream: our close_notify, then the TCP send side.
+void teardown(boost::beast::role_type role, LeanTlsStream& stream, boost::system::error_code& ec);
+
+template <class TeardownHandler>
+void async_teardown(boost::beast::role_type, LeanTlsStream& stream, TeardownHandler&& handler) {
+  stream.async_shutdown(std::forward<TeardownHandler>(handler));
+}
+
+}  // namespace ck::net::detail
