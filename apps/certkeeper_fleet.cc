@@ -25,6 +25,7 @@
 #include "common/logging.h"
 #include "common/rlimit.h"
 #include "fleet/fleet.h"
+#include "fleet/fleet_processes.h"
 
 namespace {
 namespace asio = boost::asio;
@@ -39,11 +40,19 @@ int run(int argc, char** argv) {
   CLI::App app{"certkeeper-fleet: many simulated agents in one process"};
   std::string server, agent_key_file, state_root, server_ca, until_converged, offline_file,
       summary_file, log_level = "warn", id_prefix = "fleet-";
-  int n = 100, threads = 2, max_inflight = 256;
+  int n = 100, threads = 2, max_inflight = 256, processes = 1;
+  std::vector<std::string> source_ip_args;
   double interval = 30, offline_fraction = 0, duration = 0, progress_every = 1, spread = -1;
   bool memory = false, no_channel = false;
   app.add_option("--server", server, "server URL, https://HOST:PORT")->required();
-  app.add_option("-n,--agents", n, "number of agents")->check(CLI::Range(1, 100000));
+  app.add_option("-n,--agents", n, "number of agents")->check(CLI::Range(1, 1000000));
+  app.add_option("--source-ip", source_ip_args,
+                 "connect from these local addresses, agent i from the (i mod k)-th (A[,B...], repeatable; e.g. "
+                 "127.0.0.2,127.0.0.3: one address has ~28,000 ports toward one server port)");
+  app.add_option("--processes", processes,
+                 "fork N fleet processes sharing the agents (each under its own descriptor limit); one merged "
+                 "progress line and summary")
+      ->check(CLI::Range(1, 256));
   app.add_option("--agent-key", agent_key_file, "initial OfcNTCer.dat (from certmgr -e)")->required();
   auto* root_opt = app.add_option("--state-root", state_root, "one state folder per agent under DIR");
   app.add_flag("--memory", memory, "keep agent state in memory")->excludes(root_opt);
@@ -73,149 +82,172 @@ int run(int argc, char** argv) {
     std::cerr << "one of --memory or --state-root DIR is required\n";
     return 2;
   }
-  ck::init_logging(log_level);
-  ck::raise_open_file_limit();
+  std::vector<asio::ip::address> source_ips;
+  for (const std::string& list : source_ip_args) {
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = list.find(',', start);
+      const std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      boost::system::error_code ec;
+      auto ip = asio::ip::make_address(one, ec);
+      if (ec) {
+        std::cerr << "--source-ip: not an address: " << one << "\n";
+        return 2;
+      }
+      source_ips.push_back(ip);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (processes > n) processes = n;
+  auto simulate = [&](const ck::fleet::FleetSlice& slice) -> int {
+    ck::init_logging(log_level);
+    ck::raise_open_file_limit();
 
-  auto url = ck::transport::parse_server_url(server);
-  if (!url.ok()) {
-    std::cerr << url.error().message << "\n";
-    return 2;
-  }
-  auto key = ck::read_file(agent_key_file, 64 * 1024);
-  if (!key.ok()) {
-    std::cerr << key.error().message << "\n";
-    return 1;
-  }
-  if (!state_root.empty()) {
-    if (auto st = ck::ensure_directory(state_root); !st.ok()) {
-      std::cerr << st.error().message << "\n";
+    auto url = ck::transport::parse_server_url(server);
+    if (!url.ok()) {
+      std::cerr << url.error().message << "\n";
+      return 2;
+    }
+    auto key = ck::read_file(agent_key_file, 64 * 1024);
+    if (!key.ok()) {
+      std::cerr << key.error().message << "\n";
       return 1;
     }
-  }
-  auto trust = server_ca.empty() ? ck::transport::ServerTrust::trust_on_first_use(
-                                       state_root.empty() ? "" : state_root + "/" + ck::transport::kServerTlsPinFile)
-                                 : ck::transport::ServerTrust::from_ca_file(server_ca);
-  if (!trust.ok()) {
-    std::cerr << trust.error().message << "\n";
-    return 1;
-  }
-  auto ctx = (*trust)->make_context();
-  auto target = ck::transport::resolve_server(*url);
-  if (!ctx.ok() || !target.ok()) {
-    std::cerr << (!ctx.ok() ? ctx.error().message : target.error().message) << "\n";
-    return 1;
-  }
-
-  asio::io_context io(threads);
-  ck::fleet::FleetOptions fo;
-  fo.agents = n;
-  fo.id_prefix = id_prefix;
-  fo.state_root = state_root;
-  fo.agent_key = std::move(key).value();
-  fo.offline_fraction = offline_fraction;
-  fo.max_inflight = max_inflight;
-  fo.runner.checkin_interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
-  fo.runner.first_delay_max =
-      std::chrono::milliseconds(static_cast<int64_t>((spread >= 0 ? spread : interval) * 1000));
-  fo.runner.channel = !no_channel;
-  fo.runner.host = ck::agent::local_host_info();
-  auto fleet = ck::fleet::Fleet::create(io, std::move(fo), std::move(ctx).value(), std::move(trust).value(),
-                                      std::make_shared<const ck::transport::ServerTarget>(std::move(target).value()));
-  if (!fleet.ok()) {
-    std::cerr << fleet.error().message << "\n";
-    return 1;
-  }
-  auto& f = **fleet;
-  const auto started = Clock::now();
-  std::atomic<bool> online_requested{offline_fraction == 0};
-  bool converged = false, stopping = false;
-
-  // "online" on stdin brings the offline share back.
-  std::thread stdin_reader([&] {
-    std::string line;
-    while (!online_requested && std::getline(std::cin, line)) {
-      if (line == "online") online_requested = true;
+    if (!state_root.empty()) {
+      if (auto st = ck::ensure_directory(state_root); !st.ok()) {
+        std::cerr << st.error().message << "\n";
+        return 1;
+      }
     }
-  });
-  stdin_reader.detach();
+    auto trust = server_ca.empty() ? ck::transport::ServerTrust::trust_on_first_use(
+                                         state_root.empty() ? "" : state_root + "/" + ck::transport::kServerTlsPinFile)
+                                   : ck::transport::ServerTrust::from_ca_file(server_ca);
+    if (!trust.ok()) {
+      std::cerr << trust.error().message << "\n";
+      return 1;
+    }
+    auto ctx = (*trust)->make_context();
+    auto target = ck::transport::resolve_server(*url);
+    if (!ctx.ok() || !target.ok()) {
+      std::cerr << (!ctx.ok() ? ctx.error().message : target.error().message) << "\n";
+      return 1;
+    }
 
-  auto finish = [&] {
-    if (stopping) return;
-    stopping = true;
-    f.stop([&io] { io.stop(); });
-    // Do not wait forever for in-flight check-ins.
-    auto guard = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(10));
-    guard->async_wait([&io, guard](boost::system::error_code) { io.stop(); });
-  };
+    asio::io_context io(threads);
+    ck::fleet::FleetOptions fo;
+    fo.agents = slice.agents;
+    fo.first_index = slice.first_index;
+    fo.source_ips = source_ips;
+    fo.id_prefix = id_prefix;
+    fo.state_root = state_root;
+    fo.agent_key = std::move(key).value();
+    fo.offline_fraction = offline_fraction;
+    fo.max_inflight = max_inflight;
+    fo.runner.checkin_interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
+    fo.runner.first_delay_max =
+        std::chrono::milliseconds(static_cast<int64_t>((spread >= 0 ? spread : interval) * 1000));
+    fo.runner.channel = !no_channel;
+    fo.runner.host = ck::agent::local_host_info();
+    auto fleet = ck::fleet::Fleet::create(io, std::move(fo), std::move(ctx).value(), std::move(trust).value(),
+                                        std::make_shared<const ck::transport::ServerTarget>(std::move(target).value()));
+    if (!fleet.ok()) {
+      std::cerr << fleet.error().message << "\n";
+      return 1;
+    }
+    auto& f = **fleet;
+    const auto started = Clock::now();
+    std::atomic<bool> online_requested{offline_fraction == 0};
+    bool converged = false, stopping = false;
 
-  asio::steady_timer tick(io);
-  Clock::time_point last_progress{};
-  bool online_done = offline_fraction == 0;
-  std::function<void()> on_tick = [&] {
-    if (!online_done && (online_requested || (!offline_file.empty() && std::filesystem::exists(offline_file)))) {
-      online_done = true;
-      online_requested = true;
-      f.bring_online();
-      std::cout << "offline agents brought online" << std::endl;
-    }
-    auto p = f.progress();
-    const std::string goal = until_converged == "current" ? p.server_current : until_converged;
-    // Converged: every agent pins the goal and has reported it in a check-in.
-    int at_goal = goal.empty() ? 0 : (p.reported.count(goal) ? p.reported.at(goal) : 0);
-    double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-    if (progress_every > 0 && Clock::now() - last_progress >= std::chrono::duration<double>(progress_every)) {
-      last_progress = Clock::now();
-      // "on current": pins the server's current certificate and reported it in a check-in.
-      std::cout << "progress: " << p.reported_current << "/" << p.agents << " agents on current "
-                << short_fp(p.server_current) << " pinned=" << p.pinning_current << " online=" << p.online << " channels=" << p.channels_open
-                << " checkins=" << p.checkins_ok << " failed=" << p.checkins_failed
-                << " messages=" << p.messages_accepted << " rejected=" << p.messages_rejected
-                << " duplicates=" << p.messages_duplicate
-                << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
-    }
-    if (!until_converged.empty() && !goal.empty() && at_goal == p.agents) {
-      converged = true;
-      return finish();
-    }
-    if (duration > 0 && elapsed >= duration) return finish();
-    tick.expires_after(std::chrono::milliseconds(100));
-    tick.async_wait([&](boost::system::error_code ec) {
-      if (!ec && !stopping) on_tick();
+    // "online" on stdin brings the offline share back.
+    std::thread stdin_reader([&] {
+      std::string line;
+      while (!online_requested && std::getline(std::cin, line)) {
+        if (line == "online") online_requested = true;
+      }
     });
-  };
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (!ec) asio::post(io, finish);
-  });
-  f.start();
-  asio::post(io, on_tick);
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : pool) t.join();
+    stdin_reader.detach();
 
-  auto p = f.progress();
-  json::object pinned;
-  for (const auto& [fp, count] : p.pinned) pinned[fp] = count;
-  json::object summary{{"agents", p.agents},
-                       {"server_current", p.server_current},
-                       {"pinning_current", p.pinning_current},
-                       {"reported_current", p.reported_current},
-                       {"pinned", pinned},
-                       {"online", p.online},
-                       {"checkins_ok", p.checkins_ok},
-                       {"checkins_failed", p.checkins_failed},
-                       {"messages_accepted", p.messages_accepted},
-                       {"messages_rejected", p.messages_rejected},
-                       {"messages_duplicate", p.messages_duplicate},
-                       {"links_accepted", p.links_accepted},
-                       {"links_rejected", p.links_rejected},
-                       {"converged", converged},
-                       {"elapsed_seconds", std::chrono::duration<double>(Clock::now() - started).count()}};
-  std::string text = json::serialize(summary);
-  std::cout << text << std::endl;
-  if (!summary_file.empty()) (void)ck::write_file_atomic(summary_file, text + "\n");
-  return until_converged.empty() || converged ? 0 : 1;
+    auto finish = [&] {
+      if (stopping) return;
+      stopping = true;
+      f.stop([&io] { io.stop(); });
+      // Do not wait forever for in-flight check-ins.
+      auto guard = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(10));
+      guard->async_wait([&io, guard](boost::system::error_code) { io.stop(); });
+    };
+
+    asio::steady_timer tick(io);
+    Clock::time_point last_progress{};
+    bool online_done = offline_fraction == 0;
+    std::function<void()> on_tick = [&] {
+      if (!online_done && (online_requested || (!offline_file.empty() && std::filesystem::exists(offline_file)))) {
+        online_done = true;
+        online_requested = true;
+        f.bring_online();
+        std::cout << "offline agents brought online" << std::endl;
+      }
+      auto p = f.progress();
+      const std::string goal = until_converged == "current" ? p.server_current : until_converged;
+      // Converged: every agent pins the goal and has reported it in a check-in.
+      int at_goal = goal.empty() ? 0 : (p.reported.count(goal) ? p.reported.at(goal) : 0);
+      double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+      if (progress_every > 0 && Clock::now() - last_progress >= std::chrono::duration<double>(progress_every)) {
+        last_progress = Clock::now();
+        // "on current": pins the server's current certificate and reported it in a check-in.
+        std::cout << "progress: " << p.reported_current << "/" << p.agents << " agents on current "
+                  << short_fp(p.server_current) << " pinned=" << p.pinning_current << " online=" << p.online << " channels=" << p.channels_open
+                  << " checkins=" << p.checkins_ok << " failed=" << p.checkins_failed
+                  << " messages=" << p.messages_accepted << " rejected=" << p.messages_rejected
+                  << " duplicates=" << p.messages_duplicate
+                  << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
+      }
+      if (!until_converged.empty() && !goal.empty() && at_goal == p.agents) {
+        converged = true;
+        return finish();
+      }
+      if (duration > 0 && elapsed >= duration) return finish();
+      tick.expires_after(std::chrono::milliseconds(100));
+      tick.async_wait([&](boost::system::error_code ec) {
+        if (!ec && !stopping) on_tick();
+      });
+    };
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int) {
+      if (!ec) asio::post(io, finish);
+    });
+    f.start();
+    asio::post(io, on_tick);
+    std::vector<std::thread> pool;
+    for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : pool) t.join();
+
+    auto p = f.progress();
+    json::object pinned;
+    for (const auto& [fp, count] : p.pinned) pinned[fp] = count;
+    json::object summary{{"agents", p.agents},
+                         {"server_current", p.server_current},
+                         {"pinning_current", p.pinning_current},
+                         {"reported_current", p.reported_current},
+                         {"pinned", pinned},
+                         {"online", p.online},
+                         {"checkins_ok", p.checkins_ok},
+                         {"checkins_failed", p.checkins_failed},
+                         {"messages_accepted", p.messages_accepted},
+                         {"messages_rejected", p.messages_rejected},
+                         {"messages_duplicate", p.messages_duplicate},
+                         {"links_accepted", p.links_accepted},
+                         {"links_rejected", p.links_rejected},
+                         {"converged", converged},
+                         {"elapsed_seconds", std::chrono::duration<double>(Clock::now() - started).count()}};
+    std::string text = json::serialize(summary);
+    std::cout << text << std::endl;
+    if (!summary_file.empty()) (void)ck::write_file_atomic(summary_file, text + "\n");
+    return until_converged.empty() || converged ? 0 : 1;
+  };
+  if (processes > 1) return ck::fleet::run_fleet_processes(processes, n, progress_every, simulate);
+  return simulate(ck::fleet::FleetSlice{0, n});
 }
 
 }  // namespace

@@ -25,9 +25,15 @@ Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetO
   fleet->offline_count_ = static_cast<int>(options.offline_fraction * options.agents);
   auto shared = fleet->shared_;
   if (options.max_inflight > 0) options.runner.gate = std::make_shared<CheckinGate>(options.max_inflight);
+  std::vector<std::shared_ptr<const ServerTarget>> targets;  // one per source address
+  for (const auto& ip : options.source_ips) {
+    auto t = std::make_shared<ServerTarget>(*server);
+    t->source = ip;
+    targets.push_back(std::move(t));
+  }
   for (int i = 0; i < options.agents; ++i) {
     char id[80];
-    std::snprintf(id, sizeof id, "%s%06d", options.id_prefix.c_str(), i);
+    std::snprintf(id, sizeof id, "%s%06d", options.id_prefix.c_str(), options.first_index + i);
     std::unique_ptr<agent::AgentStateStore> store;
     if (options.state_root.empty()) {
       store = std::make_unique<agent::MemoryStateStore>(key);
@@ -56,7 +62,8 @@ Result<std::unique_ptr<Fleet>> Fleet::create(boost::asio::io_context& io, FleetO
     if (!identity.ok()) return identity.error().with_context(id);
     RunnerOptions runner_options = options.runner;
     runner_options.identity = std::move(identity).value();
-    auto runner = std::make_shared<AgentRunner>(io, ctx, trust, server, std::move(a).value(), runner_options);
+    const auto& target = targets.empty() ? server : targets[static_cast<size_t>(options.first_index + i) % targets.size()];
+    auto runner = std::make_shared<AgentRunner>(io, ctx, trust, target, std::move(a).value(), runner_options);
     runner->on_checkin = [shared](const CheckinEvent& ev) {
       if (!ev.ok) {
         ++shared->failed;

@@ -40,6 +40,9 @@ struct FleetOptions {
   RunnerOptions runner;
   size_t max_seen_jti = 64;
   int max_inflight = 256;  // check-ins in flight at once across the fleet (0: unbounded)
+  int first_index = 0;     // agent ids start at PREFIX<first_index> (fleet --processes)
+  // Agent i connects from source_ips[i % size] (empty: the kernel's choice).
+  std::vector<boost::asio::ip::address> source_ips;
 };
 
 struct FleetProgress {

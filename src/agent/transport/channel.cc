@@ -1,3 +1,4 @@
+#include "agent/transport/connect.h"
 #include "agent/transport/channel.h"
 
 #include <boost/asio/connect.hpp>
@@ -70,8 +71,8 @@ class ChannelClientImpl final : public ChannelClient {
     if (auto st = trust_->prepare(ws_.next_layer().native_handle(), server_->url.host); !st.ok())
       return finish(st.error());
     beast::get_lowest_layer(ws_).expires_after(kConnectTimeout);
-    beast::get_lowest_layer(ws_).async_connect(
-        server_->endpoints, [self = self()](beast::error_code ec, const tcp::endpoint&) {
+    async_connect_target(
+        beast::get_lowest_layer(ws_), *server_, [self = self()](beast::error_code ec, const tcp::endpoint&) {
           if (ec) return self->fail(ErrorKind::kUnavailable, "connect", ec);
           self->ws_.next_layer().async_handshake(
               asio::ssl::stream_base::client,

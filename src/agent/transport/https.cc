@@ -1,3 +1,4 @@
+#include "agent/transport/connect.h"
 #include "agent/transport/https.h"
 
 #include <boost/asio/connect.hpp>
@@ -34,8 +35,8 @@ class HttpsCall : public std::enable_shared_from_this<HttpsCall> {
         return finish(st.error());
     }
     beast::get_lowest_layer(stream_).expires_after(req_.timeout);
-    beast::get_lowest_layer(stream_).async_connect(
-        server_->endpoints, beast::bind_front_handler(&HttpsCall::on_connect, shared_from_this()));
+    async_connect_target(beast::get_lowest_layer(stream_), *server_,
+                         beast::bind_front_handler(&HttpsCall::on_connect, shared_from_this()));
   }
 
  private:

@@ -48,7 +48,7 @@ Result<ServerTarget> resolve_server(const ServerUrl& url) {
   boost::system::error_code ec;
   auto results = resolver.resolve(url.host, url.port, ec);
   if (ec) return make_error(ErrorKind::kUnavailable, "cannot resolve " + url.host + ": " + ec.message());
-  ServerTarget t{url, {}};
+  ServerTarget t{url, {}, std::nullopt};
   for (const auto& r : results) t.endpoints.push_back(r.endpoint());
   if (t.endpoints.empty()) return make_error(ErrorKind::kUnavailable, "no address for " + url.host);
   return t;

@@ -4,6 +4,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ Result<ServerUrl> parse_server_url(const std::string& url);
 struct ServerTarget {
   ServerUrl url;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+  // Local address to connect from (fleet --source-ip: one loopback address has about
+  // 28,000 ephemeral ports toward one server port); unset: the kernel's choice.
+  std::optional<boost::asio::ip::address> source;
 };
 
 // Resolves the host synchronously. Errors: kUnavailable.
