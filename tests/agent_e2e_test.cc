@@ -366,6 +366,32 @@ TEST_F(AgentE2eTest, FleetConvergesAndOfflineShareCatchesUp) {
   EXPECT_EQ(fleet.stop(0), 0);  // it exits by itself once converged
 }
 
+// A reconnecting fleet resumes its TLS sessions: after each agent's first full
+// handshake, its check-ins and channel come back on a resumed session (the server
+// counts them), and the agents still present their own keys (no 401 on resumption).
+TEST_F(AgentE2eTest, FleetResumesTlsSessionsAndKeepsItsIdentity) {
+  ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "20", "--memory", "--agent-key",
+                      dir_ + "/OfcNTCer.dat", "--checkin-interval", "0.3", "--spread", "0.3", "--duration", "3",
+                      "--progress", "0", "--server-ca", dir_ + "/server/server-tls.crt"},
+                     env_);
+  std::string summary = fleet.wait_for_line("\"agents\":20", 30s);
+  ASSERT_NE(summary, "") << fleet.output() << fleet.error_output();
+  auto v = json::parse(summary);
+  EXPECT_EQ(v.at("checkins_failed").as_int64(), 0);
+  EXPECT_GT(v.at("checkins_ok").as_int64(), 60);  // about 10 rounds of 20
+  std::string metrics;
+  admin_request(admin_port_, "GET", "/metrics", "", &metrics);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_handshakes_total ([0-9]+))"))) << metrics;
+  const long handshakes = std::stol(m[1]);
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_resumptions_total ([0-9]+))")));
+  const long resumed = std::stol(m[1]);
+  // Each agent pays one full handshake (a few more if a ticket raced a reconnect).
+  EXPECT_GE(resumed, handshakes - 30) << handshakes << " handshakes, " << resumed << " resumed";
+  EXPECT_GT(resumed, 40);
+  EXPECT_EQ(fleet.stop(0), 0);
+}
+
 TEST_F(AgentE2eTest, FleetStillTrustsARestoredServerAndFollowsItsNextRotation) {
   std::string a = install("re1");
   std::string b_fp = rotate();

@@ -110,7 +110,13 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
       spdlog::debug("TLS handshake with {} failed: {}", remote_, ec.message());
       return;
     }
-    if constexpr (kTls) peer_key_ = peer_key_fingerprint(stream_.native_handle());
+    if constexpr (kTls) {
+      peer_key_ = peer_key_fingerprint(stream_.native_handle());
+      if (shared_.metrics) {
+        shared_.metrics->tls_handshakes_total.fetch_add(1);
+        if (SSL_session_reused(stream_.native_handle())) shared_.metrics->tls_resumptions_total.fetch_add(1);
+      }
+    }
     do_read();
   }
 

@@ -46,6 +46,11 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
       << m.connections_refused_per_address.load() << '\n';
   metric(out, "certkeeper_channels_without_hello_total", "counter",
          "Channels closed because no hello arrived within the handshake timeout.", m.channels_without_hello_total.load());
+  metric(out, "certkeeper_tls_handshakes_total", "counter", "TLS handshakes completed on the agent port.",
+         m.tls_handshakes_total.load());
+  metric(out, "certkeeper_tls_resumptions_total", "counter",
+         "TLS handshakes on the agent port that resumed a session (no certificate signatures).",
+         m.tls_resumptions_total.load());
   metric(out, "certkeeper_identity_refusals_total", "counter",
          "Check-ins and channels refused: the agent id is bound to another key.", m.identity_refusals_total.load());
   metric(out, "certkeeper_registrations_refused_total", "counter",

@@ -27,6 +27,8 @@ struct Metrics {
   std::atomic<int64_t> connections_refused_total_cap{0};
   std::atomic<int64_t> connections_refused_per_address{0};
   std::atomic<int64_t> channels_without_hello_total{0};  // closed: no hello in time
+  std::atomic<int64_t> tls_handshakes_total{0};          // completed on the agent port
+  std::atomic<int64_t> tls_resumptions_total{0};         // ... of which resumed a session
   std::atomic<int64_t> identity_refusals_total{0};        // wrong or missing agent key
   std::atomic<int64_t> registrations_refused_total{0};    // over max_new_agents_per_second
 

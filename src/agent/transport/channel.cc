@@ -58,12 +58,15 @@ class ChannelClientImpl final : public ChannelClient {
     });
   }
 
+  void set_session(std::shared_ptr<TlsSessionSlot> session) { session_ = std::move(session); }
+
  private:
   std::shared_ptr<ChannelClientImpl> self() {
     return std::static_pointer_cast<ChannelClientImpl>(shared_from_this());
   }
 
   void do_connect() {
+    if (session_) session_->attach(ws_.next_layer().native_handle());
     if (identity_) {
       if (auto st = present_client_identity(ws_.next_layer().native_handle(), *identity_); !st.ok())
         return finish(st.error());
@@ -143,6 +146,7 @@ class ChannelClientImpl final : public ChannelClient {
   }
 
   std::shared_ptr<const agent::ClientIdentity> identity_;  // first: the initializer list uses it first
+  std::shared_ptr<TlsSessionSlot> session_;
   asio::any_io_executor ex_;
   std::shared_ptr<asio::ssl::context> ctx_;
   websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws_;
@@ -162,9 +166,12 @@ std::shared_ptr<ChannelClient> ChannelClient::create(asio::any_io_executor execu
                                                      std::shared_ptr<ServerTrust> trust,
                                                      std::shared_ptr<const ServerTarget> server,
                                                      Callbacks callbacks,
-                                                     std::shared_ptr<const agent::ClientIdentity> identity) {
-  return std::make_shared<ChannelClientImpl>(std::move(executor), std::move(ctx), std::move(trust),
-                                             std::move(server), std::move(callbacks), std::move(identity));
+                                                     std::shared_ptr<const agent::ClientIdentity> identity,
+                                                     std::shared_ptr<TlsSessionSlot> session) {
+  auto channel = std::make_shared<ChannelClientImpl>(std::move(executor), std::move(ctx), std::move(trust),
+                                                     std::move(server), std::move(callbacks), std::move(identity));
+  channel->set_session(std::move(session));
+  return channel;
 }
 
 }  // namespace ck::transport

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "agent/transport/tls_session.h"
 #include "agent/transport/tls.h"
 #include "agent/transport/url.h"
 
@@ -37,7 +38,8 @@ class ChannelClient : public std::enable_shared_from_this<ChannelClient> {
                                                std::shared_ptr<ServerTrust> trust,
                                                std::shared_ptr<const ServerTarget> server,
                                                Callbacks callbacks,
-                                               std::shared_ptr<const agent::ClientIdentity> identity = nullptr);
+                                               std::shared_ptr<const agent::ClientIdentity> identity = nullptr,
+                                               std::shared_ptr<TlsSessionSlot> session = nullptr);
   virtual ~ChannelClient() = default;
 
   // Connects and sends `hello` as the first text frame.

@@ -34,6 +34,7 @@ class HttpsCall : public std::enable_shared_from_this<HttpsCall> {
       if (auto st = present_client_identity(stream_.native_handle(), *req_.identity); !st.ok())
         return finish(st.error());
     }
+    if (req_.session) req_.session->attach(stream_.native_handle());
     beast::get_lowest_layer(stream_).expires_after(req_.timeout);
     async_connect_target(beast::get_lowest_layer(stream_), *server_,
                          beast::bind_front_handler(&HttpsCall::on_connect, shared_from_this()));

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "agent/transport/tls_session.h"
 #include "agent/transport/tls.h"
 #include "agent/transport/url.h"
 
@@ -33,6 +34,8 @@ struct HttpsRequest {
   size_t body_limit = 8u << 20;
   // The agent's key, presented in the handshake (null: none).
   std::shared_ptr<const agent::ClientIdentity> identity;
+  // Where this agent's TLS session with the server is kept (null: no resumption).
+  std::shared_ptr<TlsSessionSlot> session;
 };
 
 // Errors: kUnavailable (connect/timeout/IO), kCrypto (TLS or pin refused).

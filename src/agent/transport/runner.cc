@@ -131,6 +131,7 @@ void AgentRunner::send_checkin() {
   req.timeout = options_.timeout;
   req.body_limit = agent::kMaxCheckinResponseBytes;
   req.identity = options_.identity;
+  req.session = tls_session_;
   req.body = [self = shared_from_this()](const std::string& local_ip) {
     agent::HostInfo host = self->options_.host;
     if (host.ip.empty()) host.ip = local_ip;
@@ -216,7 +217,7 @@ void AgentRunner::open_channel() {
   };
   cb.on_frame = [self](std::string frame) { self->on_channel_frame(std::move(frame)); };
   cb.on_closed = [self](Error why) { self->on_channel_closed(std::move(why)); };
-  channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb), options_.identity);
+  channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb), options_.identity, tls_session_);
   channel_hello_pin_ = agent_->pinned_fingerprint();
   channel_->start(hello());
 }

@@ -97,6 +97,8 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   Strand strand_;
   std::shared_ptr<boost::asio::ssl::context> ctx_;
   std::shared_ptr<ServerTrust> trust_;
+  // This agent's TLS session with the server, resumed on its next connection.
+  std::shared_ptr<TlsSessionSlot> tls_session_ = std::make_shared<TlsSessionSlot>();
   std::shared_ptr<const ServerTarget> server_;
   std::unique_ptr<agent::Agent> agent_;
   RunnerOptions options_;

@@ -1,3 +1,4 @@
+#include "agent/transport/tls_session.h"
 #include "agent/transport/tls.h"
 
 #include <openssl/pem.h>
@@ -83,6 +84,7 @@ Result<std::shared_ptr<ssl::context>> ServerTrust::make_context() const {
     ctx->set_verify_mode(ssl::verify_none, ec);
   }
   if (ec) return make_error(ErrorKind::kCrypto, "TLS verify mode: " + ec.message());
+  TlsSessionSlot::enable_on(ctx->native_handle());
   return ctx;
 }
 
