@@ -81,8 +81,8 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   s = (*registry)->for_each_mismatched(current, [&](const registry::Endpoint& e) -> Status {
     auto it = statuses.find(e.pinned_fingerprint);
     const char* pinned_status = it == statuses.end() ? "unknown" : store::status_name(it->second);
-    buffer += csv_row({e.agent_id, e.hostname, e.ip_address, e.domain, e.pinned_fingerprint, pinned_status,
-                       format_rfc3339(e.last_seen), e.agent_version});
+    append_csv_row(buffer, {e.agent_id, e.hostname, e.ip_address, e.domain, e.pinned_fingerprint, pinned_status,
+                            format_rfc3339(e.last_seen), e.agent_version});
     ++rows;
     if (buffer.size() >= (1 << 16)) return flush();
     return ok_status();

@@ -12,25 +12,51 @@ bool starts_formula(std::string_view value) {
 
 }  // namespace
 
+void append_csv_cell(std::string& out, std::string_view value) {
+  const bool formula = starts_formula(value);
+  bool quote = false;
+  for (char c : value) {
+    if (c == ',' || c == '"' || c == '\r' || c == '\n') {
+      quote = true;
+      break;
+    }
+  }
+  if (quote) out += '"';
+  if (formula) out += '\'';
+  if (!quote) {
+    out.append(value);
+    return;
+  }
+  for (char c : value) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+void append_csv_row(std::string& out, std::initializer_list<std::string_view> cells) {
+  bool first = true;
+  for (std::string_view cell : cells) {
+    if (!first) out += ',';
+    first = false;
+    append_csv_cell(out, cell);
+  }
+  out += "\r\n";
+}
+
 std::string csv_cell(std::string_view value) {
   std::string cell;
-  if (starts_formula(value)) cell = "'";
-  cell.append(value);
-  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
-  std::string quoted = "\"";
-  for (char c : cell) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  quoted += '"';
-  return quoted;
+  append_csv_cell(cell, value);
+  return cell;
 }
 
 std::string csv_row(const std::vector<std::string>& cells) {
   std::string row;
-  for (size_t i = 0; i < cells.size(); ++i) {
-    if (i) row += ',';
-    row += csv_cell(cells[i]);
+  bool first = true;
+  for (const std::string& cell : cells) {
+    if (!first) row += ',';
+    first = false;
+    append_csv_cell(row, cell);
   }
   row += "\r\n";
   return row;

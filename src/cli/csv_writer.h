@@ -2,6 +2,7 @@
 // spreadsheet: a cell starting with = + - @ TAB or CR is prefixed with ' (CSV injection).
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,5 +11,9 @@ namespace ck::cli {
 
 std::string csv_cell(std::string_view value);
 std::string csv_row(const std::vector<std::string>& cells);
+
+// The same, appended to `out` without temporaries (-l writes millions of rows).
+void append_csv_cell(std::string& out, std::string_view value);
+void append_csv_row(std::string& out, std::initializer_list<std::string_view> cells);
 
 }  // namespace ck::cli
