@@ -25,6 +25,8 @@
 #include "common/logging.h"
 #include "common/rlimit.h"
 #include "fleet/fleet.h"
+#include "crypto/x509.h"
+#include "fleet/checkin_bench.h"
 #include "fleet/fleet_processes.h"
 
 namespace {
@@ -42,6 +44,7 @@ int run(int argc, char** argv) {
       summary_file, log_level = "warn", id_prefix = "fleet-";
   int n = 100, threads = 2, max_inflight = 256, processes = 1;
   std::vector<std::string> source_ip_args;
+  double checkin_bench = 0;
   double interval = 30, offline_fraction = 0, duration = 0, progress_every = 1, spread = -1;
   bool memory = false, no_channel = false;
   app.add_option("--server", server, "server URL, https://HOST:PORT")->required();
@@ -49,6 +52,9 @@ int run(int argc, char** argv) {
   app.add_option("--source-ip", source_ip_args,
                  "connect from these local addresses, agent i from the (i mod k)-th (A[,B...], repeatable; e.g. "
                  "127.0.0.2,127.0.0.3: one address has ~28,000 ports toward one server port)");
+  app.add_option("--checkin-bench", checkin_bench,
+                 "load mode: -n keep-alive connections, each an agent with its own key, POSTing check-ins back "
+                 "to back for SECONDS; prints requests/s, p50, p99");
   app.add_option("--processes", processes,
                  "fork N fleet processes sharing the agents (each under its own descriptor limit); one merged "
                  "progress line and summary")
@@ -133,6 +139,30 @@ int run(int argc, char** argv) {
       return 1;
     }
 
+    if (checkin_bench > 0) {
+      auto cert = ck::crypto::Certificate::parse(*key);
+      if (!cert.ok()) {
+        std::cerr << agent_key_file << ": " << cert.error().message << "\n";
+        return 1;
+      }
+      ck::fleet::CheckinBenchOptions bo;
+      bo.connections = slice.agents;
+      bo.duration = std::chrono::milliseconds(static_cast<int64_t>(checkin_bench * 1000));
+      bo.id_prefix = id_prefix;
+      bo.pinned_fingerprint = cert->fingerprint();
+      auto r = ck::fleet::run_checkin_bench(bo, threads, std::move(ctx).value(), std::move(trust).value(),
+                                            std::make_shared<const ck::transport::ServerTarget>(std::move(target).value()));
+      if (!r.ok()) {
+        std::cerr << r.error().message << "\n";
+        return 1;
+      }
+      std::printf("checkin-bench: connections=%d requests=%llu failures=%llu seconds=%.1f req_per_s=%.0f p50_ms=%.2f "
+                  "p99_ms=%.2f\n",
+                  bo.connections, static_cast<unsigned long long>(r->requests),
+                  static_cast<unsigned long long>(r->failures), r->seconds,
+                  static_cast<double>(r->requests) / r->seconds, r->p50_ms, r->p99_ms);
+      return 0;
+    }
     asio::io_context io(threads);
     ck::fleet::FleetOptions fo;
     fo.agents = slice.agents;

@@ -29,6 +29,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ck::net::detail {
 
@@ -65,8 +66,20 @@ class LeanTlsStream {
   }
   template <class ConstBuffers, class Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
-    return boost::asio::async_compose<Handler, void(boost::system::error_code, size_t)>(
-        WriteOp{state_.get(), first_buffer<boost::asio::const_buffer>(buffers)}, handler, state_->tcp);
+    // The whole sequence (up to one record's worth) goes out in one socket write: an
+    // HTTP header and body sent apart would meet Nagle and delayed ACKs (40 ms).
+    WriteOp op{state_.get(), {}};
+    size_t total = 0;
+    for (auto it = boost::asio::buffer_sequence_begin(buffers);
+         it != boost::asio::buffer_sequence_end(buffers) && total < kMaxPlaintextPerWrite; ++it) {
+      boost::asio::const_buffer b(*it);
+      if (b.size() == 0) continue;
+      b = boost::asio::buffer(b, kMaxPlaintextPerWrite - total);
+      op.buffers.push_back(b);
+      total += b.size();
+    }
+    return boost::asio::async_compose<Handler, void(boost::system::error_code, size_t)>(std::move(op), handler,
+                                                                                         state_->tcp);
   }
   template <class Handler>
   auto async_shutdown(Handler&& handler) {
@@ -172,7 +185,7 @@ class LeanTlsStream {
 
   struct WriteOp {
     State* s;
-    boost::asio::const_buffer buffer;
+    std::vector<boost::asio::const_buffer> buffers;
     size_t written = 0;
     bool flushing = false;
     template <class Self>
@@ -181,16 +194,18 @@ class LeanTlsStream {
         sent(s);
         return self.complete(ec, ec ? 0 : written);
       }
-      if (buffer.size() == 0) return self.complete({}, 0);
-      ERR_clear_error();
-      const int r = SSL_write(s->ssl.get(), buffer.data(),
-                              static_cast<int>(std::min<size_t>(buffer.size(), kMaxPlaintextPerWrite)));
-      if (r <= 0) {
-        bool want_read = false;
-        auto failure = ssl_failure(s, r, &want_read);
-        return self.complete(want_read ? boost::asio::error::operation_not_supported : failure, 0);
+      if (buffers.empty()) return self.complete({}, 0);
+      for (const auto& b : buffers) {
+        ERR_clear_error();
+        const int r = SSL_write(s->ssl.get(), b.data(), static_cast<int>(b.size()));
+        if (r <= 0) {
+          bool want_read = false;
+          auto failure = ssl_failure(s, r, &want_read);
+          if (written > 0) break;  // report what was encrypted; the caller writes the rest
+          return self.complete(want_read ? boost::asio::error::operation_not_supported : failure, 0);
+        }
+        written += static_cast<size_t>(r);
       }
-      written = static_cast<size_t>(r);
       flushing = true;
       flush(s, self);
     }

@@ -431,6 +431,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   Impl* raw = impl.get();
   impl->agent = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
     beast::error_code ec;
+    s.set_option(tcp::no_delay(true), ec);  // answers leave at once (small, request/response)
     auto peer = s.remote_endpoint(ec);
     auto slot = raw->shared.connections.acquire(ec ? std::string("?") : peer.address().to_string(), raw->shared.options,
                                                 raw->shared.metrics);

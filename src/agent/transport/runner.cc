@@ -192,6 +192,12 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
   auto next = options_.checkin_interval;
   if (ev.ok && (ev.outcome.rotated || sent_fingerprint_ != agent_->pinned_fingerprint()))
     next = std::min(next, milliseconds(2000));
+  if (ev.ok) {
+    checkin_backoff_ = milliseconds(2000);
+  } else {
+    next = std::min(next, checkin_backoff_);
+    checkin_backoff_ = std::min(checkin_backoff_ * 2, options_.checkin_interval);
+  }
   schedule_checkin(jittered(next));
 }
 

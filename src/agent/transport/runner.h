@@ -106,6 +106,9 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   boost::asio::steady_timer channel_timer_;
   std::shared_ptr<ChannelClient> channel_;
   std::chrono::milliseconds channel_backoff_{1000};
+  // After a failed check-in, the next comes sooner than a whole interval: 2 s, doubling
+  // up to the interval (jittered), back to the interval after a success.
+  std::chrono::milliseconds checkin_backoff_{2000};
   std::minstd_rand rng_;
   std::string local_ip_;
   bool stopped_ = false;
