@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "common/file_util.h"
 #include "common/logging.h"
@@ -276,7 +277,11 @@ int run(int argc, char** argv) {
     if (!summary_file.empty()) (void)ck::write_file_atomic(summary_file, text + "\n");
     return until_converged.empty() || converged ? 0 : 1;
   };
-  if (processes > 1) return ck::fleet::run_fleet_processes(processes, n, progress_every, simulate);
+  if (processes > 1) {
+    // The slices write no summary file of their own: the merged one goes there.
+    const std::string merged_summary_file = std::exchange(summary_file, std::string());
+    return ck::fleet::run_fleet_processes(processes, n, progress_every, merged_summary_file, simulate);
+  }
   return simulate(ck::fleet::FleetSlice{0, n});
 }
 

@@ -86,7 +86,8 @@ bool start(Worker& w, int index, const SupervisorOptions& options, const WorkerM
   return true;
 }
 
-// Marks workers whose ready byte (or EOF) arrived; waits at most `timeout`.
+// Marks workers whose ready byte arrived; waits at most `timeout`. EOF (a worker that
+// ended without saying so) is not readiness: reap() decides what its end means.
 void poll_ready(std::vector<Worker>& workers, std::chrono::milliseconds timeout) {
   std::vector<pollfd> fds;
   std::vector<size_t> which;
@@ -102,10 +103,10 @@ void poll_ready(std::vector<Worker>& workers, std::chrono::milliseconds timeout)
     if (!fds[k].revents) continue;
     Worker& w = workers[which[k]];
     char byte;
-    (void)!::read(w.ready_fd, &byte, 1);
+    const ssize_t n = ::read(w.ready_fd, &byte, 1);
     ::close(w.ready_fd);
     w.ready_fd = -1;
-    w.ready = true;
+    w.ready = n == 1;
   }
 }
 
@@ -204,9 +205,16 @@ int supervise_workers(const SupervisorOptions& options, const WorkerMain& worker
       poll_ready(workers, std::chrono::milliseconds(100));
       const int sig = wait_signal(std::chrono::milliseconds(1));
       if (sig == SIGTERM || sig == SIGINT) return -sig;
-      reap(workers, options, /*stopping=*/true);
-      for (size_t i = from; i < to; ++i)
-        if (workers[i].done && !workers[i].ready && options.restart) return workers[i].exit_code ? workers[i].exit_code : 1;
+      // An earlier worker that dies now is restarted later (pending_restart); one of
+      // these that ends before it is ready is a failed start.
+      reap(workers, options, /*stopping=*/false);
+      for (size_t i = from; i < to; ++i) {
+        if (workers[i].pid < 0 && !workers[i].ready && (workers[i].pending_restart || workers[i].done)) {
+          if (!options.restart && workers[i].exit_code == 0) continue;
+          workers[i].pending_restart = false;
+          return workers[i].exit_code ? workers[i].exit_code : 1;
+        }
+      }
     }
   };
   int started = start_and_wait(0, 1);
@@ -232,7 +240,10 @@ int supervise_workers(const SupervisorOptions& options, const WorkerMain& worker
       Worker& w = workers[i];
       if (w.pending_restart && Clock::now() >= w.restart_at) {
         w.pending_restart = false;
-        start(w, static_cast<int>(i), options, worker);
+        if (!start(w, static_cast<int>(i), options, worker)) {  // fork failed: try again in 1 s
+          w.pending_restart = true;
+          w.restart_at = Clock::now() + std::chrono::seconds(1);
+        }
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "fleet/fleet_processes.h"
 
 #include <boost/json.hpp>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -14,6 +15,8 @@
 #include <regex>
 #include <string>
 #include <vector>
+
+#include "common/file_util.h"
 
 namespace ck::fleet {
 namespace {
@@ -112,7 +115,7 @@ void take_lines(Child& c, const char* data, size_t n) {
 
 }  // namespace
 
-int run_fleet_processes(int processes, int agents, double progress_every,
+int run_fleet_processes(int processes, int agents, double progress_every, const std::string& summary_file,
                         const std::function<int(const FleetSlice&)>& run_slice) {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -136,6 +139,10 @@ int run_fleet_processes(int processes, int agents, double progress_every,
       ::close(fds[0]);
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[1]);
+      if (const int null_fd = ::open("/dev/null", O_RDONLY); null_fd >= 0) {
+        ::dup2(null_fd, STDIN_FILENO);
+        ::close(null_fd);
+      }
       for (const Child& c : children)
         if (c.fd >= 0) ::close(c.fd);
       const int code = run_slice(FleetSlice{first, count});
@@ -195,7 +202,9 @@ int run_fleet_processes(int processes, int agents, double progress_every,
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
   if (std::string line = merged_progress(children, elapsed); !line.empty()) std::cout << line << std::endl;
-  std::cout << merged_summary(children) << std::endl;
+  const std::string summary = merged_summary(children);
+  std::cout << summary << std::endl;
+  if (!summary_file.empty()) (void)write_file_atomic(summary_file, summary + "\n");
   return code;
 }
 

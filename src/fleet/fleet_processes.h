@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 namespace ck::fleet {
 
@@ -15,7 +16,9 @@ struct FleetSlice {
 
 // Runs `run_slice` in `processes` children (its stdout goes to this process, merged);
 // returns the highest exit code. Call before any thread is started.
-int run_fleet_processes(int processes, int agents, double progress_every,
+// `summary_file` (optional) receives the merged summary. The children read no stdin
+// ("online" on stdin is for one process; use --offline-until-file with --processes).
+int run_fleet_processes(int processes, int agents, double progress_every, const std::string& summary_file,
                         const std::function<int(const FleetSlice&)>& run_slice);
 
 }  // namespace ck::fleet

@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
@@ -94,7 +95,10 @@ class LeanTlsStream {
     std::unique_ptr<SSL, decltype(&SSL_free)> ssl;
     std::string in;        // ciphertext received, not yet taken by OpenSSL
     size_t in_pos = 0;
-    std::string out;       // ciphertext OpenSSL produced, not yet sent
+    std::string out;       // ciphertext OpenSSL produced, not yet handed to the socket
+    // What the socket write in flight sends. Apart from `out`: an SSL_read during that
+    // write (a TLS 1.3 KeyUpdate answer) appends to `out`, never under the write.
+    std::string sending;
     bool tcp_eof = false;
   };
 
@@ -111,12 +115,22 @@ class LeanTlsStream {
 
   // Maps the result of an SSL call that failed; `want_read` when more input is needed.
   static boost::system::error_code ssl_failure(State* s, int result, bool* want_read);
-  // Sends all of s->out, then releases its memory.
+  // Sends all of s->out (moved to s->sending first); sent() releases the memory.
+  // Only the write side (handshake, write, shutdown: never two at once) flushes.
   template <class Self>
   static void flush(State* s, Self& self) {
-    boost::asio::async_write(s->tcp, boost::asio::buffer(s->out), std::move(self));
+    s->sending.swap(s->out);
+    boost::asio::async_write(s->tcp, boost::asio::buffer(s->sending), std::move(self));
   }
-  static void sent(State* s) { std::string().swap(s->out); }
+  static void sent(State* s) { std::string().swap(s->sending); }
+  // Completes now if I/O already happened, else from the executor (never inside the
+  // initiating call: Asio's rule, and no recursion through Beast's loops).
+  template <class Self, class... Args>
+  static void finish(Self& self, bool did_io, Args... args) {
+    if (did_io) return self.complete(args...);
+    auto ex = self.get_io_executor();
+    boost::asio::post(ex, [self = std::move(self), args...]() mutable { self.complete(args...); });
+  }
   // Reads one chunk into s->in.
   template <class Self>
   static void fill(State* s, Self& self) {
@@ -135,21 +149,24 @@ class LeanTlsStream {
   struct HandshakeOp {
     State* s;
     enum { kStart, kFlushing, kReading } step = kStart;
+    boost::system::error_code failed;  // a fatal error whose alert is being sent
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}, size_t n = 0) {
+      const bool did_io = step != kStart;
       if (step == kFlushing) sent(s);
       if (step == kReading) filled(s, ec ? 0 : n);
-      if (ec) return self.complete(ec);
+      if (ec) return finish(self, did_io, ec);
+      if (failed) return finish(self, did_io, failed);
       ERR_clear_error();
       const int r = SSL_do_handshake(s->ssl.get());
+      bool want_read = false;
+      if (r != 1) failed = ssl_failure(s, r, &want_read);
       if (!s->out.empty()) {  // ServerHello, tickets, alerts: out before anything else
         step = kFlushing;
         return flush(s, self);
       }
-      if (r == 1) return self.complete({});
-      bool want_read = false;
-      auto failure = ssl_failure(s, r, &want_read);
-      if (!want_read) return self.complete(failure);
+      if (r == 1) return finish(self, did_io, boost::system::error_code{});
+      if (!want_read) return finish(self, did_io, failed);
       step = kReading;
       fill(s, self);
     }
@@ -159,8 +176,10 @@ class LeanTlsStream {
     State* s;
     boost::asio::mutable_buffer buffer;
     bool reading = false;
+    bool did_io = false;
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}, size_t n = 0) {
+      if (reading) did_io = true;
       if (reading) {
         filled(s, ec ? 0 : n);
         reading = false;
@@ -168,16 +187,17 @@ class LeanTlsStream {
           s->tcp_eof = true;
           ec = {};
         }
-        if (ec) return self.complete(ec, 0);
+        if (ec) return finish(self, did_io, ec, size_t{0});
       }
-      if (buffer.size() == 0) return self.complete({}, 0);
+      if (buffer.size() == 0) return finish(self, did_io, boost::system::error_code{}, size_t{0});
       ERR_clear_error();
       const int r = SSL_read(s->ssl.get(), buffer.data(), static_cast<int>(std::min<size_t>(buffer.size(), INT32_MAX)));
-      if (r > 0) return self.complete({}, static_cast<size_t>(r));
+      if (r > 0) return finish(self, did_io, boost::system::error_code{}, static_cast<size_t>(r));
       bool want_read = false;
       auto failure = ssl_failure(s, r, &want_read);
-      if (!want_read) return self.complete(failure, 0);
-      if (s->tcp_eof) return self.complete(boost::asio::ssl::error::stream_truncated, 0);
+      if (!want_read) return finish(self, did_io, failure, size_t{0});
+      if (s->tcp_eof)
+        return finish(self, did_io, boost::system::error_code(boost::asio::ssl::error::stream_truncated), size_t{0});
       reading = true;
       fill(s, self);
     }
@@ -192,9 +212,11 @@ class LeanTlsStream {
     void operator()(Self& self, boost::system::error_code ec = {}, size_t = 0) {
       if (flushing) {
         sent(s);
+        // Output an SSL_read produced meanwhile (KeyUpdate answer) goes out next, in order.
+        if (!ec && !s->out.empty()) return flush(s, self);
         return self.complete(ec, ec ? 0 : written);
       }
-      if (buffers.empty()) return self.complete({}, 0);
+      if (buffers.empty()) return finish(self, false, boost::system::error_code{}, size_t{0});
       for (const auto& b : buffers) {
         ERR_clear_error();
         const int r = SSL_write(s->ssl.get(), b.data(), static_cast<int>(b.size()));
@@ -202,7 +224,9 @@ class LeanTlsStream {
           bool want_read = false;
           auto failure = ssl_failure(s, r, &want_read);
           if (written > 0) break;  // report what was encrypted; the caller writes the rest
-          return self.complete(want_read ? boost::asio::error::operation_not_supported : failure, 0);
+          return finish(self, false,
+                        want_read ? boost::system::error_code(boost::asio::error::operation_not_supported) : failure,
+                        size_t{0});
         }
         written += static_cast<size_t>(r);
       }
@@ -224,8 +248,12 @@ class LeanTlsStream {
       }
       ERR_clear_error();
       (void)SSL_shutdown(s->ssl.get());  // our close_notify; the peer's is not awaited
+      if (s->out.empty()) {
+        boost::system::error_code ignored;
+        s->tcp.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+        return finish(self, false, boost::system::error_code{});
+      }
       flushing = true;
-      if (s->out.empty()) return (*this)(self);
       flush(s, self);
     }
   };

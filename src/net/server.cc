@@ -59,17 +59,19 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
  public:
   HttpSession(Shared& shared, Socket&& socket, ssl::context& ctx, ConnectionCounter::Slot slot)
     requires kTls
-      : shared_(shared), stream_(std::move(socket), ctx), slot_(std::move(slot)) {}
+      : shared_(shared), stream_(std::move(socket), ctx), executor_(stream_.get_executor()), slot_(std::move(slot)) {}
   HttpSession(Shared& shared, Socket&& socket)
     requires(!kTls)
-      : shared_(shared), stream_(std::move(socket)) {}
+      : shared_(shared), stream_(std::move(socket)), executor_(stream_.get_executor()) {}
 
   void run() {
     asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&HttpSession::start, this->shared_from_this()));
   }
 
+  // From the shutdown thread: the executor was kept, since stream_ may have moved to
+  // a channel session by now.
   void stop() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    asio::post(executor_, [self = this->shared_from_this()] {
       self->stopping_ = true;
       if (self->reading_) beast::get_lowest_layer(self->stream_).cancel();  // idle: end it
     });
@@ -241,6 +243,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
 
   Shared& shared_;
   Stream stream_;
+  typename Stream::executor_type executor_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_ = "?";

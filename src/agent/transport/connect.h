@@ -17,7 +17,14 @@ namespace ck::transport {
 template <class Handler>
 void async_connect_target(boost::beast::tcp_stream& stream, const ServerTarget& target, Handler&& handler) {
   if (!target.source) return stream.async_connect(target.endpoints, std::forward<Handler>(handler));
-  const boost::asio::ip::tcp::endpoint server = target.endpoints.front();
+  // The server's first address of the source address's family.
+  boost::asio::ip::tcp::endpoint server = target.endpoints.front();
+  for (const auto& ep : target.endpoints) {
+    if (ep.address().is_v4() == target.source->is_v4()) {
+      server = ep;
+      break;
+    }
+  }
   auto& socket = stream.socket();
   boost::system::error_code ec;
   socket.open(server.protocol(), ec);
