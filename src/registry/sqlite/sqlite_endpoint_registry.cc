@@ -14,6 +14,9 @@
 namespace ck::registry {
 namespace {
 
+// Raised whenever kSchema or kIdentityColumns change (PRAGMA user_version).
+constexpr int64_t kSchemaVersion = 1;
+
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS endpoints(
   agent_id           TEXT PRIMARY KEY CHECK (length(agent_id) BETWEEN 1 AND 64),
@@ -223,7 +226,15 @@ Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const st
   if (!exists) CK_RETURN_IF_ERROR(ensure_directory(parent_directory(path), 0700));
   CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, Mode::kWriter));
   if (!exists) ::chmod(path.c_str(), 0600);
-  {
+  // A registry already at this schema needs no write lock to be opened: under a busy
+  // server (group commits back to back) certmgr status/-l would otherwise queue for it.
+  bool current = false;
+  {  // the statement is finalized before any transaction below
+    CK_ASSIGN_OR_RETURN(auto version, db.prepare("PRAGMA user_version"));
+    CK_ASSIGN_OR_RETURN(bool has_version, version.step());
+    current = has_version && version.int64(0) >= kSchemaVersion;
+  }
+  if (!current) {
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db, true));
     CK_RETURN_IF_ERROR(db.exec(kSchema));
     for (const auto& [column, alter] : kIdentityColumns) {
@@ -232,6 +243,7 @@ Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const st
       CK_ASSIGN_OR_RETURN(bool present, has.step());
       if (!present) CK_RETURN_IF_ERROR(db.exec(alter));
     }
+    CK_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
     CK_RETURN_IF_ERROR(txn.commit());
   }
   return std::unique_ptr<EndpointRegistry>(new SqliteEndpointRegistry(std::move(db), false));
