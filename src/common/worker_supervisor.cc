@@ -29,12 +29,6 @@ struct Worker {
   bool pending_restart = false;
 };
 
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 1;
-}
-
 std::string describe(int status) {
   if (WIFSIGNALED(status)) return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
                                   strsignal(WTERMSIG(status)) + ")";
@@ -185,6 +179,12 @@ int stop_all(std::vector<Worker>& workers, const SupervisorOptions& options) {
 }
 
 }  // namespace
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
 
 int supervise_workers(const SupervisorOptions& options, const WorkerMain& worker, const std::function<void()>& on_ready) {
   sigset_t chld;

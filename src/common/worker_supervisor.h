@@ -29,6 +29,9 @@ using WorkerMain = std::function<int(int index, const std::function<void()>& rea
 // Returns 0 when every worker ended with 0 (after a signal, or on its own when
 // restart is false), otherwise the first non-zero exit code seen. `on_ready` runs once,
 // in the supervisor, when all workers are ready.
+// A child's waitpid() status as an exit code: its own, or 128 + the signal that ended it.
+int exit_code_of(int wait_status);
+
 int supervise_workers(const SupervisorOptions& options, const WorkerMain& worker,
                       const std::function<void()>& on_ready = {});
 

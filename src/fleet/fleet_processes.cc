@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/file_util.h"
+#include "common/worker_supervisor.h"
 
 namespace ck::fleet {
 namespace {
@@ -197,7 +198,7 @@ int run_fleet_processes(int processes, int agents, double progress_every, const 
   for (Child& c : children) {
     int status = 0;
     if (::waitpid(c.pid, &status, 0) == c.pid)
-      c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+      c.exit_code = exit_code_of(status);
     code = std::max(code, c.exit_code);
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();

@@ -20,11 +20,6 @@ void TlsSessionSlot::attach(SSL* ssl) {
   if (session_ && SSL_SESSION_is_resumable(session_)) SSL_set_session(ssl, session_);
 }
 
-bool TlsSessionSlot::has_session() const {
-  std::lock_guard lock(mu_);
-  return session_ != nullptr;
-}
-
 void TlsSessionSlot::enable_on(SSL_CTX* ctx) {
   // Our slots keep the sessions; OpenSSL's own client cache would only grow.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);

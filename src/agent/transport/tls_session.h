@@ -22,7 +22,6 @@ class TlsSessionSlot {
   // Before the handshake on `ssl`: offers the saved session, and routes the tickets
   // of this connection here. The slot must outlive the connection.
   void attach(SSL* ssl);
-  bool has_session() const;
 
   // Makes a client context hand new sessions to the slot attached to each connection.
   static void enable_on(SSL_CTX* ctx);
