@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "archive/backup_writer.h"
+#include "common/fault_point.h"
 #include "archive/store_files.h"
 #include "cli/backup_args.h"
 #include "cli/cli_support.h"
@@ -29,8 +30,10 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   if (!backup.ok()) return fail(backup.error());
   auto bytes = archive::encode_backup(*backup, *password);
   if (!bytes.ok()) return fail(bytes.error());
+  fault_point("backup.encoded");
   Status written = archive::write_backup_file(**files, *where, *bytes, (*store)->location());
   if (!written.ok()) return fail(written.error());
+  fault_point("backup.written");
 
   const auto without_key = archive::certificates_without_key(*backup);
   const auto* current = backup->current();

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/cli_support.h"
+#include "common/fault_point.h"
 #include "cli/generate_backup.h"
 #include "crypto/key.h"
 
@@ -55,8 +56,10 @@ int run_generate(const GenerateArgs& args, GlobalOptions& global) {
   });
   auto record = store::generate_certificate(**store, options, operation_context());
   if (!record.ok()) return fail(record.error());
+  fault_point("generate.committed");
 
   auto backup = write_generate_backup(global, **store, *password);
+  fault_point("generate.backup_written");
   if (global.json) {
     boost::json::object out{{"current", cert_to_json(*record, 0)}};
     if (previous) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/cli_support.h"
+#include "common/fault_point.h"
 #include "common/file_util.h"
 #include "crypto/pkcs12.h"
 
@@ -40,12 +41,14 @@ int run_import(ImportArgs args, GlobalOptions& global) {
   if (!data.ok()) return fail(data.error());
   auto contents = crypto::read_pkcs12(*data, *password);
   if (!contents.ok()) return fail(contents.error().with_context(pfx_path));
+  fault_point("import.pfx_decoded");
   auto store = open_store(global, /*for_write=*/true);
   if (!store.ok()) return fail(store.error());
   auto record = store::install_current(**store, contents->key, contents->certificate,
                                        /*exportable=*/false, /*revoke_previous=*/false, "import",
                                        operation_context());
   if (!record.ok()) return fail(record.error());
+  fault_point("import.committed");
   if (global.json) {
     print_json(boost::json::object{{"current", cert_to_json(*record, 0)}});
   } else {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "archive/backup_reader.h"
+#include "common/fault_point.h"
 #include "archive/backup_writer.h"
 #include "archive/restore.h"
 #include "archive/store_files.h"
@@ -77,6 +78,7 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   Status restorable = archive::check_restorable(*backup);
   if (!restorable.ok()) return fail(restorable.error().with_context(zip));
   for (const auto& w : backup->warnings) std::cerr << "certmgr: warning: " << w << "\n";
+  fault_point("restore.archive_decoded");
   std::cerr.flush();
 
   auto store = open_store(global, /*for_write=*/true);
@@ -85,9 +87,11 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   if (!not_revoked.ok()) return fail(not_revoked.error());
   auto safety = backup_what_restore_drops(global, **store, *backup, *password);
   if (!safety.ok()) return fail(safety.error());
+  fault_point("restore.safety_backup_written");
   const bool exportable = !args.no_export;
   auto summary = archive::restore_backup(**store, *backup, exportable, zip, operation_context());
   if (!summary.ok()) return fail(summary.error());
+  fault_point("restore.committed");
 
   const size_t without_key = summary->certificates - summary->with_key;
   if (global.json) {

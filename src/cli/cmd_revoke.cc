@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli_support.h"
+#include "common/fault_point.h"
 
 namespace ck::cli {
 namespace {
@@ -36,6 +37,7 @@ int run_revoke(std::string fingerprint, GlobalOptions& global) {
   if (!full.ok()) return fail(full.error());
   auto record = store::revoke_certificate(**store, *full, operation_context());
   if (!record.ok()) return fail(record.error());
+  fault_point("revoke.committed");
   if (global.json)
     print_json(boost::json::object{{"revoked", record->fingerprint}, {"key_erased", true}});
   else

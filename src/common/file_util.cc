@@ -1,4 +1,5 @@
 #include "common/file_util.h"
+#include "common/fault_point.h"
 
 #include <cerrno>
 #include <cstring>
@@ -35,6 +36,16 @@ std::string random_suffix() {
   char buf[17];
   snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
   return buf;
+}
+
+// ".NAME.tmp-<random>" beside `path`: hidden from ls, never a name a user asked for.
+std::string hidden_temp_name(const std::string& path) {
+  return parent_directory(path) + "/." + std::filesystem::path(path).filename().string() + ".tmp-" +
+         random_suffix();
+}
+
+Error exists_error(const std::string& path) {
+  return make_error(ErrorKind::kConflict, path + " already exists");
 }
 
 }  // namespace
@@ -98,14 +109,20 @@ Result<std::string> read_private_file(const std::string& path, size_t max_bytes,
 }
 
 Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path, mode_t mode) {
-  const std::string tmp = parent_directory(path) + "/." + std::filesystem::path(path).filename().string() +
-                          ".tmp-" + random_suffix();
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return errno_error("cannot create", tmp, errno);
+  // An unnamed file (O_TMPFILE) gets its name only at commit: a process killed while
+  // writing leaves nothing behind. Filesystems without it (some network mounts) get a
+  // hidden named temporary, removed on every path but SIGKILL.
+  std::string tmp;
+  int fd = ::open(parent_directory(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd < 0) {
+    tmp = hidden_temp_name(path);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) return errno_error("cannot create", tmp, errno);
+  }
   if (::fchmod(fd, mode) != 0) {
-    Error e = errno_error("cannot chmod", tmp, errno);
+    Error e = errno_error("cannot chmod", tmp.empty() ? path : tmp, errno);
     ::close(fd);
-    ::unlink(tmp.c_str());
+    if (!tmp.empty()) ::unlink(tmp.c_str());
     return e;
   }
   return AtomicFileWriter(path, tmp, fd);
@@ -128,22 +145,59 @@ Status AtomicFileWriter::write(std::string_view data) {
     ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error("cannot write", tmp_, errno);
+      return errno_error("cannot write", tmp_.empty() ? path_ : tmp_, errno);
     }
     off += static_cast<size_t>(n);
   }
   return ok_status();
 }
 
-Status AtomicFileWriter::commit() {
-  if (::fsync(fd_) != 0) return errno_error("cannot fsync", tmp_, errno);
-  int fd = fd_;
+// Gives the unnamed file the name `name` (link(2) never replaces an existing file);
+// 0 or the errno.
+int AtomicFileWriter::link_unnamed(const std::string& name) {
+  const std::string self = "/proc/self/fd/" + std::to_string(fd_);
+  return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
+}
+
+Status AtomicFileWriter::finish_writing() {
+  fault_point("file.temp_written");
+  if (::fsync(fd_) != 0) return errno_error("cannot fsync", tmp_.empty() ? path_ : tmp_, errno);
+  return ok_status();
+}
+
+void AtomicFileWriter::close_and_sync_folder(bool renamed) {
+  if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (::close(fd) != 0) return errno_error("cannot close", tmp_, errno);
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return errno_error("cannot rename to", path_, errno);
   tmp_.clear();
+  if (renamed) fault_point("file.renamed");
   Fd dfd(::open(parent_directory(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some network mounts refuse it
+}
+
+Status AtomicFileWriter::commit() {
+  CK_RETURN_IF_ERROR(finish_writing());
+  if (tmp_.empty()) {
+    const std::string name = hidden_temp_name(path_);
+    if (int err = link_unnamed(name)) return errno_error("cannot create", name, err);
+    tmp_ = name;  // from here the destructor removes it on failure
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) return errno_error("cannot rename to", path_, errno);
+  close_and_sync_folder(/*renamed=*/true);
+  return ok_status();
+}
+
+Status AtomicFileWriter::commit_new() {
+  CK_RETURN_IF_ERROR(finish_writing());
+  if (tmp_.empty()) {
+    if (int err = link_unnamed(path_))
+      return err == EEXIST ? exists_error(path_) : errno_error("cannot create", path_, err);
+  } else {
+    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+      return errno == EEXIST ? exists_error(path_) : errno_error("cannot create", path_, errno);
+    }
+    ::unlink(tmp_.c_str());
+  }
+  close_and_sync_folder(/*renamed=*/true);
   return ok_status();
 }
 
@@ -151,6 +205,12 @@ Status write_file_atomic(const std::string& path, const std::string& data, mode_
   CK_ASSIGN_OR_RETURN(AtomicFileWriter writer, AtomicFileWriter::create(path, mode));
   CK_RETURN_IF_ERROR(writer.write(data));
   return writer.commit();
+}
+
+Status write_new_file(const std::string& path, const std::string& data, mode_t mode) {
+  CK_ASSIGN_OR_RETURN(AtomicFileWriter writer, AtomicFileWriter::create(path, mode));
+  CK_RETURN_IF_ERROR(writer.write(data));
+  return writer.commit_new();
 }
 
 Status ensure_directory(const std::string& dir, mode_t mode) {

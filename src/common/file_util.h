@@ -19,9 +19,14 @@ Result<std::string> read_private_file(const std::string& path, size_t max_bytes,
 // Writes `data` to `path` atomically with permission bits `mode`.
 Status write_file_atomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 
-// Streams into a temporary file beside `path`; commit() fsyncs and renames it into
-// place. Destroyed without commit, it removes the temporary file: the target is
-// never left half-written. One thread at a time.
+// Creates `path` with `data`, complete or not at all; never replaces an existing file
+// (kConflict "already exists"), so two processes racing to create it cannot both win.
+Status write_new_file(const std::string& path, const std::string& data, mode_t mode = 0600);
+
+// Streams into an unnamed temporary file in `path`'s folder (a hidden named one where
+// the filesystem has no O_TMPFILE); commit() fsyncs and renames it into place,
+// commit_new() links it only if `path` does not exist. Destroyed without commit, it
+// leaves nothing: the target is never half-written. One thread at a time.
 class AtomicFileWriter {
  public:
   static Result<AtomicFileWriter> create(const std::string& path, mode_t mode = 0644);
@@ -32,9 +37,14 @@ class AtomicFileWriter {
 
   Status write(std::string_view data);
   Status commit();
+  Status commit_new();
   const std::string& path() const { return path_; }
 
  private:
+  Status finish_writing();
+  int link_unnamed(const std::string& name);
+  void close_and_sync_folder(bool renamed);
+
   AtomicFileWriter(std::string path, std::string tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
   std::string path_, tmp_;
   int fd_ = -1;

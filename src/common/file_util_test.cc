@@ -68,5 +68,21 @@ TEST(FileUtil, UncommittedStreamingWriteLeavesNothing) {
   EXPECT_EQ(entries, 1);
 }
 
+TEST(FileUtil, NewFileNeverReplacesAnExistingOne) {
+  auto dir = temp_dir();
+  ASSERT_TRUE(write_new_file(dir + "/kek", "first").ok());
+  struct stat st{};
+  ASSERT_EQ(::stat((dir + "/kek").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  Status second = write_new_file(dir + "/kek", "second");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().kind, ErrorKind::kConflict);
+  EXPECT_NE(second.error().message.find("already exists"), std::string::npos) << second.error().message;
+  EXPECT_EQ(*read_file(dir + "/kek"), "first");
+  int entries = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1) << "a temporary file was left";
+}
+
 }  // namespace
 }  // namespace ck

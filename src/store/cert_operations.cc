@@ -1,4 +1,5 @@
 #include "store/cert_operations.h"
+#include "common/fault_point.h"
 
 #include "crypto/rotation_statement.h"
 
@@ -103,6 +104,7 @@ Result<CertRecord> generate_certificate(CertStore& store, const GenerateOptions&
   CK_ASSIGN_OR_RETURN(auto key, crypto::PrivateKey::generate(options.algorithm));
   CK_ASSIGN_OR_RETURN(auto cert, crypto::Certificate::make_self_signed(
                                      key, crypto::kAuthenticationSubject, options.days, ctx.now()));
+  fault_point("generate.key_made");
   return install_current(store, key, cert, /*exportable=*/true, options.revoke_previous, "generate", ctx);
 }
 

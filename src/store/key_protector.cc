@@ -1,4 +1,5 @@
 #include "store/key_protector.h"
+#include "common/fault_point.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -62,9 +63,13 @@ Result<KeyProtector> KeyProtector::open(const std::string& path, bool create) {
       return make_error(ErrorKind::kNotFound,
                         "key-encryption key " + path + " is missing (the store's keys cannot be read)");
     }
-    // write_file_atomic creates a new 0600 file and renames it over the path.
+    // Created complete or not at all, and never over another process's key: two first
+    // openers racing here must end up with the same key, or one's keys are lost.
     std::string kek = crypto::to_hex(crypto::random_bytes(32));
-    CK_RETURN_IF_ERROR(write_file_atomic(path, kek + "\n", 0600));
+    Status created = write_new_file(path, kek + "\n", 0600);
+    if (!created.ok() && created.error().kind == ErrorKind::kConflict) return open(path, /*create=*/false);
+    CK_RETURN_IF_ERROR(created);
+    fault_point("store.kek.created");
     return KeyProtector(path, kek);
   }
   if (fd < 0 && errno == ELOOP) {

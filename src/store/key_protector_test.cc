@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace ck::store {
 namespace {
@@ -31,6 +33,33 @@ TEST_F(KekFile, CreatedPrivateAndReopened) {
   ASSERT_EQ(::stat(kek_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_TRUE(KeyProtector::open(kek_, false).ok());
+}
+
+// Two processes opening a new store at once must end with one key-encryption key: the
+// loser of the race reads the winner's, or the keys it sealed would be lost.
+TEST_F(KekFile, RacingCreatorsShareOneKey) {
+  for (int round = 0; round < 20; ++round) {
+    const std::string path = dir_ + "/race-" + std::to_string(round) + ".kek";
+    std::vector<std::string> sealed(8);
+    std::vector<std::thread> openers;
+    auto key = crypto::PrivateKey::generate(crypto::Algorithm::kEcdsaP256);
+    ASSERT_TRUE(key.ok());
+    for (size_t i = 0; i < sealed.size(); ++i) {
+      openers.emplace_back([&, i] {
+        auto kp = KeyProtector::open(path, true);
+        if (!kp.ok()) return;
+        auto s = kp->seal(*key);
+        if (s.ok()) sealed[i] = *s;
+      });
+    }
+    for (auto& t : openers) t.join();
+    auto final_kek = KeyProtector::open(path, false);
+    ASSERT_TRUE(final_kek.ok());
+    for (const auto& s : sealed) {
+      ASSERT_FALSE(s.empty());
+      EXPECT_TRUE(final_kek->unseal(s).ok()) << "a key sealed under a key-encryption key that lost the race";
+    }
+  }
 }
 
 TEST_F(KekFile, SymlinkIsRefused) {

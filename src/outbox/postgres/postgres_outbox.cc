@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "outbox/message_row.h"
+#include "common/fault_point.h"
 #include "outbox/outbox.h"
 #include "store/postgres/pg_conn.h"
 
@@ -69,7 +70,9 @@ class PostgresOutbox final : public Outbox {
       return make_error(ErrorKind::kConflict, "message " + m.jti + " is already in the outbox");
     if (!ins.ok()) return ins.error();
     CK_RETURN_IF_ERROR(pg::notify_best_effort(conn_, std::string(kNotifyChannel)));
+    fault_point("outbox.add.before_commit");
     CK_RETURN_IF_ERROR(txn.commit());
+    fault_point("outbox.add.committed");
     return m;
   }
 

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "outbox/message_row.h"
+#include "common/fault_point.h"
 #include "outbox/outbox.h"
 #include "store/sqlite/sqlite_db.h"
 
@@ -64,7 +65,9 @@ class SqliteOutbox final : public Outbox {
     if (!s.ok() && s.error().kind == ErrorKind::kConflict)
       return make_error(ErrorKind::kConflict, "message " + m.jti + " is already in the outbox");
     CK_RETURN_IF_ERROR(s);
+    fault_point("outbox.add.before_commit");
     CK_RETURN_IF_ERROR(txn.commit());
+    fault_point("outbox.add.committed");
     return m;
   }
 

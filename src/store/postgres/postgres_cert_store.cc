@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/file_util.h"
+#include "common/fault_point.h"
 #include "store/cert_store.h"
 #include "store/key_protector.h"
 #include "store/postgres/pg_conn.h"
@@ -277,7 +278,10 @@ class PostgresCertStore final : public CertStore {
         conn_.exec("UPDATE meta SET value = value + 1 WHERE key = 'change_counter'"));
     // Wakes the servers LISTENing (delivered at commit; they also poll the counter).
     CK_RETURN_IF_ERROR(pg::notify_best_effort(conn_, "certkeeper_store"));
-    return txn.commit();
+    fault_point("store.write.before_commit");
+    CK_RETURN_IF_ERROR(txn.commit());
+    fault_point("store.write.committed");
+    return ok_status();
   }
 
   Result<int64_t> change_counter() override {

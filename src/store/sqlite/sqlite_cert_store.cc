@@ -1,4 +1,5 @@
 #include "store/sqlite/sqlite_cert_store.h"
+#include "common/fault_point.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -227,7 +228,10 @@ class SqliteCertStore final : public CertStore {
     SqliteCertTxn t(db_, keys_, clock_);
     CK_RETURN_IF_ERROR(fn(t));
     CK_RETURN_IF_ERROR(db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'change_counter'"));
-    return txn.commit();
+    fault_point("store.write.before_commit");
+    CK_RETURN_IF_ERROR(txn.commit());
+    fault_point("store.write.committed");
+    return ok_status();
   }
 
   Result<int64_t> change_counter() override {
