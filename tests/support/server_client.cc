@@ -231,7 +231,8 @@ std::optional<std::string> ChannelClient::read(std::chrono::milliseconds timeout
 }
 
 ServerUnderTest::ServerUnderTest(const std::string& store_url, const std::string& state_dir,
-                                 const std::vector<std::string>& extra_args) {
+                                 const std::vector<std::string>& extra_args,
+                                 const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv = {bin("certkeeper-server"), "--store",     store_url,
                                    "--listen",               "127.0.0.1:0", "--metrics-listen",
                                    "127.0.0.1:0",            "--state-dir", state_dir};
@@ -240,7 +241,8 @@ ServerUnderTest::ServerUnderTest(const std::string& store_url, const std::string
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   RunOptions options;
-  options.unset_env = {"CERTKEEPER_STORE"};
+  options.unset_env = {"CERTKEEPER_STORE", "CK_FAULT_AT", "CK_FAULT_TRACE"};
+  options.env = env;
   child_ = std::make_unique<ChildProcess>(argv, options);
   if (auto a = parse_listening_line(child_->wait_for_line("(agents)", std::chrono::seconds(20)))) agents_ = *a;
   static const std::regex unix_re(R"(listening on unix:(.+) \(admin\))");

@@ -73,7 +73,8 @@ class ServerUnderTest {
  public:
   // `store_url` must already hold a current certificate (unless testing refusal).
   ServerUnderTest(const std::string& store_url, const std::string& state_dir,
-                  const std::vector<std::string>& extra_args = {});
+                  const std::vector<std::string>& extra_args = {},
+                  const std::map<std::string, std::string>& env = {});
   bool started() const { return agents_.port != 0 && metrics_.port != 0 && !admin_socket_.empty(); }
   const HostPort& agents() const { return agents_; }
   const HostPort& metrics() const { return metrics_; }
