@@ -181,12 +181,23 @@ Status check_encrypted_contents(PKCS12* p12, const std::string& pass,
 }  // namespace
 
 void load_legacy_provider() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // Loading "legacy" explicitly disables the implicit default provider, so load both.
-    OSSL_PROVIDER_load(nullptr, "default");
-    if (OSSL_PROVIDER_load(nullptr, "legacy") == nullptr) ERR_clear_error();
-  });
+  // Loaded once for the process and unloaded at exit (before OpenSSL's own cleanup,
+  // which was registered earlier), so leak checkers see nothing left behind.
+  struct Providers {
+    OSSL_PROVIDER* base = nullptr;
+    OSSL_PROVIDER* legacy = nullptr;
+    Providers() {
+      // Loading "legacy" explicitly disables the implicit default provider, so load both.
+      base = OSSL_PROVIDER_load(nullptr, "default");
+      legacy = OSSL_PROVIDER_load(nullptr, "legacy");
+      if (legacy == nullptr) ERR_clear_error();
+    }
+    ~Providers() {
+      if (legacy) OSSL_PROVIDER_unload(legacy);
+      if (base) OSSL_PROVIDER_unload(base);
+    }
+  };
+  static Providers providers;  // thread-safe initialisation
 }
 
 Result<Pkcs12Contents> read_pkcs12(std::string_view data, std::string_view password) {
