@@ -15,6 +15,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -51,8 +52,8 @@ ProcessResult certmgr(const std::string& dir, std::vector<std::string> args,
   args.insert(args.begin(), {bin("certmgr"), "--store", store_url(dir)});
   RunOptions options;
   options.env = std::move(env);
-  options.unset_env = {"CERTKEEPER_STORE", "CERTKEEPER_BACKUP_DIR", "CERTKEEPER_CONFIG", "CK_FAULT_AT",
-                       "CK_FAULT_TRACE"};
+  options.unset_env = {"CERTKEEPER_STORE", "CERTKEEPER_BACKUP_DIR", "CERTKEEPER_CONFIG", "CERTKEEPER_STORE_KEY_FILE",
+                       "CK_FAULT_AT", "CK_FAULT_TRACE"};
   options.timeout = std::chrono::seconds(120);
   return run(args, options);
 }
@@ -241,6 +242,7 @@ TEST_P(CrashSafetyTest, KilledAtEveryStepLeavesTheStateBeforeOrAfter) {
     const std::string dir = fs::path(base).parent_path().string() + "/kill-" + std::to_string(i);
     copy_tree(base, dir);
     ProcessResult killed = certmgr(dir, args, {{"CK_FAULT_AT", steps[i]}});
+    ASSERT_FALSE(killed.timed_out) << "hung instead of reaching the step";
     ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << "not killed at the step: " << killed.err << killed.out;
 
     const std::string state = describe_store(dir, known);
@@ -250,7 +252,11 @@ TEST_P(CrashSafetyTest, KilledAtEveryStepLeavesTheStateBeforeOrAfter) {
     (sc.changes_store ? state == before : !wrote_backup) ? ++ended_before : ++ended_after;
     if (fs::exists(dir + "/store/ck.db")) must(certmgr(dir, {"status"}), "status after the kill");
 
+    // A kill between naming a temporary and renaming it may leave one hidden
+    // ".NAME.tmp-<pid>-…" file (the next write into that folder removes it); nothing else.
+    const std::regex our_temp(R"((^|/)\.[^/]+\.tmp-[0-9]+-[0-9a-f]{16}$)");
     for (const auto& f : files_under(dir)) {
+      if (std::regex_search(f, our_temp)) continue;
       EXPECT_EQ(f.find(".tmp-"), std::string::npos) << "temporary file left: " << f;
       EXPECT_EQ(f.find(".old-"), std::string::npos) << "temporary file left: " << f;
     }
@@ -265,8 +271,9 @@ TEST_P(CrashSafetyTest, KilledAtEveryStepLeavesTheStateBeforeOrAfter) {
       must(certmgr(dir, {"verify-backup", kPassword, dir + "/out/store-backup.zip"}), "the backup written");
 
     // Nothing is wedged: the operation, run again, works (an import or a revoke already
-    // done says so).
+    // done says so), and leaves no temporary file at all.
     ProcessResult again = certmgr(dir, args);
+    for (const auto& f : files_under(dir)) EXPECT_EQ(f.find(".tmp-"), std::string::npos) << "left after a rerun: " << f;
     if (state == after && (args[0] == "revoke" || args[0] == "-ine")) {
       EXPECT_EQ(again.exit_code, 1) << again.err;
       EXPECT_NE(again.err.find("already"), std::string::npos) << again.err;

@@ -2,6 +2,7 @@
 
 #ifdef CK_FAULT_INJECTION
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ struct FaultConfig {
 FaultConfig& config() {
   static FaultConfig* c = [] {
     auto* cfg = new FaultConfig;  // never destroyed: points may be reached during exit
+    // Never in a setuid/setgid or capability-raised process: its caller's environment
+    // must not choose files it writes or when it dies.
+    if (::getauxval(AT_SECURE)) return cfg;
     if (const char* t = std::getenv("CK_FAULT_TRACE")) cfg->trace_path = t;
     if (const char* a = std::getenv("CK_FAULT_AT")) {
       std::string spec = a;
@@ -43,7 +47,7 @@ FaultConfig& config() {
 void append_trace(const std::string& path, std::string_view name) {
   // One write(2) per line on an O_APPEND descriptor: lines from several threads or
   // processes never interleave, and nothing is buffered when the process dies.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;
   std::string line(name);
   line += '\n';
@@ -61,12 +65,9 @@ void fault_point(std::string_view name) {
   if (cfg.hits.fetch_add(1) + 1 == cfg.kill_on_hit) ::kill(::getpid(), SIGKILL);
 }
 
-bool fault_injection_compiled_in() { return true; }
-
 #else
 
 void fault_point(std::string_view) {}
-bool fault_injection_compiled_in() { return false; }
 
 #endif
 

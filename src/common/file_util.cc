@@ -2,10 +2,13 @@
 #include "common/fault_point.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <random>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,10 +41,36 @@ std::string random_suffix() {
   return buf;
 }
 
-// ".NAME.tmp-<random>" beside `path`: hidden from ls, never a name a user asked for.
+// ".NAME.tmp-<pid>-<random>" beside `path`: hidden from ls, never a name a user asked
+// for, and its writer's pid says whether it is stale.
 std::string hidden_temp_name(const std::string& path) {
   return parent_directory(path) + "/." + std::filesystem::path(path).filename().string() + ".tmp-" +
-         random_suffix();
+         std::to_string(::getpid()) + "-" + random_suffix();
+}
+
+// Removes our temporaries (".NAME.tmp-<pid>-<16 hex>") in `path`'s folder whose writer no
+// longer runs: killed between naming its temporary and renaming it. Local folders only:
+// a pid means nothing on a share that other hosts write to.
+void remove_stale_temps(const std::string& path) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent_directory(path), ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp-");
+    if (name.empty() || name[0] != '.' || at == std::string::npos) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + at + 5, &end, 10);
+    if (pid <= 0 || *end != '-' || std::strlen(end + 1) != 16 ||
+        std::strspn(end + 1, "0123456789abcdef") != 16)
+      continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) ::unlink(entry.path().c_str());
+  }
+}
+
+// O_TMPFILE files get their name through /proc/self/fd; without /proc (some chroots and
+// sandboxes) only named temporaries work.
+bool unnamed_files_usable() {
+  static const bool usable = ::access("/proc/self/fd", X_OK) == 0;
+  return usable;
 }
 
 Error exists_error(const std::string& path) {
@@ -110,17 +139,19 @@ Result<std::string> read_private_file(const std::string& path, size_t max_bytes,
 
 Result<AtomicFileWriter> AtomicFileWriter::create(const std::string& path, mode_t mode) {
   // An unnamed file (O_TMPFILE) gets its name only at commit: a process killed while
-  // writing leaves nothing behind. Filesystems without it (some network mounts) get a
+  // writing leaves nothing behind. Filesystems without it (network mounts, FUSE) get a
   // hidden named temporary, removed on every path but SIGKILL.
   std::string tmp;
-  int fd = ::open(parent_directory(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
-  if (fd < 0) {
+  int fd = unnamed_files_usable() ? ::open(parent_directory(path).c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, mode) : -1;
+  if (fd >= 0) {
+    remove_stale_temps(path);
+  } else {
     tmp = hidden_temp_name(path);
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) return errno_error("cannot create", tmp, errno);
+    if (fd < 0) return errno_error("cannot create", path, errno);
   }
   if (::fchmod(fd, mode) != 0) {
-    Error e = errno_error("cannot chmod", tmp.empty() ? path : tmp, errno);
+    Error e = errno_error("cannot chmod", path, errno);
     ::close(fd);
     if (!tmp.empty()) ::unlink(tmp.c_str());
     return e;
@@ -145,7 +176,7 @@ Status AtomicFileWriter::write(std::string_view data) {
     ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno_error("cannot write", tmp_.empty() ? path_ : tmp_, errno);
+      return errno_error("cannot write", path_, errno);
     }
     off += static_cast<size_t>(n);
   }
@@ -159,45 +190,53 @@ int AtomicFileWriter::link_unnamed(const std::string& name) {
   return ::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0 ? 0 : errno;
 }
 
-Status AtomicFileWriter::finish_writing() {
+// Data on disk and the descriptor closed (network filesystems report write errors at
+// close); an unnamed file is first given the name `name`.
+Status AtomicFileWriter::finish_writing(const std::string& name) {
   fault_point("file.temp_written");
-  if (::fsync(fd_) != 0) return errno_error("cannot fsync", tmp_.empty() ? path_ : tmp_, errno);
+  if (::fsync(fd_) != 0) return errno_error("cannot fsync", path_, errno);
+  if (tmp_.empty()) {
+    if (int err = link_unnamed(name)) return err == EEXIST ? exists_error(name) : errno_error("cannot create", name, err);
+    if (name != path_) tmp_ = name;  // from here the destructor removes it on failure
+    fault_point("file.linked");
+  }
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) return errno_error("cannot close", path_, errno);
   return ok_status();
 }
 
-void AtomicFileWriter::close_and_sync_folder(bool renamed) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+void AtomicFileWriter::sync_folder() {
   tmp_.clear();
-  if (renamed) fault_point("file.renamed");
+  fault_point("file.renamed");
   Fd dfd(::open(parent_directory(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd.get() >= 0) ::fsync(dfd.get());  // best effort: some network mounts refuse it
 }
 
 Status AtomicFileWriter::commit() {
-  CK_RETURN_IF_ERROR(finish_writing());
-  if (tmp_.empty()) {
-    const std::string name = hidden_temp_name(path_);
-    if (int err = link_unnamed(name)) return errno_error("cannot create", name, err);
-    tmp_ = name;  // from here the destructor removes it on failure
-  }
+  CK_RETURN_IF_ERROR(finish_writing(tmp_.empty() ? hidden_temp_name(path_) : tmp_));
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) return errno_error("cannot rename to", path_, errno);
-  close_and_sync_folder(/*renamed=*/true);
+  sync_folder();
   return ok_status();
 }
 
 Status AtomicFileWriter::commit_new() {
-  CK_RETURN_IF_ERROR(finish_writing());
   if (tmp_.empty()) {
-    if (int err = link_unnamed(path_))
-      return err == EEXIST ? exists_error(path_) : errno_error("cannot create", path_, err);
-  } else {
-    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+    // Linking the unnamed file to the final name is atomic and never replaces.
+    CK_RETURN_IF_ERROR(finish_writing(path_));
+    sync_folder();
+    return ok_status();
+  }
+  CK_RETURN_IF_ERROR(finish_writing(tmp_));
+  if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST) return exists_error(path_);
+    if (errno != EINVAL && errno != ENOSYS) return errno_error("cannot rename to", path_, errno);
+    // No RENAME_NOREPLACE here (some network filesystems): link(2) never replaces either.
+    if (::link(tmp_.c_str(), path_.c_str()) != 0)
       return errno == EEXIST ? exists_error(path_) : errno_error("cannot create", path_, errno);
-    }
     ::unlink(tmp_.c_str());
   }
-  close_and_sync_folder(/*renamed=*/true);
+  sync_folder();
   return ok_status();
 }
 

@@ -25,8 +25,10 @@ Status write_new_file(const std::string& path, const std::string& data, mode_t m
 
 // Streams into an unnamed temporary file in `path`'s folder (a hidden named one where
 // the filesystem has no O_TMPFILE); commit() fsyncs and renames it into place,
-// commit_new() links it only if `path` does not exist. Destroyed without commit, it
-// leaves nothing: the target is never half-written. One thread at a time.
+// commit_new() names it only if `path` does not exist. Destroyed without commit, it
+// leaves nothing: the target is never half-written. A process killed inside commit(),
+// between naming the temporary and renaming it, leaves a hidden ".NAME.tmp-<pid>-…"
+// file; the next atomic write into that (local) folder removes it. One thread at a time.
 class AtomicFileWriter {
  public:
   static Result<AtomicFileWriter> create(const std::string& path, mode_t mode = 0644);
@@ -41,9 +43,9 @@ class AtomicFileWriter {
   const std::string& path() const { return path_; }
 
  private:
-  Status finish_writing();
+  Status finish_writing(const std::string& name);
   int link_unnamed(const std::string& name);
-  void close_and_sync_folder(bool renamed);
+  void sync_folder();
 
   AtomicFileWriter(std::string path, std::string tmp, int fd) : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd) {}
   std::string path_, tmp_;

@@ -73,7 +73,9 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   void stop() override {
     asio::post(executor_, [self = this->shared_from_this()] {
       self->stopping_ = true;
-      if (self->reading_) beast::get_lowest_layer(self->stream_).cancel();  // idle: end it
+      // Idle, or still in its TLS handshake (no request yet, the agent retries): end it.
+      // Only a request being answered is drained.
+      if (self->reading_ || self->handshaking_) beast::get_lowest_layer(self->stream_).cancel();
     });
   }
 
@@ -99,6 +101,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
     if (!shared_.tracker.add(this->weak_from_this())) return;
     if constexpr (kTls) {
       lowest().expires_after(shared_.options.handshake_timeout);
+      handshaking_ = true;
       stream_.async_handshake(ssl::stream_base::server,
                               beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
     } else {
@@ -107,6 +110,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   }
 
   void on_handshake(beast::error_code ec) {
+    handshaking_ = false;
     if (ec) {
       // Not TLS, a timeout, or a peer that gave up: this connection only.
       spdlog::debug("TLS handshake with {} failed: {}", remote_, ec.message());
@@ -252,7 +256,7 @@ class HttpSession final : public Stoppable, public std::enable_shared_from_this<
   ConnectionCounter::Slot slot_;  // agent port: this connection's place under the caps
   std::string peer_key_;          // agent port: the client key's fingerprint, "" for none
   unsigned version_ = 11;
-  bool keep_alive_ = false, reading_ = false, stopping_ = false, drain_before_close_ = false;
+  bool keep_alive_ = false, reading_ = false, handshaking_ = false, stopping_ = false, drain_before_close_ = false;
   std::string drain_buf_;
   size_t drained_ = 0;
 };

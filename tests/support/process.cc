@@ -133,6 +133,7 @@ ProcessResult run(const std::vector<std::string>& argv, const RunOptions& o) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       ::kill(pid, SIGKILL);
+      r.timed_out = true;
       break;
     }
     if (::poll(fds.data(), fds.size(), static_cast<int>(left.count())) < 0 && errno != EINTR) break;

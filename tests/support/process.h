@@ -14,6 +14,7 @@ namespace ck::testing {
 
 struct ProcessResult {
   int exit_code = -1;  // 128+signal when killed by a signal
+  bool timed_out = false;  // killed by run() at RunOptions::timeout (exit_code 137 too)
   std::string out;
   std::string err;
 };
