@@ -123,14 +123,20 @@ TEST_F(CertmgrTest, GlobalFlagsFirstAndSecondGenerateRetiresFirst) {
 TEST_F(CertmgrTest, ConfigFileTheTomlParserWouldNotSurviveIsRefused) {
   const std::string config = dir_ + "/bad.toml";
   const std::string bodies[] = {std::string("store = \"x\"\n[\0\0drives]\nD = \"/mnt\"\n", 34),
-                                "store = \"x\"\n[!drives]\nD = \"/mnt\"\n", "log_level = \"info\x01\"\n"};
+                                "store = \"x\"\n[!drives]\nD = \"/mnt\"\n", "log_level = \"info\x01\"\n",
+                                "store =\xd0\xb1\"sqlite:x\"\n"};
   for (const auto& body : bodies) {
-    std::ofstream(config, std::ios::binary) << body;
+    std::ofstream(config, std::ios::binary | std::ios::trunc) << body;
     auto r = certmgr({"--config", config, "status"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("config " + config + ":"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
+  // Non-ASCII inside strings and comments is fine.
+  std::ofstream(config, std::ios::binary | std::ios::trunc)
+      << "# хранилище\nstore = \"sqlite:" << db_ << "\"  # путь\nbackup_dir = '/srv/резерв'\n";
+  auto ok = certmgr({"--config", config, "status"});
+  EXPECT_EQ(ok.err.find("config "), std::string::npos) << ok.err;
 }
 
 TEST_F(CertmgrTest, PasswordSourcesAndWeakPasswords) {
