@@ -212,8 +212,13 @@ void AgentRunner::send_replies(const std::vector<json::object>& replies) {
 
 void AgentRunner::open_channel() {
   ChannelClient::Callbacks cb;
-  auto self = shared_from_this();
-  cb.on_open = [self] {
+  // Weak: the runner owns the channel, so a strong capture would be a cycle that keeps
+  // both alive after a stop that races the channel's close (LeakSanitizer saw it in the
+  // fleet). The runner's own pending operations keep it alive while it works.
+  std::weak_ptr<AgentRunner> weak = weak_from_this();
+  cb.on_open = [weak] {
+    auto self = weak.lock();
+    if (!self) return;
     self->channel_open_ = true;
     self->channel_backoff_ = milliseconds(1000);
     spdlog::debug("channel open agent_id={}", self->agent_id_);
@@ -221,8 +226,12 @@ void AgentRunner::open_channel() {
     // that opened it is stale, and the server signs by what the channel says.
     if (self->agent_->pinned_fingerprint() != self->channel_hello_pin_) self->channel_->send(self->hello());
   };
-  cb.on_frame = [self](std::string frame) { self->on_channel_frame(std::move(frame)); };
-  cb.on_closed = [self](Error why) { self->on_channel_closed(std::move(why)); };
+  cb.on_frame = [weak](std::string frame) {
+    if (auto self = weak.lock()) self->on_channel_frame(std::move(frame));
+  };
+  cb.on_closed = [weak](Error why) {
+    if (auto self = weak.lock()) self->on_channel_closed(std::move(why));
+  };
   channel_ = ChannelClient::create(strand_, ctx_, trust_, server_, std::move(cb), options_.identity, tls_session_);
   channel_hello_pin_ = agent_->pinned_fingerprint();
   channel_->start(hello());
