@@ -109,6 +109,34 @@ class ServerTest : public ::testing::TestWithParam<Backend> {
     return std::stoll(text.substr(pos + name.size() + 2));
   }
 
+  // Starts `clients` threads, each checking in as PREFIX-c-i (at most `per_client`) until
+  // `stop`; the ids answered 200 are added to `answered` under `mu`.
+  void start_checkin_load(const std::string& prefix, int clients, int per_client, const std::string& fp,
+                          std::atomic<bool>& stop, std::mutex& mu, std::vector<std::string>& answered,
+                          std::vector<std::thread>& threads) {
+    for (int c = 0; c < clients; ++c) {
+      threads.emplace_back([&, prefix, fp, c, per_client] {
+        for (int i = 0; !stop.load() && i < per_client; ++i) {
+          std::string id = prefix + "-" + std::to_string(c) + "-" + std::to_string(i);
+          if (checkin(id, fp).status == 200) {
+            std::lock_guard<std::mutex> lock(mu);
+            answered.push_back(id);
+          }
+        }
+      });
+    }
+  }
+  // Every id in `ids` is in the registry (read with the server stopped).
+  void expect_recorded(const std::vector<std::string>& ids) {
+    auto reg = registry::open_endpoint_registry(url_);
+    ASSERT_TRUE(reg.ok()) << reg.error().message;
+    for (const auto& id : ids) {
+      auto e = (*reg)->find(id);
+      ASSERT_TRUE(e.ok());
+      EXPECT_TRUE(e->has_value()) << id << " was answered but is not in the registry";
+    }
+  }
+
   void TearDown() override {
     server_.reset();  // stop the server before its schema goes
     store_.reset();
@@ -507,31 +535,14 @@ TEST_P(ServerTest, SigtermExitsZeroAndEveryAnsweredCheckinIsRecorded) {
   std::mutex mu;
   std::vector<std::string> answered;
   std::vector<std::thread> clients;
-  for (int c = 0; c < 4; ++c) {
-    clients.emplace_back([&, c] {
-      for (int i = 0; !stop.load() && i < 200; ++i) {
-        std::string id = "drain-" + std::to_string(c) + "-" + std::to_string(i);
-        HttpReply r = checkin(id, fp);
-        if (r.status == 200) {
-          std::lock_guard<std::mutex> lock(mu);
-          answered.push_back(id);
-        }
-      }
-    });
-  }
+  start_checkin_load("drain", 4, 200, fp, stop, mu, answered, clients);
   std::this_thread::sleep_for(700ms);
   int code = server_->process().stop(SIGTERM, 15s);
   stop = true;
   for (auto& t : clients) t.join();
   EXPECT_EQ(code, 0) << server_->process().error_output();
   ASSERT_FALSE(answered.empty());
-  auto reg = registry::open_endpoint_registry(url_);
-  ASSERT_TRUE(reg.ok());
-  for (const auto& id : answered) {
-    auto e = (*reg)->find(id);
-    ASSERT_TRUE(e.ok());
-    EXPECT_TRUE(e->has_value()) << id << " was answered but is not in the registry";
-  }
+  expect_recorded(answered);
 }
 
 // SIGKILL under load: no drain, no flush. Every check-in answered before the kill is in
@@ -546,18 +557,7 @@ TEST_P(ServerTest, SigkillUnderLoadLosesNoAnsweredCheckinAndNoAcceptedMessage) {
   std::vector<std::string> answered;
   std::set<int64_t> accepted;
   std::vector<std::thread> clients;
-  for (int c = 0; c < 3; ++c) {
-    clients.emplace_back([&, c] {
-      for (int i = 0; !stop.load() && i < 4000; ++i) {
-        std::string id = "kill-" + std::to_string(c) + "-" + std::to_string(i);
-        HttpReply r = checkin(id, fp);
-        if (r.status == 200) {
-          std::lock_guard<std::mutex> lock(mu);
-          answered.push_back(id);
-        }
-      }
-    });
-  }
+  start_checkin_load("kill", 3, 4000, fp, stop, mu, answered, clients);
   clients.emplace_back([&] {
     for (int i = 0; !stop.load() && i < 4000; ++i) {
       HttpReply r = admin_request(server_->admin_socket(), "POST", "/v1/admin/messages",
@@ -583,14 +583,7 @@ TEST_P(ServerTest, SigkillUnderLoadLosesNoAnsweredCheckinAndNoAcceptedMessage) {
   ASSERT_FALSE(answered.empty());
   ASSERT_FALSE(accepted.empty());
 
-  auto reg = registry::open_endpoint_registry(url_);
-  ASSERT_TRUE(reg.ok()) << reg.error().message;
-  for (const auto& id : answered) {
-    auto e = (*reg)->find(id);
-    ASSERT_TRUE(e.ok());
-    EXPECT_TRUE(e->has_value()) << id << " was answered but is not in the registry";
-  }
-  reg->reset();
+  expect_recorded(answered);
 
   start({"--threads", "2"});
   std::set<int64_t> delivered;
