@@ -12,6 +12,7 @@
 #include "agent/client_identity.h"
 #include "agent/agent.h"
 #include "agent/file_state_store.h"
+#include "common/config/program_options.h"
 #include "common/logging.h"
 #include "agent/transport/runner.h"
 
@@ -19,9 +20,10 @@ namespace {
 
 int run(int argc, char** argv) {
   CLI::App app{"certkeeper-agent: verifies server-initiated messages and follows key rotations"};
-  std::string server, install_dir, agent_id, server_ca, log_level = "info";
+  std::string server, install_dir, agent_id, server_ca;
+  ck::config::CommonOptions common;
   double interval = 60;
-  bool once = false, no_channel = false, log_json = false;
+  bool once = false, no_channel = false;
   app.add_option("--server", server, "server URL, https://HOST:PORT")->required();
   app.add_option("--install-dir", install_dir, "folder holding OfcNTCer.dat and the agent state")
       ->required();
@@ -31,14 +33,9 @@ int run(int argc, char** argv) {
   app.add_option("--server-ca", server_ca, "CA file for the server's TLS certificate (else trust on first use)");
   app.add_flag("--once", once, "one check-in, then exit (0 when it succeeded)");
   app.add_flag("--no-channel", no_channel, "do not keep the WebSocket channel open");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
-  app.add_flag("--log-json", log_json, "log JSON lines");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  ck::init_logging(log_level, log_json);
+  ck::config::add_common_options(app, common, "info");
+  if (auto stop = ck::config::parse_program_options(app, "agent", argc, argv)) return *stop;
+  ck::config::start_logging(common);
 
   auto url = ck::transport::parse_server_url(server);
   if (!url.ok()) {

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "common/file_util.h"
+#include "common/config/program_options.h"
 #include "common/logging.h"
 #include "common/rlimit.h"
 #include "fleet/fleet.h"
@@ -42,7 +43,8 @@ std::string short_fp(const std::string& fp) { return fp.empty() ? "-" : fp.subst
 int run(int argc, char** argv) {
   CLI::App app{"certkeeper-fleet: many simulated agents in one process"};
   std::string server, agent_key_file, state_root, server_ca, until_converged, offline_file,
-      summary_file, log_level = "warn", id_prefix = "fleet-";
+      summary_file, id_prefix = "fleet-";
+  ck::config::CommonOptions common;
   int n = 100, threads = 2, max_inflight = 256, processes = 1;
   std::vector<std::string> source_ip_args;
   double checkin_bench = 0;
@@ -79,12 +81,8 @@ int run(int argc, char** argv) {
                  "stop once every agent pins FP (\"current\": the server's current fingerprint)");
   app.add_option("--progress", progress_every, "seconds between progress lines (0: none)");
   app.add_option("--summary", summary_file, "also write the summary JSON to FILE");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  ck::config::add_common_options(app, common, "warn");
+  if (auto stop = ck::config::parse_program_options(app, "fleet", argc, argv)) return *stop;
   if (!memory && state_root.empty()) {
     std::cerr << "one of --memory or --state-root DIR is required\n";
     return 2;
@@ -107,7 +105,7 @@ int run(int argc, char** argv) {
   }
   if (processes > n) processes = n;
   auto simulate = [&](const ck::fleet::FleetSlice& slice) -> int {
-    ck::init_logging(log_level);
+    ck::config::start_logging(common);
     ck::raise_open_file_limit();
 
     auto url = ck::transport::parse_server_url(server);

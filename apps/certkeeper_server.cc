@@ -22,7 +22,9 @@
 #include <iostream>
 #include <thread>
 
+#include "common/config/program_options.h"
 #include "common/file_util.h"
+#include "common/install_layout.h"
 #include "common/logging.h"
 #include "common/process_hardening.h"
 #include "common/rlimit.h"
@@ -37,54 +39,13 @@ namespace {
 
 using namespace ck;  // NOLINT
 
-// "key = value" lines ('#' comments) -> "--key=value" arguments, placed before the
-// real command line so that flags win (options take the last value).
-Result<std::vector<std::string>> config_args(const std::string& path) {
-  CK_ASSIGN_OR_RETURN(std::string text, read_file(path, 1 << 20));
-  std::vector<std::string> out;
-  size_t line_no = 0, pos = 0;
-  auto trim = [](std::string s) {
-    size_t b = s.find_first_not_of(" \t\r");
-    size_t e = s.find_last_not_of(" \t\r");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string line = trim(text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
-    pos = nl == std::string::npos ? text.size() + 1 : nl + 1;
-    ++line_no;
-    if (line.empty() || line[0] == '#') continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) {
-      return make_error(ErrorKind::kInvalidArgument,
-                        path + ":" + std::to_string(line_no) + ": expected \"key = value\"");
-    }
-    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
-    if (key == "config") continue;
-    out.push_back("--" + key + "=" + value);
-  }
-  return out;
-}
-
-// Finds --config FILE / --config=FILE in argv without parsing the rest.
-std::string find_config(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) return argv[i + 1];
-    if (a.rfind("--config=", 0) == 0) return a.substr(9);
-  }
-  return {};
-}
-
 struct Flags {
   std::string store_url;
-  std::string config;
   std::string listen = "127.0.0.1:8443";
   std::string admin_listen;  // default unix:<state-dir>/admin.sock
   std::string admin_group = "certkeeper";
   std::string metrics_listen = "127.0.0.1:9464";
-  std::string state_dir = "./var/server";
+  std::string state_dir = install_layout().state_dir + "/server";
   std::string tls_cert, tls_key;
   int threads = 2;
   double read_timeout = 30;
@@ -94,8 +55,7 @@ struct Flags {
   std::string enrollment = "auto";
   int max_new_agents_per_second = 2000;
   int deliveries_per_second = 5000;
-  std::string log_level = "info";
-  bool log_json = false;
+  config::CommonOptions common;
   int workers = 1;
 };
 
@@ -281,9 +241,10 @@ int main(int argc, char** argv) {
   Flags f;
   CLI::App app{"certkeeper-server: agent check-ins, signed messages and key deployment"};
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.add_option("--store", f.store_url, "store URL: sqlite:PATH or postgresql://... (default sqlite:./var/certkeeper.db)")
-      ->envname("CERTKEEPER_STORE");
-  app.add_option("--config", f.config, "file of \"key = value\" lines with the long flag names; flags win");
+  app.add_option("--store", f.store_url,
+                 "store URL: sqlite:PATH or postgresql://... (default sqlite:./var/certkeeper.db; installed: "
+                 "sqlite:/var/lib/certkeeper/certkeeper.db)");
+  config::add_common_options(app, f.common, "info");
   app.add_option("--listen", f.listen, "agent HTTPS listener HOST:PORT (port 0 picks one)")->capture_default_str();
   app.add_option("--admin-listen", f.admin_listen,
                  "admin API Unix socket unix:PATH (default unix:<state-dir>/admin.sock, mode 0660)");
@@ -329,26 +290,8 @@ int main(int argc, char** argv) {
                  "new agent keys bound per second at most (0: no limit); beyond, 503 + Retry-After")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
-  app.add_option("--log-level", f.log_level, "trace|debug|info|warn|error|off")->capture_default_str();
-  app.add_flag("--log-json", f.log_json, "log JSON lines");
-
-  std::vector<std::string> args;
-  if (std::string config = find_config(argc, argv); !config.empty()) {
-    auto from_file = config_args(config);
-    if (!from_file.ok()) {
-      std::fprintf(stderr, "certkeeper-server: --config: %s\n", from_file.error().message.c_str());
-      return 2;
-    }
-    args = std::move(from_file).value();
-  }
-  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
-  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  init_logging(f.log_level, f.log_json);
+  if (auto stop = config::parse_program_options(app, "server", argc, argv)) return *stop;
+  config::start_logging(f.common);
   if (!hardened.ok()) spdlog::warn("{}", hardened.error().message);
   try {
     return f.workers > 1 ? serve_workers(f) : serve(f);

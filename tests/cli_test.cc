@@ -1,6 +1,9 @@
 // certmgr as a new user runs it: the real binary, real files, checked with the
 // openssl command-line tool. Every failure case also checks the store is unchanged.
 #include <gtest/gtest.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
@@ -128,7 +131,7 @@ TEST_F(CertmgrTest, ConfigFileTheTomlParserWouldNotSurviveIsRefused) {
   for (const auto& body : bodies) {
     std::ofstream(config, std::ios::binary | std::ios::trunc) << body;
     auto r = certmgr({"--config", config, "status"});
-    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("config " + config + ":"), std::string::npos) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   }
@@ -137,6 +140,31 @@ TEST_F(CertmgrTest, ConfigFileTheTomlParserWouldNotSurviveIsRefused) {
       << "# хранилище\nstore = \"sqlite:" << db_ << "\"  # путь\nbackup_dir = '/srv/резерв'\n";
   auto ok = certmgr({"--config", config, "status"});
   EXPECT_EQ(ok.err.find("config "), std::string::npos) << ok.err;
+}
+
+// Installed, the store's folder belongs to the server's user. Root writing there would
+// leave keys the server cannot read: certmgr says whom to run as, and writes nothing.
+TEST_F(CertmgrTest, RootIsToldToActAsTheOwnerOfTheStoreFolder) {
+  const std::string folder = dir_ + "/owned";
+  ASSERT_EQ(::mkdir(folder.c_str(), 0700), 0);
+  const passwd* nobody = ::getpwnam("nobody");
+  ASSERT_NE(nobody, nullptr);
+  RunOptions o = env_;
+  o.env["CERTKEEPER_STORE"] = "sqlite:" + folder + "/ck.db";
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(folder.c_str(), nobody->pw_uid, nobody->pw_gid), 0);
+    auto r = certmgr({"-c", kStrong}, o);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_EQ(r.err, "certmgr: error: permission denied: " + folder +
+                         " belongs to nobody (run as the certkeeper administrator: sudo -u nobody certmgr ...)\n");
+  } else {
+    ASSERT_EQ(::chmod(folder.c_str(), 0500), 0);  // not root: the folder is simply not writable
+    auto r = certmgr({"-c", kStrong}, o);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("permission denied: " + folder + "/ck.db (run as the certkeeper administrator)"),
+              std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(folder)) << "nothing written";
 }
 
 TEST_F(CertmgrTest, PasswordSourcesAndWeakPasswords) {

@@ -307,20 +307,20 @@ TEST_F(NetworkPathsTest, ConfigFileDrivesAndSmbTable) {
   std::ofstream(config) << "[drives]\nY = '/mnt/x'\n[smb]\nport = \"445\"\n";
   o.env["CERTKEEPER_CONFIG"] = config;
   r = run({testing::bin("certmgr"), "status"}, o);
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("config " + config + ":4: 'smb.port' must be an integer"), std::string::npos) << r.err;
   std::ofstream(config) << "store = 'sqlite:/tmp/x.db'\nbackup_folder = 'x'\n";
   r = run({testing::bin("certmgr"), "status"}, o);
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(":2: unknown key 'backup_folder'"), std::string::npos) << r.err;
   std::ofstream(config) << "[drives]\nD = '/mnt/a'\nd = '/mnt/b'\n";
   r = run({testing::bin("certmgr"), "status"}, o);
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(":3: drive d is mapped twice"), std::string::npos) << r.err;
   std::ofstream(config) << "log_level = 'loud'\n";
   r = run({testing::bin("certmgr"), "status"}, o);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(":1: 'log_level' must be one of"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(":1: 'log_level': "), std::string::npos) << r.err;
 }
 
 TEST_F(NetworkPathsTest, EveryErrorIsOneLineAndChangesNothing) {

@@ -175,8 +175,8 @@ TEST_P(ServerTest, CheckinAnswersCurrentFingerprintAndIsRecorded) {
   EXPECT_EQ((*e)->ip_address, "10.1.2.3");
   auto after = metrics();
   EXPECT_EQ(metric(after, "certkeeper_checkins_total"), metric(before, "certkeeper_checkins_total") + 1);
-  EXPECT_GE(metric(after, "certkeeper_batches_total"), 1);
-  EXPECT_GE(metric(after, "certkeeper_batch_size_sum"), 1);
+  EXPECT_GE(metric(after, "certkeeper_registry_batch_size_count"), 1);
+  EXPECT_GE(metric(after, "certkeeper_registry_batch_size_sum"), 1);
   EXPECT_NE(after.find("certkeeper_endpoints{fingerprint=\"" + fp + "\",status=\"current\"} 1"), std::string::npos)
       << after;
   EXPECT_GT(metric(after, "certkeeper_channels_connected"), -1);
@@ -660,12 +660,54 @@ TEST_P(ServerTest, TlsIdentityIsGeneratedOnceAndKeptPrivate) {
 TEST_P(ServerTest, ConfigFileSetsOptionsAndFlagsWin) {
   std::string fp = generate();
   std::string config = dir_ + "/server.conf";
-  ASSERT_TRUE(write_file_atomic(config, "# test\nstore = " + url_ + "\nthreads = 3\nlisten = 127.0.0.1:1\n").ok());
+  ASSERT_TRUE(write_file_atomic(config, "# test\nstore = \"" + url_ + "\"\n[server]\nthreads = 3\nlisten = \"127.0.0.1:1\"\n[agent]\nserver = \"https://elsewhere:1\"\n").ok());
   // The config's listen port 1 is overridden by the flag (port 0).
   server_ = std::make_unique<ServerUnderTest>("sqlite:/nonexistent/overridden-below.db", dir_ + "/state",
                                               std::vector<std::string>{"--config", config, "--store", url_});
   ASSERT_TRUE(server_->started()) << server_->process().error_output();
   EXPECT_EQ(checkin_ok("cfg", fp).current_fingerprint, fp);
+}
+
+// The file sets a shared key; CERTKEEPER_LOG_FORMAT wins over it; the flag wins over both.
+TEST_P(ServerTest, EnvironmentWinsOverTheConfigFileAndTheFlagOverBoth) {
+  generate();
+  const std::string config = dir_ + "/certkeeper.toml";
+  ASSERT_TRUE(write_file_atomic(config, "log_format = \"journal\"\n[server]\nlog_level = \"info\"\n").ok());
+  auto first_log_line = [&](const std::map<std::string, std::string>& env, const std::vector<std::string>& flags) {
+    server_.reset();
+    std::vector<std::string> args = {"--config", config};
+    args.insert(args.end(), flags.begin(), flags.end());
+    server_ = std::make_unique<ServerUnderTest>(url_, dir_ + "/state", args, env);
+    EXPECT_TRUE(server_->started()) << server_->process().error_output();
+    EXPECT_EQ(server_->process().stop(SIGTERM), 0);
+    const std::string log = server_->process().error_output();
+    return log.substr(0, log.find('\n'));
+  };
+  EXPECT_EQ(first_log_line({}, {}).rfind("<6>info ", 0), 0u) << "the file's journal format";
+  EXPECT_EQ(first_log_line({{"CERTKEEPER_LOG_FORMAT", "json"}}, {}).rfind("{\"ts\":", 0), 0u) << "the variable";
+  const std::string flagged = first_log_line({{"CERTKEEPER_LOG_FORMAT", "json"}}, {"--log-format", "text"});
+  EXPECT_NE(flagged.find(" info "), std::string::npos) << flagged;
+  EXPECT_EQ(flagged.find('{'), std::string::npos) << flagged;
+}
+
+TEST(ServerConfig, AMistakeInTheFileIsAUsageErrorNamingFileLineAndKey) {
+  const std::string dir = temp_dir("server-config");
+  const std::string config = dir + "/certkeeper.toml";
+  ASSERT_TRUE(write_file_atomic(config, "[server]\nlisten = \"127.0.0.1:0\"\nthreds = 4\n").ok());
+  ProcessResult r = run({bin("certkeeper-server"), "--config", config}, RunOptions{.timeout = 30s});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "certkeeper-server: usage error: config " + config +
+                       ":3: unknown key 'server.threds' (not a flag of certkeeper-server; see its --help)\n");
+  ASSERT_TRUE(write_file_atomic(config, "[server]\nthreads = 0\n").ok());
+  r = run({bin("certkeeper-server"), "--config", config}, RunOptions{.timeout = 30s});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(config + ":2: 'server.threads': "), std::string::npos) << r.err;
+  // The agent reads the same file: its own table applies, the server's is skipped.
+  ASSERT_TRUE(write_file_atomic(config, "store = \"sqlite:/x.db\"\n[server]\nthreads = 0\n[agent]\ncheckin_interval = 0\n").ok());
+  r = run({bin("certkeeper-agent"), "--config", config, "--server", "https://127.0.0.1:1", "--install-dir", dir + "/a"},
+          RunOptions{.timeout = 30s});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(config + ":5: 'agent.checkin_interval': "), std::string::npos) << r.err;
 }
 
 // Store URLs end up in error messages: never with a password.

@@ -1,30 +1,22 @@
-// certmgr's config file (TOML, read with toml++), named by --config FILE or
-// CERTKEEPER_CONFIG. Flags override it; CERTKEEPER_* variables override it too.
+// certmgr's settings from the shared config file (common/config/config_file.h): the
+// global flags as keys (top level or [certmgr]), [smb] / [certmgr.smb] for the
+// --smb-* flags, and [drives] / [certmgr.drives] mapping drive letters:
 //   store = "sqlite:/var/lib/certkeeper/certkeeper.db"
+//   [certmgr]
 //   backup_dir = '\\fileserver\certs\backups'
-//   log_level = "warn"
-//   [smb]
-//   credentials = "/etc/certkeeper/smb-credentials"
-//   port = 445
-//   [drives]
-//   D = "/mnt/share"
+//   [certmgr.drives]
 //   Z = '\\fileserver\certs'
-// An unknown key or a wrong type is an error naming the key, the file and the line.
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "cli/command.h"
 #include "common/result.h"
 
 namespace ck::cli {
 
-// The config file named in argv (--config F / --config=F), else by CERTKEEPER_CONFIG;
-// "" when none.
-std::string find_config_file(const std::vector<std::string>& args);
-
-// Fills `global` with the file's settings (before the flags are parsed over them).
-Status load_config_file(const std::string& path, GlobalOptions& global);
+// Applies the file to certmgr's global options (`app` declares them; `global` holds the
+// drive table). Call before parsing the command line.
+Status load_certmgr_config(const std::string& path, CLI::App& app, GlobalOptions& global);
 
 }  // namespace ck::cli

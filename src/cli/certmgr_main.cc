@@ -1,11 +1,11 @@
 #include "cli/certmgr_main.h"
 
-#include "cli/certmgr_config.h"
-
 #include <iostream>
 
+#include "cli/certmgr_config.h"
 #include "cli/classic_forms.h"
 #include "cli/command.h"
+#include "common/config/config_file.h"
 #include "common/logging.h"
 #include "common/process_hardening.h"
 
@@ -30,28 +30,28 @@ int certmgr_main(int argc, char** argv) {
                "certmgr"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("--store", global.store_url, "store URL: sqlite:PATH or postgresql://… (env CERTKEEPER_STORE)")
-      ->envname("CERTKEEPER_STORE");
-  app.add_option("--config", global.config_file, "TOML config file (env CERTKEEPER_CONFIG); flags and CERTKEEPER_* win over it");
+  app.add_option("--store", global.store_url, "store URL: sqlite:PATH or postgresql://…");
+  app.add_option("--config", global.config_file,
+                 "TOML config file (docs/config.md; installed: /etc/certkeeper/certkeeper.toml); flags and "
+                 "CERTKEEPER_* variables win over it");
   app.add_option("--map-drive", global.map_drive,
                  "map a drive letter for D:\\dir\\file paths: D=/mnt/share or D=\\\\server\\share (repeatable)");
   app.add_option("--smb-credentials", global.smb_credentials,
-                 "SMB credentials file, mount.cifs format, mode 0600 (env CERTKEEPER_SMB_CREDENTIALS)")
-      ->envname("CERTKEEPER_SMB_CREDENTIALS");
+                 "SMB credentials file, mount.cifs format, mode 0600");
   app.add_option("--smb-port", global.smb_port, "TCP port of SMB servers whose path names none (default 445)");
   app.add_option("--backup-dir", global.backup_dir,
-                 "folder for the backups of -c and restore (default: the store's backups folder; env "
-                 "CERTKEEPER_BACKUP_DIR)")
-      ->envname("CERTKEEPER_BACKUP_DIR");
+                 "folder for the backups of -c and restore (default: the store's backups folder)");
   app.add_flag("--json", global.json, "machine-readable output");
-  app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off");
+  app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off")
+      ->check(CLI::IsMember(kLogLevels));
+  config::add_environment_names(app);  // before the commands: their options keep their own names
   for (AddCommandFn add : command_table()) add(app, global);
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (std::string config = find_config_file(args); !config.empty()) {
-    if (Status loaded = load_config_file(config, global); !loaded.ok()) {
-      std::cerr << "certmgr: error: " << one_line(loaded.error().message) << std::endl;
-      return kExitFailed;
+  if (std::string config = config::find_config_file(args); !config.empty()) {
+    if (Status loaded = load_certmgr_config(config, app, global); !loaded.ok()) {
+      std::cerr << "certmgr: usage error: " << one_line(loaded.error().message) << std::endl;
+      return kExitUsage;
     }
   }
   args = translate_classic_forms(args);

@@ -2,6 +2,11 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 namespace ck {
 namespace {
@@ -103,7 +108,36 @@ class EscapedMessage final : public spdlog::custom_flag_formatter {
   bool json_;
 };
 
+// %P : the syslog priority prefix journald turns into the record's level ("<3>" = err).
+class SyslogPriority final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    static const char* const kPrefix[] = {"<7>", "<7>", "<6>", "<4>", "<3>", "<2>", "<6>"};  // trace..critical, off
+    const char* p = kPrefix[static_cast<int>(msg.level)];
+    dest.append(p, p + 3);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<SyslogPriority>(); }
+};
+
+// systemd sets JOURNAL_STREAM=DEV:INODE for a service whose stderr is the journal.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat st;
+  if (!stream || ::fstat(STDERR_FILENO, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  return dev == static_cast<unsigned long long>(st.st_dev) && ino == static_cast<unsigned long long>(st.st_ino);
+}
+
 }  // namespace
+
+LogFormat resolve_log_format(const std::string& format) {
+  if (format == "text") return LogFormat::kText;
+  if (format == "journal") return LogFormat::kJournal;
+  if (format == "json") return LogFormat::kJson;
+  if (::isatty(STDERR_FILENO)) return LogFormat::kText;
+  return stderr_is_journal() ? LogFormat::kJournal : LogFormat::kJson;
+}
 
 std::string json_escape(std::string_view text) {
   std::string out;
@@ -126,13 +160,17 @@ std::string log_quote(std::string_view value, size_t max_bytes) {
   return out;
 }
 
-void init_logging(const std::string& level, bool json) {
+void init_logging(const std::string& level, LogFormat format) {
   auto logger = spdlog::get("certkeeper");
   if (!logger) logger = spdlog::stderr_color_mt("certkeeper");
+  const bool json = format == LogFormat::kJson;
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   formatter->add_flag<EscapedMessage>('*', json);
+  formatter->add_flag<SyslogPriority>('P');
+  // The journal stamps records itself.
   formatter->set_pattern(json ? R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})"
-                              : "%Y-%m-%dT%H:%M:%S.%eZ %l %*");
+                         : format == LogFormat::kJournal ? "%P%l %*"
+                                                         : "%Y-%m-%dT%H:%M:%S.%eZ %l %*");
   logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);

@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <sstream>
 #include <vector>
 
@@ -25,7 +29,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 std::string log_and_capture(bool json_logs, const std::string& message) {
-  init_logging("info", json_logs);
+  init_logging("info", json_logs ? LogFormat::kJson : LogFormat::kText);
   ::testing::internal::CaptureStderr();
   spdlog::info("reply from {} result={}", message, message);
   spdlog::warn("{}", message);
@@ -71,6 +75,43 @@ TEST(Logging, TextLinesStayOneLinePerRecord) {
   EXPECT_NE(lines[1].find("back\\slash\\nnext line\\r\\t"), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("c1:\\xc2\\x9b"), std::string::npos) << lines[1];
   EXPECT_LT(lines[2].size(), kMaxLogMessageBytes + 200);
+}
+
+// Under systemd the journal reads the "<N>" syslog priority and stamps the time itself.
+TEST(Logging, JournalLinesCarryTheSyslogPriority) {
+  init_logging("info", LogFormat::kJournal);
+  ::testing::internal::CaptureStderr();
+  spdlog::info("started {}", "x\ny");
+  spdlog::warn("slow");
+  spdlog::error("failed");
+  spdlog::default_logger()->flush();
+  auto lines = lines_of(::testing::internal::GetCapturedStderr());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "<6>info started x\\ny");
+  EXPECT_EQ(lines[1], "<4>warning slow");
+  EXPECT_EQ(lines[2], "<3>error failed");
+}
+
+// auto: text on a terminal, the journal when stderr is the stream $JOURNAL_STREAM names,
+// JSON lines otherwise (a pipe or a file, as here under ctest).
+TEST(Logging, AutoFormatFollowsWhereStderrGoes) {
+  EXPECT_EQ(resolve_log_format("text"), LogFormat::kText);
+  EXPECT_EQ(resolve_log_format("json"), LogFormat::kJson);
+  EXPECT_EQ(resolve_log_format("journal"), LogFormat::kJournal);
+  if (::isatty(STDERR_FILENO)) {
+    EXPECT_EQ(resolve_log_format("auto"), LogFormat::kText);
+    return;
+  }
+  ::unsetenv("JOURNAL_STREAM");
+  EXPECT_EQ(resolve_log_format("auto"), LogFormat::kJson);
+  struct stat st;
+  ASSERT_EQ(::fstat(STDERR_FILENO, &st), 0);
+  const std::string stream = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  ::setenv("JOURNAL_STREAM", stream.c_str(), 1);
+  EXPECT_EQ(resolve_log_format("auto"), LogFormat::kJournal);
+  ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1)).c_str(), 1);
+  EXPECT_EQ(resolve_log_format("auto"), LogFormat::kJson) << "another stream: not the journal";
+  ::unsetenv("JOURNAL_STREAM");
 }
 
 TEST(Logging, QuoteBoundsAndEscapesAValue) {

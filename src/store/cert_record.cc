@@ -1,5 +1,6 @@
 #include <cstdlib>
 
+#include "common/install_layout.h"
 #include "store/cert_store.h"
 
 namespace ck::store {
@@ -24,7 +25,8 @@ Result<CertStatus> parse_status(const std::string& s) {
 
 std::string default_store_url() {
   const char* env = std::getenv("CERTKEEPER_STORE");
-  return env && *env ? env : "sqlite:./var/certkeeper.db";
+  if (env && *env) return env;
+  return "sqlite:" + install_layout().state_dir + "/certkeeper.db";
 }
 
 }  // namespace ck::store

@@ -2,6 +2,7 @@
 #include "common/fault_point.h"
 
 #include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -108,8 +109,14 @@ class SqliteCertTxn final : public CertTxn {
     (void)row;
     return stmt.int64(0);
   }
-  Result<std::vector<AuditEntry>> audit_log() override {
-    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT at, actor, action, detail, fingerprints FROM audit ORDER BY id"));
+  Result<std::vector<AuditEntry>> audit_log(const AuditQuery& query) override {
+    // The newest `limit` matching rows by the primary key, then put back in order.
+    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(
+        "SELECT at, actor, action, detail, fingerprints FROM ("
+        "SELECT id, at, actor, action, detail, fingerprints FROM audit WHERE at >= ?1 "
+        "ORDER BY id DESC LIMIT ?2) ORDER BY id"));
+    stmt.bind(1, query.since);
+    stmt.bind(2, query.limit > 0 ? query.limit : int64_t{-1});  // SQLite: -1 is no limit
     std::vector<AuditEntry> out;
     for (;;) {
       CK_ASSIGN_OR_RETURN(bool row, stmt.step());
@@ -259,6 +266,16 @@ Status check_writable(const std::string& path) {
   if ((exists && ::access(path.c_str(), W_OK) != 0) || ::access(dir.c_str(), W_OK) != 0) {
     return make_error(ErrorKind::kPermissionDenied,
                       "permission denied: " + path + " (run as the certkeeper administrator)");
+  }
+  // Root can write anywhere, but what it creates there (keys, backups) would be root's and
+  // unreadable by the server, which runs as the folder's owner: act as that user instead.
+  struct stat st;
+  if (::geteuid() == 0 && ::stat(dir.c_str(), &st) == 0 && st.st_uid != 0) {
+    const passwd* owner = ::getpwuid(st.st_uid);
+    const std::string name = owner ? owner->pw_name : std::to_string(st.st_uid);
+    return make_error(ErrorKind::kPermissionDenied, "permission denied: " + dir + " belongs to " + name +
+                                                        " (run as the certkeeper administrator: sudo -u " + name +
+                                                        " certmgr ...)");
   }
   return ok_status();
 }
