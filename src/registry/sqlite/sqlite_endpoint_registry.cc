@@ -213,7 +213,12 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
 
 Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const std::string& path,
                                                                         bool read_only) {
-  bool exists = std::filesystem::exists(path);
+  std::error_code ec;
+  bool exists = std::filesystem::exists(path, ec);
+  if (ec) {
+    return make_error(ec == std::errc::permission_denied ? ErrorKind::kPermissionDenied : ErrorKind::kIo,
+                      "cannot open the registry " + path + ": " + ec.message());
+  }
   if (!read_only && exists &&
       (::access(path.c_str(), W_OK) != 0 || ::access(parent_directory(path).c_str(), W_OK) != 0)) {
     read_only = true;  // e.g. an auditor running certmgr -l: reading is all it needs

@@ -284,7 +284,14 @@ Status check_writable(const std::string& path) {
 
 Result<std::unique_ptr<CertStore>> open_sqlite_cert_store(const std::string& path,
                                                           const StoreOptions& options) {
-  bool exists = std::filesystem::exists(path);
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  if (ec == std::errc::permission_denied) {
+    // A folder this user may not enter (installed: /var/lib/certkeeper is 0750 certkeeper).
+    return make_error(ErrorKind::kPermissionDenied,
+                      "permission denied: " + path + " (run as the certkeeper administrator)");
+  }
+  if (ec) return make_error(ErrorKind::kIo, "cannot open the store " + path + ": " + ec.message());
   if (!exists && !options.create) {
     return make_error(ErrorKind::kNotFound, "store " + path + " does not exist");
   }
