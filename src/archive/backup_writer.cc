@@ -48,7 +48,8 @@ std::vector<std::string> certificates_without_key(const Backup& backup) {
   return out;
 }
 
-Result<std::string> encode_backup(const Backup& backup, const std::string& password) {
+Result<std::string> encode_backup(const Backup& backup, const std::string& password,
+                                  const std::function<void(size_t, size_t)>& on_certificate) {
   Manifest manifest;
   manifest.created = backup.created;
   manifest.store_generation = backup.store_generation;
@@ -80,6 +81,7 @@ Result<std::string> encode_backup(const Backup& backup, const std::string& passw
       pfx_files.emplace_back(*m.file, std::move(pfx));
     }
     manifest.certificates.push_back(std::move(m));
+    if (on_certificate) on_certificate(manifest.certificates.size(), backup.certificates.size());
   }
   CK_RETURN_IF_ERROR(zip.add(kManifestName, serialize_manifest(manifest)));
   for (auto& [name, data] : pfx_files) CK_RETURN_IF_ERROR(zip.add(name, std::move(data)));

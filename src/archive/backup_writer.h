@@ -4,6 +4,7 @@
 // Functions are thread-safe; the store serializes its own transactions.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,10 @@ Result<Backup> snapshot_store(store::CertStore& store, int64_t now);
 // Fingerprints of certificates listed without their key (not exportable or not held).
 std::vector<std::string> certificates_without_key(const Backup& backup);
 
-// The archive bytes. Every entry AES-256 encrypted with `password`.
-Result<std::string> encode_backup(const Backup& backup, const std::string& password);
+// The archive bytes. Every entry AES-256 encrypted with `password`. `on_certificate`, when
+// set, is called after each certificate is encoded with (done, total), for progress.
+Result<std::string> encode_backup(const Backup& backup, const std::string& password,
+                                  const std::function<void(size_t, size_t)>& on_certificate = {});
 
 // Writes `archive` to `where` (a local path, a share or a mapped drive) all at once:
 // temporary file in the same folder, then rename; mode 0600 for a local file. Refuses

@@ -42,6 +42,9 @@ int certmgr_main(int argc, char** argv) {
   app.add_option("--backup-dir", global.backup_dir,
                  "folder for the backups of -c and restore (default: the store's backups folder)");
   app.add_flag("--json", global.json, "machine-readable output");
+  CLI::Option* quiet = app.add_flag("-q,--quiet", global.quiet, "errors only on stderr: no warnings, notes or progress");
+  app.add_flag("-v,--verbose", global.verbose, "log at info level (-vv: debug)")->excludes(quiet);
+  app.parse_complete_callback([&global] { apply_output_options(global); });  // before the command runs
   app.add_option("--log-level", global.log_level, "trace|debug|info|warn|error|off")
       ->check(CLI::IsMember(kLogLevels));
   config::add_environment_names(app);  // before the commands: their options keep their own names

@@ -1,4 +1,4 @@
-// certmgr agents list [--json] | accept ID | reject ID | forget ID
+// certmgr agents list [--json] | accept ID | reject ID | forget ID   (list output: docs/output.md)
 // Agent identities (DESIGN.md §5): which key each agent id is bound to, and its
 // enrollment. `accept` lets a pending agent in (server run with --enrollment manual),
 // `reject` shuts it out, `forget` unbinds its key (an endpoint reinstalled with a new
@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/cli_support.h"
+#include "cli/output.h"
 #include "common/clock.h"
 #include "registry/endpoint_registry.h"
 
@@ -24,13 +25,14 @@ int list_agents(GlobalOptions& global, registry::EndpointRegistry& reg) {
   if (!global.json) std::cout << "AGENT_ID                                                         ENROLLMENT KEY\n";
   Status s = reg.for_each_endpoint([&](const registry::Endpoint& e) -> Status {
     if (global.json) {
-      rows.push_back(boost::json::object{{"agent_id", e.agent_id},
-                                         {"key_fingerprint", e.key_fingerprint},
-                                         {"enrollment", e.enrollment},
-                                         {"hostname", e.hostname},
+      // Agents report these: kept valid JSON whatever they sent.
+      rows.push_back(boost::json::object{{"agent_id", json_text(e.agent_id)},
+                                         {"key_fingerprint", json_text(e.key_fingerprint)},
+                                         {"enrollment", json_text(e.enrollment)},
+                                         {"hostname", json_text(e.hostname)},
                                          {"last_seen", format_rfc3339(e.last_seen)}});
     } else {
-      std::string id = e.agent_id;
+      std::string id = text_field(e.agent_id);  // one agent, one line
       id.resize(64, ' ');
       std::string enrollment = e.enrollment;
       enrollment.resize(10, ' ');
@@ -66,7 +68,7 @@ int run_agents(const AgentsArgs& a, GlobalOptions& global) {
     return t.append_audit(store::AuditEntry{system_clock().now(), operation_context().actor, "agents " + a.action,
                                             "agent " + a.agent_id + (key.empty() ? "" : ", key " + key), ""});
   });
-  if (!audited.ok()) std::cerr << "certmgr: warning: done, but not audited: " << audited.error().message << std::endl;
+  if (!audited.ok()) warn(global, "done, but not audited: " + audited.error().message);
   if (global.json) {
     print_json(boost::json::object{{"agent_id", a.agent_id}, {"action", a.action}, {"key_fingerprint", key}});
   } else if (a.action == "forget") {

@@ -10,6 +10,8 @@
 #include "archive/store_files.h"
 #include "cli/backup_args.h"
 #include "cli/cli_support.h"
+#include "cli/output.h"
+#include "cli/progress.h"
 
 namespace ck::cli {
 namespace {
@@ -28,7 +30,11 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   if (!store.ok()) return fail(store.error());
   auto backup = archive::snapshot_store(**store, operation_context().now());
   if (!backup.ok()) return fail(backup.error());
-  auto bytes = archive::encode_backup(*backup, *password);
+  // Each private key is encrypted with many PBKDF2 iterations: a large store takes a while.
+  Progress progress(global, "backup", "certificates", static_cast<int64_t>(backup->certificates.size()));
+  auto bytes = archive::encode_backup(*backup, *password,
+                                      [&](size_t done, size_t) { progress.update(static_cast<int64_t>(done)); });
+  progress.finish();
   if (!bytes.ok()) return fail(bytes.error());
   fault_point("backup.encoded");
   Status written = archive::write_backup_file(**files, *where, *bytes, (*store)->location());
@@ -64,10 +70,7 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
     std::cout.flush();
   }
   if (current_without_key) {
-    std::cerr
-        << "certmgr: warning: the current certificate's key is not exportable, so this backup "
-           "cannot restore a working store"
-        << std::endl;
+    warn(global, "the current certificate's key is not exportable, so this backup cannot restore a working store");
   }
   return kExitOk;
 }

@@ -1,13 +1,19 @@
 // certmgr list-mismatched CSV  (classic: -l CSV; "-" writes to stdout)
 // Every endpoint whose pinned fingerprint is not the current certificate's, as CSV
 // (DESIGN.md §4). Streams from the registry: a million endpoints never sit in memory.
-// A file is written atomically (temporary file, fsync, rename).
+// A file is written atomically (temporary file, fsync, rename). With --json, "-" prints
+// the same rows as one JSON document instead of CSV, and a file target still gets CSV
+// while stdout gets a JSON summary (shapes: docs/output.md). On a terminal, stderr shows
+// rows written so far.
 #include <iostream>
 #include <map>
 
 #include "archive/store_files.h"
 #include "cli/cli_support.h"
 #include "cli/csv_writer.h"
+#include "cli/endpoint_counts.h"
+#include "cli/output.h"
+#include "cli/progress.h"
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "registry/endpoint_registry.h"
@@ -64,6 +70,18 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
       global.store_url.empty() ? store::default_store_url() : global.store_url);
   if (!registry.ok()) return fail(registry.error());
 
+  // Rows written so far, out of the endpoints pinning anything but the current one.
+  Progress progress(global, "list-mismatched", "rows", 0, /*also_quiet_if_tty_stdout=*/to_stdout);
+  if (progress.enabled()) {
+    auto counts = endpoint_counts(global);
+    if (counts.ok()) {
+      int64_t total = 0;
+      for (const auto& [fp, n] : *counts) total += fp == current ? 0 : n;
+      progress.set_total(total);
+    }
+  }
+  const bool json_rows = to_stdout && global.json;
+
   // Buffer rows and flush in chunks: constant memory, few syscalls.
   std::string buffer;
   int64_t rows = 0;
@@ -77,17 +95,32 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
     buffer.clear();
     return ok_status();
   };
-  buffer = csv_row(kHeader);
+  // JSON: {"current": FP, "endpoints": [ROW, ...], "mismatched": N}, streamed.
+  buffer = json_rows ? "{\"current\":" + boost::json::serialize(boost::json::value(current)) + ",\"endpoints\":["
+                     : csv_row(kHeader);
   s = (*registry)->for_each_mismatched(current, [&](const registry::Endpoint& e) -> Status {
     auto it = statuses.find(e.pinned_fingerprint);
     const char* pinned_status = it == statuses.end() ? "unknown" : store::status_name(it->second);
-    append_csv_row(buffer, {e.agent_id, e.hostname, e.ip_address, e.domain, e.pinned_fingerprint, pinned_status,
-                            format_rfc3339(e.last_seen), e.agent_version});
+    const std::string last_seen = format_rfc3339(e.last_seen);
+    if (json_rows) {
+      if (rows > 0) buffer += ',';
+      buffer += boost::json::serialize(boost::json::object{
+          {kHeader[0], json_text(e.agent_id)},           {kHeader[1], json_text(e.hostname)},
+          {kHeader[2], json_text(e.ip_address)},         {kHeader[3], json_text(e.domain)},
+          {kHeader[4], json_text(e.pinned_fingerprint)}, {kHeader[5], pinned_status},
+          {kHeader[6], last_seen},                       {kHeader[7], json_text(e.agent_version)}});
+    } else {
+      append_csv_row(buffer, {e.agent_id, e.hostname, e.ip_address, e.domain, e.pinned_fingerprint, pinned_status,
+                              last_seen, e.agent_version});
+    }
     ++rows;
+    progress.update(rows);
     if (buffer.size() >= (1 << 16)) return flush();
     return ok_status();
   });
+  if (s.ok() && json_rows) buffer += "],\"mismatched\":" + std::to_string(rows) + "}\n";
   if (s.ok()) s = flush();
+  progress.finish();
   if (s.ok() && file) s = file->commit();
   if (!s.ok()) return fail(s.error());
   if (to_stdout) {
@@ -107,7 +140,7 @@ void add_list_mismatched_command(CLI::App& root, GlobalOptions& global) {
   auto target = std::make_shared<std::string>();
   CLI::App* cmd = root.add_subcommand(
       "list-mismatched", "CSV of endpoints whose pinned certificate is not the current one (classic: -l CSV)");
-  cmd->add_option("CSV", *target, "output file, or - for standard output")->required();
+  cmd->add_option("CSV", *target, "output file, or - for standard output (with --json: the rows as one JSON document)")->required();
   cmd->callback([target, &global] { global.exit_code = run_list_mismatched(*target, global); });
 }
 

@@ -16,6 +16,7 @@
 #include "archive/store_files.h"
 #include "cli/backup_args.h"
 #include "cli/cli_support.h"
+#include "cli/output.h"
 
 namespace ck::cli {
 namespace {
@@ -41,8 +42,8 @@ Result<std::string> backup_what_restore_drops(GlobalOptions& global, store::Cert
       continue;
     drops = true;
     if (c.key_in_store && !c.key) {
-      std::cerr << "certmgr: warning: the private key of " << c.certificate.fingerprint()
-                << " is not exportable and not in the backup; the restore removes it" << std::endl;
+      warn(global, "the private key of " + c.certificate.fingerprint() +
+                       " is not exportable and not in the backup; the restore removes it");
     }
   }
   if (!drops) return std::string();
@@ -77,9 +78,8 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   if (!backup.ok()) return fail(backup.error());
   Status restorable = archive::check_restorable(*backup);
   if (!restorable.ok()) return fail(restorable.error().with_context(zip));
-  for (const auto& w : backup->warnings) std::cerr << "certmgr: warning: " << w << "\n";
+  for (const auto& w : backup->warnings) warn(global, w);
   fault_point("restore.archive_decoded");
-  std::cerr.flush();
 
   auto store = open_store(global, /*for_write=*/true);
   if (!store.ok()) return fail(store.error());
@@ -120,11 +120,9 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
     std::cout.flush();
   }
   if (summary->previous_generation > summary->generation) {
-    std::cerr
-        << "certmgr: warning: the store had reached generation " << summary->previous_generation
-        << " but the backup only reaches " << summary->generation
-        << "; agents that already follow a newer certificate will show as unknown (certmgr -l)"
-        << std::endl;
+    warn(global, "the store had reached generation " + std::to_string(summary->previous_generation) +
+                     " but the backup only reaches " + std::to_string(summary->generation) +
+                     "; agents that already follow a newer certificate will show as unknown (certmgr -l)");
   }
   return kExitOk;
 }

@@ -8,6 +8,7 @@
 
 #include "cli/admin_client.h"
 #include "cli/cli_support.h"
+#include "cli/output.h"
 #include "common/actor.h"
 #include "outbox/outbox.h"
 #include "protocol/wire.h"
@@ -52,7 +53,7 @@ int send_to_outbox(const SendArgs& a, const protocol::AdminMessageRequest& req, 
                                                 std::to_string(added->seq) + ", jti " + added->jti,
                                             ""});
   });
-  if (!audited.ok()) std::cerr << "certmgr: warning: queued, but not audited: " << audited.error().message << std::endl;
+  if (!audited.ok()) warn(global, "queued, but not audited: " + audited.error().message);
   print_queued(a, req, protocol::AdminMessageResponse{added->seq, added->jti, added->exp}, global);
   return kExitOk;
 }

@@ -1,4 +1,4 @@
-// certmgr status [--json]
+// certmgr status [--json]   (output shapes: docs/output.md)
 // The current certificate, every retained one with its status, and how many
 // endpoints pin each. Warns when the current certificate expires within 30 days.
 #include <iomanip>
@@ -6,6 +6,7 @@
 
 #include "cli/cli_support.h"
 #include "cli/endpoint_counts.h"
+#include "cli/output.h"
 #include "common/clock.h"
 
 namespace ck::cli {
@@ -70,8 +71,8 @@ int run_status(GlobalOptions& global) {
     std::cout.flush();
   }
   if (expiring) {
-    std::cerr << "certmgr: warning: the current certificate expires on " << format_rfc3339(current->not_after)
-              << "; replace it (certmgr -c PASSWORD)" << std::endl;
+    warn(global, "the current certificate expires on " + format_rfc3339(current->not_after) +
+                     "; replace it (certmgr -c PASSWORD)");
   }
   return kExitOk;
 }

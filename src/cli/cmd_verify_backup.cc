@@ -1,4 +1,4 @@
-// certmgr verify-backup [PASSWORD] ZIP
+// certmgr verify-backup [PASSWORD] ZIP   (output shapes: docs/output.md)
 // Reports what a backup holds and whether every entry decrypts and every private key
 // matches its certificate (and the manifest, PFX files and rotation chain agree).
 // Changes nothing; never opens the store. Exit 1 when anything is wrong or the backup
@@ -9,6 +9,7 @@
 #include "archive/backup_reader.h"
 #include "cli/backup_args.h"
 #include "cli/cli_support.h"
+#include "cli/output.h"
 #include "common/clock.h"
 
 namespace ck::cli {
@@ -42,8 +43,7 @@ int run_verify_backup(BackupArgs args, GlobalOptions& global) {
   }
   Status restorable = archive::check_restorable(*backup);
   const bool manifest = backup->format_version > 0;
-  for (const auto& w : backup->warnings) std::cerr << "certmgr: warning: " << w << "\n";
-  std::cerr.flush();
+  for (const auto& w : backup->warnings) warn(global, w);
   if (global.json) {
     boost::json::array certs;
     for (const auto& c : backup->certificates) certs.push_back(cert_json(c));

@@ -22,6 +22,8 @@ inline constexpr int kExitUsage = 2;
 struct GlobalOptions {
   std::string store_url;  // --store / CERTKEEPER_STORE
   bool json = false;      // --json
+  bool quiet = false;     // --quiet: errors only on stderr (no warnings, notes or progress)
+  int verbose = 0;        // --verbose / -v: log level info; -vv: debug
   std::string log_level = "warn";
   std::string config_file;  // --config / CERTKEEPER_CONFIG (read before the flags)
   // Certificate paths (DESIGN.md §10).
@@ -35,6 +37,10 @@ struct GlobalOptions {
 };
 
 using AddCommandFn = void (*)(CLI::App& root, GlobalOptions& global);
+
+// Applies --quiet, --verbose and --log-level (sets up logging on stderr); runs once
+// parsing is complete, before the command. Defined in output.cc.
+void apply_output_options(GlobalOptions& global);
 
 // Every command; defined in commands.cc.
 const std::vector<AddCommandFn>& command_table();

@@ -14,6 +14,7 @@ void add_verify_backup_command(CLI::App&, GlobalOptions&);
 void add_send_command(CLI::App&, GlobalOptions&);
 void add_list_mismatched_command(CLI::App&, GlobalOptions&);
 void add_agents_command(CLI::App&, GlobalOptions&);
+void add_audit_command(CLI::App&, GlobalOptions&);
 
 const std::vector<AddCommandFn>& command_table() {
   static const std::vector<AddCommandFn> table = {
@@ -28,6 +29,7 @@ const std::vector<AddCommandFn>& command_table() {
       add_send_command,
       add_list_mismatched_command,
       add_agents_command,
+      add_audit_command,
   };
   return table;
 }

@@ -59,6 +59,13 @@ struct AuditEntry {
   std::string fingerprints;  // space-separated
 };
 
+// Which audit entries to read: those at or after `since` (unix seconds), of which the
+// most recent `limit` (0: all). Entries come back oldest first, in the order appended.
+struct AuditQuery {
+  int64_t since = 0;
+  int64_t limit = 0;
+};
+
 class CertTxn {
  public:
   virtual ~CertTxn() = default;
@@ -72,7 +79,10 @@ class CertTxn {
   // Rotation statements, by generation ascending.
   virtual Result<std::vector<RotationRecord>> rotations() = 0;
   virtual Result<int64_t> max_generation() = 0;
-  virtual Result<std::vector<AuditEntry>> audit_log() = 0;
+  // The whole audit log, oldest first.
+  Result<std::vector<AuditEntry>> audit_log() { return audit_log(AuditQuery{}); }
+  // Part of it, filtered and limited by the database (no full load for a large log).
+  virtual Result<std::vector<AuditEntry>> audit_log(const AuditQuery& query) = 0;
 
   // `key` may be null (certificate kept without its key).
   virtual Status insert(const CertRecord& record, const crypto::PrivateKey* key) = 0;

@@ -263,6 +263,37 @@ TEST_P(CertStoreTest, AuditLogIsAppendOnly) {
   EXPECT_EQ(audit[0].actor, "tester");
 }
 
+TEST_P(CertStoreTest, AuditQueryFiltersBySinceAndKeepsTheNewestLimitOldestFirst) {
+  // Appended out of time order on purpose: the order is the order appended (id).
+  const std::vector<int64_t> times = {100, 300, 200, 400, 500};
+  ASSERT_TRUE(store_
+                  ->write([&](CertTxn& t) -> Status {
+                    for (size_t i = 0; i < times.size(); ++i)
+                      CK_RETURN_IF_ERROR(t.append_audit(
+                          AuditEntry{times[i], "actor" + std::to_string(i), "act", "d", ""}));
+                    return ok_status();
+                  })
+                  .ok());
+  auto actors = [&](AuditQuery q) {
+    std::vector<std::string> out;
+    Status s = store_->read([&](CertTxn& t) -> Status {
+      CK_ASSIGN_OR_RETURN(auto entries, t.audit_log(q));
+      for (const auto& e : entries) out.push_back(e.actor);
+      return ok_status();
+    });
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(actors({}), (V{"actor0", "actor1", "actor2", "actor3", "actor4"}));
+  EXPECT_EQ(actors({0, 2}), (V{"actor3", "actor4"}));
+  EXPECT_EQ(actors({250, 0}), (V{"actor1", "actor3", "actor4"}));
+  EXPECT_EQ(actors({200, 3}), (V{"actor2", "actor3", "actor4"}));
+  EXPECT_EQ(actors({200, 1}), (V{"actor4"}));
+  EXPECT_EQ(actors({501, 0}), V{});
+  EXPECT_EQ(actors({0, 100}).size(), 5u);
+}
+
 TEST_P(CertStoreTest, ChangeCounterMovesOnEveryCommit) {
   auto c0 = store_->change_counter();
   ASSERT_TRUE(generate_certificate(*store_, {}, ctx()).ok());

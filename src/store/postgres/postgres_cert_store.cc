@@ -139,10 +139,15 @@ class PostgresCertTxn final : public CertTxn {
                         conn_.exec("SELECT coalesce(max(generation), 0) FROM certificates"));
     return rows.int64(0, 0);
   }
-  Result<std::vector<AuditEntry>> audit_log() override {
+  Result<std::vector<AuditEntry>> audit_log(const AuditQuery& query) override {
+    // The newest `limit` matching rows by the primary key, then put back in order.
     CK_ASSIGN_OR_RETURN(
         pg::Rows rows,
-        conn_.exec("SELECT at, actor, action, detail, fingerprints FROM audit ORDER BY id"));
+        conn_.exec("SELECT at, actor, action, detail, fingerprints FROM ("
+                   "SELECT id, at, actor, action, detail, fingerprints FROM audit WHERE at >= $1 "
+                   "ORDER BY id DESC LIMIT $2) AS newest ORDER BY id",
+                   {Param::int64(query.since),
+                    query.limit > 0 ? Param::int64(query.limit) : Param::null()}));  // NULL: no limit
     std::vector<AuditEntry> out;
     for (int i = 0; i < rows.size(); ++i) {
       out.push_back(AuditEntry{rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
