@@ -49,9 +49,9 @@ BatchingWriter::Stats BatchingWriter::stats() const {
   return s;
 }
 
-void BatchingWriter::record(size_t size, bool ok, double seconds) {
+void BatchingWriter::record(size_t size, bool ok, double seconds, bool count_rows) {
   std::lock_guard lock(mu_);
-  (ok ? stats_.committed : stats_.failed) += size;
+  if (count_rows) (ok ? stats_.committed : stats_.failed) += size;
   ++stats_.batches;
   stats_.last_batch_size = size;
   stats_.max_batch_size = std::max<uint64_t>(stats_.max_batch_size, size);
@@ -61,6 +61,10 @@ void BatchingWriter::record(size_t size, bool ok, double seconds) {
   }
   ++stats_.batch_size_buckets.back();
   stats_.commit_seconds_sum += seconds;
+  for (size_t i = 0; i < kCommitSecondsBounds.size(); ++i) {
+    if (seconds <= kCommitSecondsBounds[i]) ++stats_.commit_seconds_buckets[i];
+  }
+  ++stats_.commit_seconds_buckets.back();
 }
 
 void BatchingWriter::run() {
@@ -101,8 +105,11 @@ void BatchingWriter::run() {
     std::vector<std::string> refused;
     Status status = registry_.upsert_batch(endpoints, &refused);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    record(batch.size(), status.ok(), took.count());
-    if (!status.ok() && batch.size() > 1 && is_data_error(status.error())) {
+    const bool retry_alone = !status.ok() && batch.size() > 1 && is_data_error(status.error());
+    // A batch retried row by row counts its rows when each retry ends, so committed and
+    // failed only ever grow (they are exported as Prometheus counters).
+    record(batch.size(), status.ok(), took.count(), /*count_rows=*/!retry_alone);
+    if (retry_alone) {
       // One bad row must not fail its neighbours: write them one by one instead.
       for (Item& item : batch) {
         std::vector<std::string> one_refused;
@@ -129,11 +136,8 @@ bool BatchingWriter::is_data_error(const Error& e) {
 
 void BatchingWriter::record_retry(bool ok) {
   std::lock_guard lock(mu_);
-  // The batch was counted as failed; move this member to committed when it went in.
-  if (ok) {
-    --stats_.failed;
-    ++stats_.committed;
-  }
+  // The batch's rows were not counted yet (record with count_rows false).
+  ++(ok ? stats_.committed : stats_.failed);
   ++stats_.retried;
 }
 

@@ -45,8 +45,13 @@ class BatchingWriter {
 
   // Upper bounds (le) of the batch-size histogram buckets; a last bucket is +Inf.
   static constexpr std::array<uint64_t, 6> kBatchSizeBounds = {1, 10, 100, 1000, 10000, 100000};
+  // Upper bounds (le, seconds) of the commit-duration histogram buckets; a last bucket is +Inf.
+  static constexpr std::array<double, 13> kCommitSecondsBounds = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   struct Stats {
+    // committed and failed only grow: rows of a batch retried one by one are counted
+    // when their own retry ends.
     uint64_t committed = 0;  // check-ins in committed batches
     uint64_t failed = 0;     // check-ins in batches whose transaction failed
     uint64_t rejected = 0;   // refused by submit (queue full or shutting down)
@@ -58,7 +63,10 @@ class BatchingWriter {
     // Cumulative: batch_size_buckets[i] = batches of size <= kBatchSizeBounds[i];
     // the last entry is +Inf (== batches).
     std::array<uint64_t, kBatchSizeBounds.size() + 1> batch_size_buckets{};
-    double commit_seconds_sum = 0;  // time spent in upsert_batch
+    double commit_seconds_sum = 0;  // time spent in upsert_batch (histogram _sum; count = batches)
+    // Cumulative, like batch_size_buckets: batches whose upsert_batch took <=
+    // kCommitSecondsBounds[i].
+    std::array<uint64_t, kCommitSecondsBounds.size() + 1> commit_seconds_buckets{};
     uint64_t queued = 0;            // waiting now
   };
 
@@ -78,7 +86,7 @@ class BatchingWriter {
     Done done;
   };
   void run();
-  void record(size_t size, bool ok, double seconds);
+  void record(size_t size, bool ok, double seconds, bool count_rows);
   void record_retry(bool ok);
   static bool is_data_error(const Error& e);
   // The kPermissionDenied a check-in gets when its row belongs to another key.

@@ -158,6 +158,10 @@ TEST_P(BatchingWriterOnBackend, ConcurrentCheckinsShareTransactionsAndAreReadabl
     EXPECT_GT(stats.max_batch_size, 1u);
     EXPECT_EQ(stats.batch_size_buckets.back(), stats.batches);
     EXPECT_GT(stats.commit_seconds_sum, 0.0);
+    EXPECT_EQ(stats.commit_seconds_buckets.back(), stats.batches);
+    for (size_t i = 1; i < stats.commit_seconds_buckets.size(); ++i) {
+      EXPECT_LE(stats.commit_seconds_buckets[i - 1], stats.commit_seconds_buckets[i]) << "not cumulative at " << i;
+    }
   }
   EXPECT_EQ(ok.load(), kThreads * kPerThread);
   EXPECT_EQ(visible.load(), kThreads * kPerThread);

@@ -1,23 +1,27 @@
 // Server counters and the Prometheus text exposition (format 0.0.4) of GET /metrics.
+// Names follow https://prometheus.io/docs/practices/naming/: counters end in _total,
+// units are base units named in the metric (seconds), histograms have _bucket/_sum/_count.
+// Every metric is described in docs/metrics.md (a test keeps the two in step).
 // Counters are atomics: thread-safe, lock-free.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+
+#include "registry/batching_writer.h"
 
 namespace ck::server {
 
 struct Metrics {
-  std::atomic<int64_t> checkins_total{0};         // answered 200
+  std::atomic<int64_t> checkins_total{0};           // answered 200
   std::atomic<int64_t> checkins_rejected_total{0};  // 4xx answers on the agent port
-  std::atomic<int64_t> checkins_failed_total{0};    // registry commit failed (503)
-  std::atomic<int64_t> batches_total{0};
-  std::atomic<int64_t> batch_size_sum{0};
-  std::atomic<int64_t> batch_size_last{0};
+  std::atomic<int64_t> checkins_failed_total{0};    // registry commit failed or writer busy (503)
   std::atomic<int64_t> messages_signed_total{0};
-  std::atomic<int64_t> messages_pushed_total{0};  // sent live over a channel
+  std::atomic<int64_t> messages_pushed_total{0};   // sent live over a channel
   std::atomic<int64_t> rotations_served_total{0};  // check-in answers carrying a path
   std::atomic<int64_t> channel_replies_total{0};   // command replies received on channels
   std::atomic<int64_t> rotations_pushed_total{0};  // rotation paths pushed over channels
@@ -29,22 +33,15 @@ struct Metrics {
   std::atomic<int64_t> channels_without_hello_total{0};  // closed: no hello in time
   std::atomic<int64_t> tls_handshakes_total{0};          // completed on the agent port
   std::atomic<int64_t> tls_resumptions_total{0};         // ... of which resumed a session
-  std::atomic<int64_t> identity_refusals_total{0};        // wrong or missing agent key
-  std::atomic<int64_t> registrations_refused_total{0};    // over max_new_agents_per_second
-
-  // Copies a batching writer's totals (it owns them).
-  void set_batches(int64_t batches, int64_t size_sum, int64_t size_last) {
-    batches_total.store(batches);
-    batch_size_sum.store(size_sum);
-    batch_size_last.store(size_last);
-  }
-  void record_batch(int64_t size) {
-    batches_total.fetch_add(1);
-    batch_size_sum.fetch_add(size);
-    batch_size_last.store(size);
-  }
+  std::atomic<int64_t> identity_refusals_total{0};       // wrong or missing agent key
+  std::atomic<int64_t> registrations_refused_total{0};   // over max_new_agents_per_second
+  // When these counters began (Unix time, seconds): process_start_time_seconds, so that
+  // a restart (counters back to 0) is visible.
+  const double start_time_seconds =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 };
 
+// State read at scrape time, outside the counters.
 struct MetricsSnapshot {
   // fingerprint -> (status name, endpoints pinning it); status "unknown" when not stored.
   std::map<std::string, std::pair<std::string, int64_t>> endpoints_by_fingerprint;
@@ -54,8 +51,16 @@ struct MetricsSnapshot {
   int64_t channels_connected = 0;
   int64_t messages_queued = 0;
   int64_t cert_reloads = 0;
+  // The group-commit writer's totals and histograms (it owns them).
+  registry::BatchingWriter::Stats writer;
 };
 
 std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s);
+
+// A label value as the text format wants it: \ " and newline escaped.
+std::string escape_label_value(std::string_view value);
+
+// The version in certkeeper_build_info (the CMake project version).
+std::string_view build_version();
 
 }  // namespace ck::server

@@ -62,11 +62,7 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
     writer_->submit(std::move(e), std::move(done));
   };
   deps.count_by_fingerprint = [this]() { return registry_->count_by_fingerprint(); };
-  deps.refresh_metrics = [this](Metrics& m) {
-    auto st = writer_->stats();
-    m.set_batches(static_cast<int64_t>(st.batches), static_cast<int64_t>(st.batch_size_sum),
-                  static_cast<int64_t>(st.last_batch_size));
-  };
+  deps.refresh_metrics = [this](MetricsSnapshot& s) { s.writer = writer_->stats(); };
   deps.dispatch = [this](std::function<void()> fn) {
     if (dispatch_) {
       dispatch_(std::move(fn));

@@ -300,8 +300,8 @@ void Service::handle_metrics(HttpRequest req, Done done) {
 }
 
 HttpResponse Service::metrics() {
-  if (deps_.refresh_metrics) deps_.refresh_metrics(*deps_.metrics);
   MetricsSnapshot s;
+  if (deps_.refresh_metrics) deps_.refresh_metrics(s);
   auto ring = deps_.certs->snapshot();
   s.current_fingerprint = ring->current_fingerprint;
   s.current_expiry_seconds = deps_.certs->seconds_until_expiry();

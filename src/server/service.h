@@ -61,9 +61,9 @@ struct ServiceDeps {
   std::function<void(registry::Endpoint endpoint, std::function<void(Status)> committed)> submit;
   // Endpoints per pinned fingerprint (for /metrics). Optional.
   std::function<Result<std::map<std::string, int64_t>>()> count_by_fingerprint;
-  // Called before /metrics is rendered, to copy outside counters (e.g. the batching
-  // writer's) into Metrics. Optional.
-  std::function<void(Metrics&)> refresh_metrics;
+  // Called before /metrics is rendered, to copy outside state (the batching writer's
+  // stats) into the snapshot. Optional.
+  std::function<void(MetricsSnapshot&)> refresh_metrics;
   // Runs `fn` on a worker thread (the server's io pool); inline when empty.
   std::function<void(std::function<void()> fn)> dispatch;
   // Wakes the delivery loop (a message was added here). Optional.
