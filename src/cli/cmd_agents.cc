@@ -20,28 +20,36 @@ struct AgentsArgs {
   std::string agent_id;
 };
 
+// Streams: text lines, or one JSON array written row by row (no registry-sized array in
+// memory).
 int list_agents(GlobalOptions& global, registry::EndpointRegistry& reg) {
-  boost::json::array rows;
   if (!global.json) std::cout << "AGENT_ID                                                         ENROLLMENT KEY\n";
+  if (global.json) std::cout << "[";
+  bool first = true;
   Status s = reg.for_each_endpoint([&](const registry::Endpoint& e) -> Status {
     if (global.json) {
       // Agents report these: kept valid JSON whatever they sent.
-      rows.push_back(boost::json::object{{"agent_id", json_text(e.agent_id)},
-                                         {"key_fingerprint", json_text(e.key_fingerprint)},
-                                         {"enrollment", json_text(e.enrollment)},
-                                         {"hostname", json_text(e.hostname)},
-                                         {"last_seen", format_rfc3339(e.last_seen)}});
+      std::cout << (first ? "" : ",")
+                << boost::json::serialize(boost::json::object{{"agent_id", json_text(e.agent_id)},
+                                                              {"key_fingerprint", json_text(e.key_fingerprint)},
+                                                              {"enrollment", json_text(e.enrollment)},
+                                                              {"hostname", json_text(e.hostname)},
+                                                              {"last_seen", format_rfc3339(e.last_seen)}});
     } else {
       std::string id = text_field(e.agent_id);  // one agent, one line
-      id.resize(64, ' ');
-      std::string enrollment = e.enrollment;
-      enrollment.resize(10, ' ');
-      std::cout << id << " " << enrollment << " " << (e.key_fingerprint.empty() ? "-" : e.key_fingerprint) << "\n";
+      if (id.size() < 64) id.resize(64, ' ');
+      std::string enrollment = text_field(e.enrollment);
+      if (enrollment.size() < 10) enrollment.resize(10, ' ');
+      std::cout << id << " " << enrollment << " "
+                << (e.key_fingerprint.empty() ? "-" : text_field(e.key_fingerprint)) << "\n";
     }
+    first = false;
+    if (!std::cout) return make_error(ErrorKind::kIo, "cannot write to standard output");
     return ok_status();
   });
   if (!s.ok()) return fail(s.error());
-  if (global.json) print_json(rows);
+  if (global.json) std::cout << "]\n";
+  std::cout.flush();
   return kExitOk;
 }
 
