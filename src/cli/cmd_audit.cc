@@ -17,6 +17,7 @@ namespace {
 struct AuditArgs {
   std::string since;
   int64_t limit = 0;
+  bool limit_given = false;
 };
 
 std::vector<std::string> split_fingerprints(const std::string& joined) {
@@ -47,6 +48,7 @@ std::string entry_line(const store::AuditEntry& e) {
 }
 
 int run_audit(const AuditArgs& a, GlobalOptions& global) {
+  if (a.limit_given && a.limit < 1) throw UsageError("--limit must be at least 1");
   store::AuditQuery query;
   query.limit = a.limit;
   if (!a.since.empty()) {
@@ -82,10 +84,14 @@ void add_audit_command(CLI::App& root, GlobalOptions& global) {
   auto a = std::make_shared<AuditArgs>();
   CLI::App* cmd = root.add_subcommand("audit", "the audit log: who did what, when, to which certificates");
   cmd->add_option("--since", a->since,
-                  "only entries at or after WHEN: 2026-11-01, 2026-11-01T12:00:00Z (UTC) or 30m, 12h, 7d, 2w ago");
+                  "only entries at or after WHEN: 2026-11-01, 2026-11-01T12:00:00Z (UTC) or 30m, 12h, 7d, 2w ago")
+      ->type_name("WHEN");
   cmd->add_option("--limit", a->limit, "only the most recent N entries (still printed oldest first)")
-      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
-  cmd->callback([a, &global] { global.exit_code = run_audit(*a, global); });
+      ->type_name("N");
+  cmd->callback([a, cmd, &global] {
+    a->limit_given = cmd->count("--limit") > 0;
+    global.exit_code = run_audit(*a, global);
+  });
 }
 
 }  // namespace ck::cli
