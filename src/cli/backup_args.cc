@@ -31,8 +31,4 @@ void resolve_backup_args(BackupArgs& args, const char* command) {
   if (args.zip_path.empty()) throw UsageError("the ZIP path is empty");
 }
 
-std::string store_url_of(const std::string& global_store_url) {
-  return global_store_url.empty() ? store::default_store_url() : global_store_url;
-}
-
 }  // namespace ck::cli

@@ -23,7 +23,4 @@ void add_backup_args(CLI::App& cmd, BackupArgs& args);
 // Splits the positionals; throws UsageError when the ZIP is missing or too many are given.
 void resolve_backup_args(BackupArgs& args, const char* command);
 
-// The store URL this invocation uses (--store, CERTKEEPER_STORE or the default).
-std::string store_url_of(const std::string& global_store_url);
-
 }  // namespace ck::cli

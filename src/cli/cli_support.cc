@@ -8,8 +8,12 @@
 
 namespace ck::cli {
 
+std::string store_url(const GlobalOptions& global) {
+  return global.store_url.empty() ? store::default_store_url() : global.store_url;
+}
+
 Result<std::unique_ptr<store::CertStore>> open_store(const GlobalOptions& global, bool for_write) {
-  std::string url = global.store_url.empty() ? store::default_store_url() : global.store_url;
+  const std::string url = store_url(global);
   store::StoreOptions options;
   options.create = for_write;
   options.require_write = for_write;

@@ -16,6 +16,9 @@
 
 namespace ck::cli {
 
+// The store URL: --store / CERTKEEPER_STORE / the config, else the default.
+std::string store_url(const GlobalOptions& global);
+
 // Opens the store named by --store / CERTKEEPER_STORE. `for_write` demands write
 // permission ("permission denied: <path> (run as the certkeeper administrator)")
 // and creates a missing store.

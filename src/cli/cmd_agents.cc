@@ -60,7 +60,7 @@ int run_agents(const AgentsArgs& a, GlobalOptions& global) {
   // access to it, like every other certmgr change.
   auto store = open_store(global, /*for_write=*/changes);
   if (!store.ok()) return fail(store.error());
-  auto reg = registry::open_endpoint_registry(global.store_url.empty() ? store::default_store_url() : global.store_url);
+  auto reg = registry::open_endpoint_registry(store_url(global));
   if (!reg.ok()) return fail(reg.error());
   if (!changes) return list_agents(global, **reg);
 

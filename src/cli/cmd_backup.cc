@@ -22,7 +22,7 @@ int run_backup(BackupArgs args, GlobalOptions& global) {
   if (!password.ok()) return fail(password.error());
   auto where = resolve_path(global, args.zip_path);
   if (!where.ok()) return fail(where.error());
-  Status not_store = archive::refuse_store_file(*where, store_url_of(global.store_url), "write the backup to");
+  Status not_store = archive::refuse_store_file(*where, store_url(global), "write the backup to");
   if (!not_store.ok()) return fail(not_store.error());
   auto files = path_access(global);
   if (!files.ok()) return fail(files.error());

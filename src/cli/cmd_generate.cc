@@ -38,6 +38,7 @@ int run_generate(const GenerateArgs& args, GlobalOptions& global) {
     if (!ready.ok()) return ready.error().with_context("the backup folder cannot be used, so nothing was generated");
     return ok_status();
   };
+  if (Status writable = store::check_store_writable(store_url(global)); !writable.ok()) return fail(writable.error());
   if (Status ready = check_folder(nullptr); !ready.ok()) return fail(ready.error());
   auto store = open_store(global, /*for_write=*/true);
   if (!store.ok()) return fail(store.error());

@@ -27,7 +27,7 @@ const std::vector<std::string> kHeader = {"agent_id",           "hostname",     
 
 // The SQLite registry file beside the store, in the form refuse_store_file takes.
 std::string registry_location(const GlobalOptions& global) {
-  std::string url = global.store_url.empty() ? store::default_store_url() : global.store_url;
+  std::string url = store_url(global);
   if (url.rfind("postgres", 0) == 0) return url;
   std::string path = url.rfind("sqlite:", 0) == 0 ? url.substr(7) : url;
   return "sqlite:" + registry::sqlite_registry_path(path);
@@ -67,7 +67,7 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
   }
   // Opened after the output exists, so a bad output path leaves no registry file behind.
   auto registry = registry::open_endpoint_registry(
-      global.store_url.empty() ? store::default_store_url() : global.store_url);
+      store_url(global));
   if (!registry.ok()) return fail(registry.error());
 
   // Rows written so far, out of the endpoints pinning anything but the current one.

@@ -68,7 +68,7 @@ int run_restore(RestoreArgs args, GlobalOptions& global) {
   if (!password.ok()) return fail(password.error());
   auto where = resolve_path(global, zip);
   if (!where.ok()) return fail(where.error());
-  Status not_store = archive::refuse_store_file(*where, store_url_of(global.store_url), "restore from");
+  Status not_store = archive::refuse_store_file(*where, store_url(global), "restore from");
   if (!not_store.ok()) return fail(not_store.error());
   auto files = path_access(global);
   if (!files.ok()) return fail(files.error());

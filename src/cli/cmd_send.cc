@@ -40,7 +40,7 @@ void print_queued(const SendArgs& a, const protocol::AdminMessageRequest& req,
 int send_to_outbox(const SendArgs& a, const protocol::AdminMessageRequest& req, GlobalOptions& global) {
   auto store = open_store(global, /*for_write=*/false);
   if (!store.ok()) return fail(store.error());
-  const std::string url = global.store_url.empty() ? store::default_store_url() : global.store_url;
+  const std::string url = store_url(global);
   auto outbox = outbox::open_outbox(url);
   if (!outbox.ok()) return fail(outbox.error());
   auto m = outbox::new_message(req.command, req.args, req.to, system_clock().now(), protocol::kMessageLifetimeSeconds);

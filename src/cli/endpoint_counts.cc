@@ -1,5 +1,6 @@
 #include "cli/endpoint_counts.h"
 
+#include "cli/cli_support.h"
 #include "registry/endpoint_registry.h"
 #include "store/cert_store.h"
 
@@ -7,7 +8,7 @@ namespace ck::cli {
 
 Result<std::map<std::string, int64_t>> endpoint_counts(const GlobalOptions& global) {
   auto registry = registry::open_endpoint_registry(
-      global.store_url.empty() ? store::default_store_url() : global.store_url);
+      store_url(global));
   if (!registry.ok()) {
     // No server has recorded a check-in yet: no registry, no endpoints.
     if (registry.error().kind == ErrorKind::kNotFound) return std::map<std::string, int64_t>{};

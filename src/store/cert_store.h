@@ -134,7 +134,13 @@ struct StoreOptions {
 Result<std::unique_ptr<CertStore>> open_cert_store(const std::string& url,
                                                    const StoreOptions& options = {});
 
-// The default store URL: $CERTKEEPER_STORE or "sqlite:./var/certkeeper.db".
+// Before a command writes anything (a backup folder, a temporary file): whether this
+// user may write the store at `url`, with the error open_cert_store(require_write)
+// would give. Opens and creates nothing; PostgreSQL is always ok here.
+Status check_store_writable(const std::string& url);
+
+// The default store URL: $CERTKEEPER_STORE, else sqlite:./var/certkeeper.db in a build
+// tree and sqlite:/var/lib/certkeeper/certkeeper.db when installed.
 std::string default_store_url();
 
 }  // namespace ck::store

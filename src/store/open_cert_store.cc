@@ -14,4 +14,10 @@ Result<std::unique_ptr<CertStore>> open_cert_store(const std::string& url, const
   return open_sqlite_cert_store(parsed.sqlite_path, options);
 }
 
+Status check_store_writable(const std::string& url) {
+  CK_ASSIGN_OR_RETURN(StoreUrl parsed, parse_store_url(url));
+  if (parsed.postgres) return ok_status();  // the database's own grants decide, at the first write
+  return check_sqlite_store_writable(parsed.sqlite_path);
+}
+
 }  // namespace ck::store

@@ -12,9 +12,9 @@
 #     "permission denied ... run as the certkeeper administrator" error.
 set -euo pipefail
 
-src="$(cd "$(dirname "$0")/../.." && pwd)"
-version="$(sed -n 's/^project(certkeeper VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")"
-deb="$src/build/certkeeper_${version}_$(dpkg --print-architecture).deb"
+ck_test_name=package_test
+. "$(dirname "$0")/installed_root.sh"
+src="$ck_src" deb="$ck_deb" version="$ck_version"
 # Exposure levels measured when the units were written (packaging/README.md); may only go down.
 max_exposure_server=1.5
 max_exposure_agent=1.2
@@ -24,13 +24,7 @@ step() { echo "== $*"; }
 [ -f "$deb" ] || fail "$deb is missing: run scripts/package"
 
 scratch="$(mktemp -d)"
-cleanup_dirs=()
-cleanup() {
-  rm -rf "$scratch"
-  local d
-  for d in "${cleanup_dirs[@]}"; do rmdir "$d" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+trap 'rm -rf "$scratch"' EXIT
 chmod 0755 "$scratch"  # the certkeeper user runs the programs from here (step 6)
 root="$scratch/root"
 
@@ -136,26 +130,10 @@ for u in certkeeper-server certkeeper-agent; do
 done
 
 step "installed behaviour (private mount namespace)"
-[ "$(id -u)" -eq 0 ] || fail "this step needs root (unshare -m, bind mounts, setpriv)"
-if ! getent passwd certkeeper >/dev/null; then
-  # What the package's postinst does with adduser --system --group.
-  echo "creating the system user certkeeper (as the package's postinst would)"
-  useradd --system --user-group --home-dir /var/lib/certkeeper --no-create-home \
-    --shell /usr/sbin/nologin certkeeper
-fi
-state="$scratch/state"
-install -d -o certkeeper -g certkeeper -m 0750 "$state"
-for d in /etc/certkeeper /var/lib/certkeeper; do
-  # Mount points only: created empty when the machine has none, removed afterwards.
-  [ -d "$d" ] || { mkdir "$d"; cleanup_dirs+=("$d"); }
-done
 cat >"$scratch/inside.sh" <<'EOF'
 set -euo pipefail
 root="$1" state="$2"
 fail() { echo "package_test: FAIL: $*" >&2; exit 1; }
-mount --bind "$root/etc/certkeeper" /etc/certkeeper
-mount --bind "$state" /var/lib/certkeeper
-cd /
 as_certkeeper=(setpriv --reuid=certkeeper --regid=certkeeper --init-groups)
 clean_env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/)
 
@@ -188,6 +166,6 @@ echo "$out"
 grep -qi 'permission denied' <<<"$out" || fail "certmgr status as nobody: no 'permission denied'"
 grep -q 'run as the certkeeper administrator' <<<"$out" || fail "certmgr status as nobody: no 'run as the certkeeper administrator'"
 EOF
-unshare --mount --propagation private bash "$scratch/inside.sh" "$root" "$state"
+run_installed "$root" "$scratch/state" "$scratch/inside.sh"
 
 echo "package_test: OK ($deb)"

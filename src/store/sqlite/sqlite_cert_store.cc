@@ -282,6 +282,11 @@ Status check_writable(const std::string& path) {
 
 }  // namespace
 
+Status check_sqlite_store_writable(const std::string& path) {
+  if (::access(parent_directory(path).c_str(), F_OK) != 0) return ok_status();
+  return check_writable(path);
+}
+
 Result<std::unique_ptr<CertStore>> open_sqlite_cert_store(const std::string& path,
                                                           const StoreOptions& options) {
   std::error_code ec;
