@@ -29,6 +29,11 @@ bool global_flag_takes_value(std::string_view arg) {
          arg == "--smb-credentials" || arg == "--smb-port" || arg == "--backup-dir";
 }
 
+// Global flags without a value, which may also come right after the classic flag.
+bool is_global_switch(std::string_view arg) {
+  return arg == "--json" || arg == "--quiet" || arg == "-q" || arg == "--verbose" || arg == "-v" || arg == "-vv";
+}
+
 // Long options the classic commands take right after the classic flag
 // (`-c --password-file F`): kept as options, not taken for a password. Returns how
 // many arguments the option at `i` spans (0: not one of them).
@@ -40,7 +45,7 @@ size_t classic_option_span(const std::vector<std::string>& args, size_t i) {
     if (a.size() > with_value.size() && a.substr(0, with_value.size()) == with_value && a[with_value.size()] == '=')
       return 1;
   }
-  return (a == "--password-stdin" || a == "--revoke-previous" || a == "--json") ? 1 : 0;
+  return (a == "--password-stdin" || a == "--revoke-previous" || is_global_switch(a)) ? 1 : 0;
 }
 
 }  // namespace
@@ -49,7 +54,7 @@ std::vector<std::string> translate_classic_forms(const std::vector<std::string>&
   std::vector<std::string> out;
   size_t i = 0;
   // Copy leading global flags unchanged.
-  while (i < args.size() && args[i].rfind("--", 0) == 0) {
+  while (i < args.size() && (args[i].rfind("--", 0) == 0 || is_global_switch(args[i]))) {
     out.push_back(args[i]);
     if (global_flag_takes_value(args[i]) && args[i].find('=') == std::string::npos && i + 1 < args.size())
       out.push_back(args[++i]);

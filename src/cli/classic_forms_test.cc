@@ -24,6 +24,16 @@ TEST(ClassicForms, GlobalFlagsMayComeFirst) {
             (V{"--store=sqlite:x", "--json", "export-agent-key", "--", "d"}));
 }
 
+// -q/-v/--json before or right after the classic flag stay global switches; after the
+// positionals everything is positional (a password may start with '-').
+TEST(ClassicForms, GlobalSwitchesBeforeTheArguments) {
+  EXPECT_EQ(translate_classic_forms(V{"-q", "-l", "out.csv"}), (V{"-q", "list-mismatched", "--", "out.csv"}));
+  EXPECT_EQ(translate_classic_forms(V{"-vv", "--json", "-c", "pw"}), (V{"-vv", "--json", "generate", "--", "pw"}));
+  EXPECT_EQ(translate_classic_forms(V{"-l", "--json", "-q", "out.csv"}),
+            (V{"list-mismatched", "--json", "-q", "--", "out.csv"}));
+  EXPECT_EQ(translate_classic_forms(V{"-l", "out.csv", "--json"}), (V{"list-mismatched", "--", "out.csv", "--json"}));
+}
+
 TEST(ClassicForms, PasswordStartingWithDashStaysPositional) {
   EXPECT_EQ(translate_classic_forms(V{"-c", "-Str0ng-pass"}), (V{"generate", "--", "-Str0ng-pass"}));
   EXPECT_EQ(translate_classic_forms(V{"-c", "--Str0ng-pass"}), (V{"generate", "--", "--Str0ng-pass"}));
