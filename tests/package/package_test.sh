@@ -81,6 +81,11 @@ head -1 "$root/usr/share/doc/certkeeper/copyright" | grep -q '^Format: https://w
   fail "copyright is not DEP-5"
 zcat "$root/usr/share/doc/certkeeper/changelog.gz" | head -1 | grep -q "^certkeeper ($version)" ||
   fail "changelog.gz does not start with certkeeper ($version)"
+# The web console's front end, where certkeeper-server looks for it when installed.
+for f in index.html app.js app.css; do
+  [ -s "$root/usr/share/certkeeper/console/$f" ] || fail "/usr/share/certkeeper/console/$f missing or empty"
+done
+grep -q 'src="/app.js"' "$root/usr/share/certkeeper/console/index.html" || fail "the console's index.html does not load /app.js"
 
 step "bash completion"
 # complete WORD... : what the completion offers for the last word.

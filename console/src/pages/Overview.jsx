@@ -75,7 +75,7 @@ export function Overview() {
 function Count({ id, label, value, good, bad, children }) {
   return (
     <div class={`count${good ? ' good' : ''}${bad ? ' bad' : ''}`}>
-      <div class="value" data-testid={id}>
+      <div class="value" data-testid={id} data-value={value ?? ''}>
         {number(value)}
       </div>
       <div class="label">
