@@ -34,7 +34,7 @@ export function StackedBar({ overview }) {
             data-testid={s.status === 'current' ? 'bar-current' : `bar-${s.status}`}
             data-count={s.count}
           >
-            <span>{percent(s.count, total)}</span>
+            {s.count / total >= 0.06 && <span>{percent(s.count, total)}</span>}
           </div>
         ) : null,
       )}

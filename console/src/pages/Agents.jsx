@@ -61,7 +61,7 @@ export function Agents() {
               <td>
                 <code title={a.key_fingerprint}>{shortFingerprint(a.key_fingerprint)}</code>
               </td>
-              <td>{timestamp(a.last_seen)}</td>
+              <td class="nowrap">{timestamp(a.last_seen)}</td>
               <td>
                 <button type="button" class="link" onClick={() => setTarget(a.agent_id)}>
                   Send a command…

@@ -68,7 +68,7 @@ export function Stragglers() {
               <td>
                 <code title={r.pinned_fingerprint}>{shortFingerprint(r.pinned_fingerprint)}</code>
               </td>
-              <td>{timestamp(r.last_seen)}</td>
+              <td class="nowrap">{timestamp(r.last_seen)}</td>
               <td>
                 <span class={`badge ${r.reason}`} data-testid="straggler-reason">
                   {r.reason}
