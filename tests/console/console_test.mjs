@@ -1,7 +1,9 @@
 // The web console in a real browser (ctest console_browser_test): Playwright
 // (playwright-core, console/package.json) drives Debian's Chromium headless against a real
 // certkeeper-server on a temporary SQLite store, with two certkeeper-fleet processes:
-//   - the fleet: 1,800 agents (--memory, channels on), online throughout;
+//   - the fleet: 1,800 agents (--memory), online throughout: two thirds with channels
+//     (a rotation reaches them at once), one third checking in every 4 s without a
+//     channel (they follow over a few seconds, so the bar is seen moving);
 //   - the offline share: 200 more agents that check in once and then go away, so they
 //     are still pinned to the old certificate after the rotation (left behind).
 // It logs in with `certmgr console-url`, checks the counts, runs `certmgr -c` and watches
@@ -31,7 +33,10 @@ const outDir = process.env.CK_TEST_OUTPUT_DIR || join(binDir, '..', 'test-output
 const assets = process.env.CK_CONSOLE_ASSETS || join(binDir, '..', 'console', 'dist');
 const chromiumPath = process.env.CK_CHROMIUM || '/usr/bin/chromium';
 const LIMIT_MS = 120_000;
-const FLEET = 1800;
+// The sanitizer trees run a smaller fleet (CK_CONSOLE_TEST_FLEET) to stay in the bound.
+const FLEET = Number(process.env.CK_CONSOLE_TEST_FLEET || 1800);
+const POLLING = Math.round(FLEET / 3);
+const CHANNELS = FLEET - POLLING;
 const OFFLINE = 200;
 const TOTAL = FLEET + OFFLINE;
 const PASSWORD = 'Console-Browser-Test-Pass-2026!';
@@ -93,8 +98,6 @@ function startFleet(name, agentUrl, n, prefix, extra) {
       '--id-prefix', prefix,
       '--agent-key', `${dir}/OfcNTCer.dat`,
       '--server-ca', `${dir}/server/server-tls.crt`,
-      '--checkin-interval', '2',
-      '--spread', '2',
       '--progress', '0.5',
       ...extra,
     ],
@@ -148,11 +151,17 @@ async function main() {
   step(`server: agents ${agentUrl}, console ${consoleUrl}`);
 
   // The offline share checks in once (pinned to the first certificate) and goes away.
-  const offline = startFleet('offline share', agentUrl, OFFLINE, 'kiosk-', ['--until-converged', 'current', '--duration', '30']);
+  const offline = startFleet('offline share', agentUrl, OFFLINE, 'kiosk-',
+    ['--checkin-interval', '2', '--spread', '2', '--until-converged', 'current', '--duration', '30']);
   const done = await offline.exited;
   assert.equal(done.code, 0, `the offline share did not converge: ${tail(offline.out)}${tail(offline.err)}`);
-  const fleet = startFleet('fleet', agentUrl, FLEET, 'pos-', []);
-  await fleet.waitForLine(new RegExp(`^progress: ${FLEET}/${FLEET} agents on current ${first.slice(0, 16)}`), 40_000);
+  step(`the offline share (${OFFLINE} agents) checked in and left`);
+  const fleets = [
+    startFleet('fleet (channels)', agentUrl, CHANNELS, 'pos-', ['--checkin-interval', '2', '--spread', '2']),
+    startFleet('fleet (polling)', agentUrl, POLLING, 'till-', ['--no-channel', '--checkin-interval', '4', '--spread', '3']),
+  ];
+  const onFirst = (n) => new RegExp(`^progress: ${n}/${n} agents on current ${first.slice(0, 16)}`);
+  await Promise.all([fleets[0].waitForLine(onFirst(CHANNELS), 50_000), fleets[1].waitForLine(onFirst(POLLING), 50_000)]);
   step(`${OFFLINE} agents checked in once and left; ${FLEET} agents online on ${first.slice(0, 16)}`);
 
   const url = (await certmgr('console-url', '--server-admin', adminSocket)).trim();
@@ -208,6 +217,7 @@ async function main() {
     const second = await rotate();
     step(`certmgr -c: ${second.slice(0, 16)} is current; watching the overview converge`);
     await until(async () => (await page.textContent('[data-testid="current-fingerprint"]')) === second, 'the new certificate on the overview');
+    await until(async () => (await count(page, 'count-current')) > 0, 'the first endpoints on the new certificate');
     await shot(page, '02-overview-during-rotation');
     await until(
       async () => (await count(page, 'count-current')) === FLEET && (await count(page, 'count-behind')) === OFFLINE,
@@ -220,6 +230,14 @@ async function main() {
     step(`states shown without reload after the rotation (fingerprint|current|behind): ${after.map((s) => s.slice(65)).join(' → ')}`);
     assert.ok(seen.includes(`${first}|${TOTAL}|0`), `the state before the rotation was not shown: ${seen}`);
     assert.equal(after[after.length - 1], `${second}|${FLEET}|${OFFLINE}`);
+    // The polling third follows over seconds: the bar was seen between the two ends.
+    assert.ok(
+      after.some((st) => {
+        const n = Number(st.split('|')[1]);
+        return n > 0 && n < FLEET;
+      }),
+      `no state between 0 and ${FLEET} on the new certificate was shown: ${after}`,
+    );
     assert.equal(await page.getAttribute('[data-testid="bar-current"]', 'data-count'), String(FLEET));
     assert.equal(await page.getAttribute('[data-testid="bar-retired"]', 'data-count'), String(OFFLINE));
     await shot(page, '03-overview-after-rotation');
@@ -301,7 +319,7 @@ async function main() {
   } finally {
     await closeBrowser();
   }
-  await fleet.stop();
+  await Promise.all(fleets.map((f) => f.stop()));
 }
 
 let browser = null;

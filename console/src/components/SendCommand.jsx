@@ -49,8 +49,9 @@ export function SendCommand({ to, onTo }) {
     setBusy(true);
     try {
       const answer = await postJson('/api/commands', pending);
-      const id = answer.message_id ?? answer.id;
-      setResult({ ok: true, text: `Queued ${pending.command}${id ? ` (message ${id})` : ''}.` });
+      // The answer is certmgr send --json's: { seq, jti, exp }.
+      const seq = answer.seq;
+      setResult({ ok: true, text: `Queued ${pending.command}${seq !== undefined ? ` as message ${seq}` : ''}.` });
     } catch (err) {
       setResult({ ok: false, text: err.message });
     } finally {
