@@ -9,8 +9,8 @@
 // It logs in with `certmgr console-url`, checks the counts, runs `certmgr -c` and watches
 // the counts change without a reload until the fleet is on the new certificate, pages,
 // sorts and searches the left-behind list, downloads the CSV and compares it with
-// `certmgr -l`, sends a command through the confirmation dialog, and sees the login URL
-// refused the second time. Screenshots go to $CK_TEST_OUTPUT_DIR (ctest:
+// `certmgr -l`, sends a command through the confirmation dialog, sees a page whose
+// session is gone say so, and sees the login URL refused the second time. Screenshots go to $CK_TEST_OUTPUT_DIR (ctest:
 // build/test-output/console/) and are listed at the end.
 //
 // Bounded: the whole run is cut at 120 s; every process it starts (server, fleets,
@@ -305,6 +305,13 @@ async function main() {
 
     assert.deepEqual(problems, [], 'errors in the page');
 
+    // A page whose session is gone says so (and how to get a new link) on its next request.
+    await context.clearCookies();
+    await page.click('[data-testid="nav-stragglers"]');
+    await page.waitForSelector('[data-testid="session-ended"]', { timeout: 10_000 });
+    assert.match(await page.textContent('[data-testid="session-ended"]'), /certmgr console-url/);
+    await shot(page, '09-session-ended');
+
     // The login URL works once: a second browser (no cookie) is refused, and without a
     // session nothing but the login page is served.
     const stranger = await browser.newContext();
@@ -312,7 +319,7 @@ async function main() {
     const refused = await again.goto(url);
     assert.equal(refused.status(), 403);
     assert.match(await again.textContent('body'), /already used or has expired/);
-    await shot(again, '09-login-url-used-twice');
+    await shot(again, '10-login-url-used-twice');
     const api = await stranger.request.get(`${consoleUrl}/api/overview`, { maxRedirects: 0 });
     assert.equal(api.status(), 401);
     step('the login URL is refused the second time; the API refuses a browser without a session');
