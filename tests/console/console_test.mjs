@@ -21,7 +21,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child, run, stopAll, tail } from './processes.mjs';
+import { Child, killAllNow, run, stopAll, tail } from './processes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -341,15 +341,21 @@ const watchdog = setTimeout(() => {
   cleanup().finally(() => process.exit(1));
 }, LIMIT_MS);
 
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  await closeBrowser();
-  await stopAll();
+// Once, however many callers (main's finally, the watchdog, a signal) ask for it.
+let cleaning = null;
+function cleanup() {
+  cleaning ??= (async () => {
+    await closeBrowser();
+    await stopAll();
+  })();
+  return cleaning;
 }
+process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => cleanup().finally(() => process.exit(1)));
+  process.on(signal, () => {
+    console.error(`console_browser_test: ${signal}, stopping`);
+    cleanup().finally(() => process.exit(1));
+  });
 }
 
 let failed = false;

@@ -93,6 +93,11 @@ export async function stopAll() {
   await Promise.all([...started].map((c) => c.stop()));
 }
 
+// Last resort, synchronous (for process.on('exit')): SIGKILL every group still running.
+export function killAllNow() {
+  for (const c of started) signalGroup(c.proc.pid, 'SIGKILL');
+}
+
 // Runs a program to completion (bounded by `ms`); resolves { code, out, err }.
 export function run(argv, env, ms = 30000) {
   return new Promise((resolve) => {
