@@ -173,7 +173,7 @@ ls /var/lib/certkeeper/backups/*.zip >/dev/null 2>&1 || fail "certmgr -c wrote n
 echo "-- certkeeper-server from the config, stopped with SIGTERM"
 log="$(mktemp)"
 "${clean_env[@]}" "${as_certkeeper[@]}" "$root/usr/bin/certkeeper-server" \
-  --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >"$log" 2>&1 &
+  --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --console-listen 127.0.0.1:0 >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do
   grep -q 'listening on .* (agents)' "$log" && break
