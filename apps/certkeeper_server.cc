@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "common/process_hardening.h"
 #include "common/rlimit.h"
 #include "common/worker_supervisor.h"
+#include "console/console.h"
 #include "net/server.h"
 #include "net/tls_identity.h"
 #include "server/server_core.h"
@@ -45,6 +47,9 @@ struct Flags {
   std::string admin_listen;  // default unix:<state-dir>/admin.sock
   std::string admin_group = "certkeeper";
   std::string metrics_listen = "127.0.0.1:9464";
+  std::string console_listen = "127.0.0.1:9465";
+  std::string console_assets;  // default: console::default_assets_dir
+  int console_token_ttl = 300;  // hidden; tests shorten it
   std::string state_dir = install_layout().state_dir + "/server";
   std::string tls_cert, tls_key;
   int threads = 2;
@@ -81,6 +86,8 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   }
   if (!agent_addr.ok()) return fail("--listen: " + agent_addr.error().message);
   if (!metrics_addr.ok()) return fail("--metrics-listen: " + metrics_addr.error().message);
+  auto console_addr = net::parse_host_port(f.console_listen);
+  if (!console_addr.ok()) return fail("--console-listen: " + console_addr.error().message);
 
   server::ServerConfig config;
   config.store_url = f.store_url.empty() ? store::default_store_url() : f.store_url;
@@ -124,8 +131,38 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
                options.max_connections, options.max_connections_per_address ? std::to_string(options.max_connections_per_address) : "no cap");
   options.read_timeout = std::chrono::milliseconds(static_cast<int64_t>(f.read_timeout * 1000));
   options.handshake_timeout = std::min<std::chrono::milliseconds>(options.read_timeout, std::chrono::seconds(10));
-  auto server = net::Server::create(options, *tls, (*core)->service(), &(*core)->metrics());
+  options.console_host = console_addr->first;
+  options.console_port = console_addr->second;
+  // The web console: served by the process that serves the admin socket (its logins
+  // come from there).
+  std::unique_ptr<console::Console> web_console;
+  if (role.index <= 0) {
+    console::ConsoleOptions console_options;
+    std::error_code ec;
+    const std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    console_options.assets_dir = !f.console_assets.empty() ? f.console_assets : console::default_assets_dir(exe);
+    console_options.limits.token_ttl_seconds = f.console_token_ttl;
+    server::ServerCore* c = core->get();
+    auto opened = console::Console::open(
+        config.store_url, console_options, [c] { return c->certs().snapshot(); },
+        [c](const protocol::AdminMessageRequest& m) { return c->service().issue(m, "console"); });
+    if (!opened.ok()) return fail(opened.error().message);
+    web_console = std::move(opened).value();
+    if (!web_console->assets().available()) {
+      spdlog::warn("console: no front end in {} (index.html missing); only the login page and the API are served",
+                   web_console->assets().root());
+    }
+  }
+  auto server = net::Server::create(options, *tls, (*core)->service(), &(*core)->metrics(), web_console.get());
   if (!server.ok()) return fail(server.error().message);
+  if (web_console) {
+    web_console->set_base_url("http://" + (*server)->console_endpoint());
+    (*core)->service().set_console_login([wc = web_console.get()] {
+      protocol::HttpResponse r;
+      r.body = boost::json::serialize(wc->new_login());
+      return r;
+    });
+  }
   (*core)->set_dispatch([s = server->get()](std::function<void()> fn) { s->post(std::move(fn)); });
   (*core)->start();
 
@@ -135,6 +172,7 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   if (role.index <= 0) {
     std::cout << "listening on " << (*server)->admin_endpoint() << " (admin)" << std::endl;
     std::cout << "listening on " << (*server)->metrics_endpoint() << " (metrics)" << std::endl;
+    std::cout << "listening on " << (*server)->console_endpoint() << " (console)" << std::endl;
   }
   if (role.ready) role.ready();
   spdlog::info("serving: store={} current={} threads={}", pg::redact_url(config.store_url),
@@ -154,6 +192,7 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
 
   (*server)->run();  // returns after shutdown() drained every connection
   signals.join();
+  if (web_console) web_console->stop();
   // The delivery loop stops, channels close, the registry writer commits what it holds;
   // then the network side (whose pool the core posted to) goes.
   (*core)->shutdown();
@@ -253,6 +292,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--metrics-listen", f.metrics_listen, "GET /metrics (Prometheus), loopback HOST:PORT only")
       ->capture_default_str();
+  app.add_option("--console-listen", f.console_listen,
+                 "the web console (plain HTTP), loopback HOST:PORT only; log in with `certmgr console-url`")
+      ->capture_default_str();
+  app.add_option("--console-assets", f.console_assets,
+                 "folder of the built console front end (default: <build tree>/console/dist, installed: "
+                 "/usr/share/certkeeper/console)");
+  // For tests: how long a console login link is valid.
+  app.add_option("--console-token-ttl", f.console_token_ttl)->group("")->check(CLI::Range(1, 3600));
   app.add_option("--state-dir", f.state_dir, "server state: TLS certificate and key")
       ->capture_default_str();
   app.add_option("--tls-cert", f.tls_cert, "TLS certificate (PEM) for the agent listener");

@@ -98,7 +98,7 @@ class AgentE2eTest : public ::testing::Test {
   void start_server(const std::vector<std::string>& extra = {}) {
     server_.reset();
     std::vector<std::string> argv{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
-                                  "127.0.0.1:0", "--admin-listen", admin_socket(), "--state-dir", dir_ + "/server",
+                                  "127.0.0.1:0", "--console-listen", "127.0.0.1:0", "--admin-listen", admin_socket(), "--state-dir", dir_ + "/server",
                                   "--log-level", "info"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     server_ = std::make_unique<ChildProcess>(argv, env_);

@@ -93,7 +93,7 @@ class DeliveryE2eTest : public ::testing::TestWithParam<Backend> {
     Server& s = servers_[i];
     const std::string state = dir_ + "/server" + std::to_string(i);
     std::vector<std::string> argv{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen",
-                                  "127.0.0.1:0", "--admin-listen", "unix:" + short_socket_path(), "--state-dir", state,
+                                  "127.0.0.1:0", "--console-listen", "127.0.0.1:0", "--admin-listen", "unix:" + short_socket_path(), "--state-dir", state,
                                   "--log-level", "info"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     s.process = std::make_unique<ChildProcess>(argv, env_);

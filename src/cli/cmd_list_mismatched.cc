@@ -12,6 +12,7 @@
 #include "cli/cli_support.h"
 #include "cli/csv_writer.h"
 #include "cli/endpoint_counts.h"
+#include "cli/mismatched_csv.h"
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "common/clock.h"
@@ -21,9 +22,7 @@
 namespace ck::cli {
 namespace {
 
-const std::vector<std::string> kHeader = {"agent_id",           "hostname",      "ip_address",
-                                          "domain",             "pinned_fingerprint", "pinned_status",
-                                          "last_seen_utc",      "agent_version"};
+const std::vector<std::string>& kHeader = mismatched_csv_header();
 
 // The SQLite registry file beside the store, in the form refuse_store_file takes.
 std::string registry_location(const GlobalOptions& global) {
@@ -110,8 +109,7 @@ int run_list_mismatched(const std::string& target, GlobalOptions& global) {
           {kHeader[4], json_text(e.pinned_fingerprint)}, {kHeader[5], pinned_status},
           {kHeader[6], last_seen},                       {kHeader[7], json_text(e.agent_version)}});
     } else {
-      append_csv_row(buffer, {e.agent_id, e.hostname, e.ip_address, e.domain, e.pinned_fingerprint, pinned_status,
-                              last_seen, e.agent_version});
+      append_mismatched_csv_row(buffer, e, pinned_status);
     }
     ++rows;
     progress.update(rows);

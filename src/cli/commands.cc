@@ -15,6 +15,7 @@ void add_send_command(CLI::App&, GlobalOptions&);
 void add_list_mismatched_command(CLI::App&, GlobalOptions&);
 void add_agents_command(CLI::App&, GlobalOptions&);
 void add_audit_command(CLI::App&, GlobalOptions&);
+void add_console_url_command(CLI::App&, GlobalOptions&);
 
 const std::vector<AddCommandFn>& command_table() {
   static const std::vector<AddCommandFn> table = {
@@ -30,6 +31,7 @@ const std::vector<AddCommandFn>& command_table() {
       add_list_mismatched_command,
       add_agents_command,
       add_audit_command,
+      add_console_url_command,
   };
   return table;
 }

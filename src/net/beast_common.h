@@ -131,7 +131,11 @@ struct Shared {
   SessionTracker tracker;
   server::Metrics* metrics = nullptr;
   ConnectionCounter connections;
+  ck::console::Console* console = nullptr;
 };
+
+// Serves one web console connection (console_session.cc).
+void start_console_session(Shared& shared, tcp::socket&& socket);
 
 // Takes over an upgraded agent connection as a /v1/channel WebSocket; `slot` (its
 // place under the connection caps) goes with it.

@@ -381,14 +381,14 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 }
 
 struct Server::Impl {
-  Impl(const ServerOptions& options, server::Service& service, server::Metrics* metrics)
-      : shared{service, options, {}, metrics, {}}, ssl_ctx(ssl::context::tls_server), ioc(std::max(1, options.threads)) {}
+  Impl(const ServerOptions& options, server::Service& service, server::Metrics* metrics, ck::console::Console* console)
+      : shared{service, options, {}, metrics, {}, console}, ssl_ctx(ssl::context::tls_server), ioc(std::max(1, options.threads)) {}
 
   // Declared before the io_context: they outlive any session its queued handlers hold.
   Shared shared;
   ssl::context ssl_ctx;
   asio::io_context ioc;
-  std::shared_ptr<TcpListener> agent, metrics;
+  std::shared_ptr<TcpListener> agent, metrics, console;
   std::shared_ptr<UnixListener> admin;
   std::string admin_path;
   ino_t admin_inode = 0;
@@ -401,8 +401,9 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
 Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, const TlsIdentity& tls,
-                                               server::Service& service, server::Metrics* metrics) {
-  auto impl = std::make_unique<Impl>(options, service, metrics);
+                                               server::Service& service, server::Metrics* metrics,
+                                               ck::console::Console* console) {
+  auto impl = std::make_unique<Impl>(options, service, metrics, console);
   // TLS 1.2+ only; the key is handed over as an EVP_PKEY, never as text in logs.
   SSL_CTX* ctx = impl->ssl_ctx.native_handle();
   impl->ssl_ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -434,6 +435,12 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
     return make_error(ErrorKind::kInvalidArgument,
                       "the metrics listener must use a loopback address (got " + options.metrics_host + ")");
   }
+  CK_ASSIGN_OR_RETURN(tcp::endpoint console_ep, tcp_endpoint(options.console_host, options.console_port));
+  if (console && !console_ep.address().is_loopback()) {
+    return make_error(ErrorKind::kInvalidArgument,
+                      "the console listener must use a loopback address (got " + options.console_host +
+                          "; for remote use, an SSH tunnel or a TLS reverse proxy: docs/console.md)");
+  }
   CK_ASSIGN_OR_RETURN(tcp::endpoint agent_ep, tcp_endpoint(options.agent_host, options.agent_port));
   Impl* raw = impl.get();
   impl->agent = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
@@ -451,6 +458,9 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   impl->metrics = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
     std::make_shared<HttpSession<Port::kMetrics>>(raw->shared, std::move(s))->run();
   });
+  impl->console = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
+    start_console_session(raw->shared, std::move(s));
+  });
   impl->admin = std::make_shared<UnixListener>(impl->ioc, [raw](asio::local::stream_protocol::socket s) {
     std::make_shared<HttpSession<Port::kAdmin>>(raw->shared, std::move(s))->run();
   });
@@ -459,10 +469,17 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   if (!options.admin_and_metrics) {
     impl->metrics.reset();
     impl->admin.reset();
+    impl->console.reset();
     return std::unique_ptr<Server>(new Server(std::move(impl)));
   }
   CK_RETURN_IF_ERROR(
       impl->metrics->bind(metrics_ep, options.metrics_host + ":" + std::to_string(options.metrics_port)));
+  if (console) {
+    CK_RETURN_IF_ERROR(
+        impl->console->bind(console_ep, options.console_host + ":" + std::to_string(options.console_port)));
+  } else {
+    impl->console.reset();
+  }
   CK_RETURN_IF_ERROR(bind_admin_socket(*impl->admin, options.admin_socket, options.admin_socket_gid));
   impl->admin_path = options.admin_socket;
   struct stat st {};
@@ -473,6 +490,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
 std::string Server::agent_endpoint() const { return format_endpoint(impl_->agent->local()); }
 std::string Server::admin_endpoint() const { return impl_->admin ? "unix:" + impl_->admin_path : ""; }
 std::string Server::metrics_endpoint() const { return impl_->metrics ? format_endpoint(impl_->metrics->local()) : ""; }
+std::string Server::console_endpoint() const { return impl_->console ? format_endpoint(impl_->console->local()) : ""; }
 
 void Server::post(std::function<void()> fn) { asio::post(impl_->ioc, std::move(fn)); }
 
@@ -481,6 +499,7 @@ void Server::run() {
   s.agent->start();
   if (s.metrics) s.metrics->start();
   if (s.admin) s.admin->start();
+  if (s.console) s.console->start();
   // Cuts connections still open `shutdown_grace` after shutdown() began.
   std::thread watchdog([&s] {
     std::unique_lock<std::mutex> lock(s.mu);
@@ -518,6 +537,7 @@ void Server::shutdown() {
   s.agent->stop();
   if (s.metrics) s.metrics->stop();
   if (s.admin) s.admin->stop();
+  if (s.console) s.console->stop();
   s.shared.tracker.stop_all();
 }
 

@@ -2,7 +2,8 @@
 // boost::asio::ssl / OpenSSL 3; POST /v1/checkin, GET /v1/channel WebSocket), the admin
 // API on a Unix socket (POST /v1/admin/messages; the peer's credentials, from
 // SO_PEERCRED, go with each request), and a read-only plain-HTTP metrics listener that
-// must be bound to a loopback address (GET /metrics). All request logic lives in
+// must be bound to a loopback address (GET /metrics), and the web console on a
+// loopback plain-HTTP listener of its own (src/console; console_session.cc). All request logic lives in
 // server::Service; this layer only moves bytes.
 //
 // Sessions: each connection runs on its own strand with a TLS handshake timeout, a
@@ -29,6 +30,10 @@
 #include "net/tls_identity.h"
 #include "server/service.h"
 
+namespace ck::console {
+class Console;
+}
+
 namespace ck::net {
 
 struct ServerOptions {
@@ -54,6 +59,10 @@ struct ServerOptions {
   bool reuse_port = false;
   // Only one worker serves the admin socket and /metrics; the others leave them out.
   bool admin_and_metrics = true;
+  // The web console (plain HTTP, loopback only), served beside the admin socket when
+  // create() is given a console.
+  std::string console_host = "127.0.0.1";
+  uint16_t console_port = 9465;
 };
 
 // "HOST:PORT" (IPv6 hosts in brackets) -> host, port. Errors: kInvalidArgument.
@@ -61,9 +70,11 @@ Result<std::pair<std::string, uint16_t>> parse_host_port(const std::string& text
 
 class Server {
  public:
-  // `metrics` (optional) receives the connection counters.
+  // `metrics` (optional) receives the connection counters. `console` (optional, it
+  // must outlive the server) is served on options.console_host:console_port.
   static Result<std::unique_ptr<Server>> create(const ServerOptions& options, const TlsIdentity& tls,
-                                                server::Service& service, server::Metrics* metrics = nullptr);
+                                                server::Service& service, server::Metrics* metrics = nullptr,
+                                                console::Console* console = nullptr);
   ~Server();
 
   // Bound addresses: "HOST:PORT", and "unix:PATH" for the admin socket ("" when not
@@ -71,6 +82,7 @@ class Server {
   std::string agent_endpoint() const;
   std::string admin_endpoint() const;
   std::string metrics_endpoint() const;
+  std::string console_endpoint() const;  // "" when no console is served
 
   // Runs `fn` on the server's thread pool (for server::ServiceDeps::dispatch).
   void post(std::function<void()> fn);

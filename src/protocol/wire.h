@@ -29,6 +29,8 @@ inline constexpr std::string_view kCheckinPath = "/v1/checkin";
 inline constexpr std::string_view kChannelPath = "/v1/channel";
 inline constexpr std::string_view kMetricsPath = "/metrics";
 inline constexpr std::string_view kAdminMessagesPath = "/v1/admin/messages";
+// POST, body {}: a one-time web console login -> {"token", "url", "expires_in"}.
+inline constexpr std::string_view kAdminConsoleTokenPath = "/v1/admin/console-token";
 
 // Request bodies larger than this are refused (413).
 inline constexpr size_t kMaxRequestBodyBytes = 64 * 1024;

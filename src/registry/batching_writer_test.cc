@@ -68,6 +68,7 @@ class GatedRegistry final : public EndpointRegistry {
                              const std::function<Status(const Endpoint&)>&) override {
     return ok_status();
   }
+  Result<EndpointPage> query_endpoints(const EndpointQuery&) override { return EndpointPage{}; }
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
     return std::map<std::string, int64_t>{};
   }

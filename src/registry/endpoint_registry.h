@@ -44,6 +44,25 @@ inline constexpr const char* kEnrollmentAccepted = "accepted";
 inline constexpr const char* kEnrollmentPending = "pending";
 inline constexpr const char* kEnrollmentRejected = "rejected";
 
+// A page of endpoints for the web console (searched, sorted and paged in SQL, so it
+// stays fast at a million rows).
+enum class EndpointSort { kAgentId, kHostname, kLastSeen, kPinned };
+struct EndpointQuery {
+  // Only endpoints whose pinned fingerprint is not this one (the `certmgr -l` set);
+  // empty: every endpoint.
+  std::string not_pinning;
+  // Case-insensitive substring of agent_id or hostname; empty: no filter.
+  std::string search;
+  EndpointSort sort = EndpointSort::kAgentId;  // ties broken by agent_id
+  bool descending = false;
+  int64_t offset = 0;
+  int64_t limit = 50;
+};
+struct EndpointPage {
+  int64_t total = 0;  // rows matching the filters, over all pages
+  std::vector<Endpoint> rows;
+};
+
 class EndpointRegistry {
  public:
   virtual ~EndpointRegistry() = default;
@@ -71,6 +90,10 @@ class EndpointRegistry {
   // error stops the scan and that error is returned.
   virtual Status for_each_mismatched(const std::string& current_fingerprint,
                                      const std::function<Status(const Endpoint&)>& fn) = 0;
+
+  // One page of the endpoints `query` selects, and how many it selects in all (one
+  // read snapshot). Errors: kInvalidArgument for a negative offset or limit.
+  virtual Result<EndpointPage> query_endpoints(const EndpointQuery& query) = 0;
 
   // Number of endpoints pinning each fingerprint.
   virtual Result<std::map<std::string, int64_t>> count_by_fingerprint() = 0;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 #include <unistd.h>
 
@@ -264,6 +265,108 @@ TEST_P(RegistryTest, KeyBindingIsEnforcedByTheUpsert) {
   int listed = 0;
   ASSERT_TRUE(registry_->for_each_endpoint([&](const Endpoint&) { return ++listed, ok_status(); }).ok());
   EXPECT_EQ(listed, 2);
+}
+
+// The console's straggler pages: filter, count, search, sort and page in SQL.
+TEST_P(RegistryTest, QueryEndpointsPagesSearchesAndSorts) {
+  std::vector<Endpoint> rows;
+  for (int i = 0; i < 30; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "agent-%02d", i);
+    Endpoint e = make(id, i % 3 == 0 ? "cur" : (i % 3 == 1 ? "old1" : "old2"), 1000 + (i * 7) % 30);
+    e.hostname = i == 17 ? "Mail-Server.corp" : "ws-" + std::to_string(29 - i);
+    rows.push_back(e);
+  }
+  ASSERT_TRUE(registry_->upsert_batch(rows).ok());
+
+  EndpointQuery q;
+  q.not_pinning = "cur";
+  q.limit = 7;
+  auto page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  EXPECT_EQ(page->total, 20);
+  ASSERT_EQ(page->rows.size(), 7u);
+  EXPECT_EQ(page->rows[0].agent_id, "agent-01");
+  EXPECT_EQ(page->rows[1].agent_id, "agent-02");
+  EXPECT_EQ(page->rows[2].agent_id, "agent-04");
+  // The pages together are exactly the for_each_mismatched rows, in order.
+  std::vector<std::string> paged;
+  for (q.offset = 0; q.offset < 40; q.offset += q.limit) {
+    auto p = registry_->query_endpoints(q);
+    ASSERT_TRUE(p.ok());
+    for (const auto& e : p->rows) paged.push_back(e.agent_id);
+  }
+  std::vector<std::string> streamed;
+  for (const auto& e : mismatched("cur")) streamed.push_back(e.agent_id);
+  EXPECT_EQ(paged, streamed);
+
+  // Past the end: no rows, same total.
+  q.offset = 100;
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 20);
+  EXPECT_TRUE(page->rows.empty());
+
+  // Search: case-insensitive substring of agent_id or hostname.
+  q = EndpointQuery{};
+  q.not_pinning = "cur";
+  q.search = "MAIL-server";
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->total, 1);
+  EXPECT_EQ(page->rows[0].agent_id, "agent-17");
+  q.search = "AGENT-1";
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 7);  // agent-10..19 without 12, 15, 18 (current)
+  q.search = "%";             // no LIKE wildcards: a literal character
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 0);
+
+  // Sorts, both directions, ties by agent_id.
+  q = EndpointQuery{};
+  q.not_pinning = "cur";
+  q.sort = EndpointSort::kHostname;
+  q.limit = 100;
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  for (size_t i = 1; i < page->rows.size(); ++i) EXPECT_LE(page->rows[i - 1].hostname, page->rows[i].hostname);
+  q.sort = EndpointSort::kLastSeen;
+  q.descending = true;
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->rows.size(), 20u);
+  for (size_t i = 1; i < page->rows.size(); ++i) {
+    const auto& a = page->rows[i - 1];
+    const auto& b = page->rows[i];
+    EXPECT_TRUE(a.last_seen > b.last_seen || (a.last_seen == b.last_seen && a.agent_id > b.agent_id))
+        << a.agent_id << " before " << b.agent_id;
+  }
+  q.sort = EndpointSort::kPinned;
+  q.descending = false;
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->rows.front().pinned_fingerprint, "old1");
+  EXPECT_EQ(page->rows.back().pinned_fingerprint, "old2");
+  q.sort = EndpointSort::kAgentId;
+  q.descending = true;
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->rows.front().agent_id, "agent-29");
+
+  // Without not_pinning: every endpoint (the agents page).
+  q = EndpointQuery{};
+  q.limit = 0;
+  page = registry_->query_endpoints(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->total, 30);
+  EXPECT_TRUE(page->rows.empty());
+
+  q.offset = -1;
+  page = registry_->query_endpoints(q);
+  ASSERT_FALSE(page.ok());
+  EXPECT_EQ(page.error().kind, ErrorKind::kInvalidArgument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RegistryTest, ::testing::Values("sqlite", "postgres"),

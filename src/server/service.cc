@@ -291,6 +291,13 @@ void Service::handle_admin(HttpRequest req, Done done) {
     if (auto refusal = admin_refusal(req)) return done(std::move(*refusal));
     return done(admin_message(req));
   }
+  if (path == kAdminConsoleTokenPath) {
+    if (req.method != "POST") return done(method_not_allowed("POST"));
+    if (auto refusal = admin_refusal(req)) return done(std::move(*refusal));
+    if (!console_login_) return done(error_response(404, "this server does not serve the web console"));
+    spdlog::info("audit: console login link issued to uid={} pid={}", req.peer_uid, req.peer_pid);
+    return done(console_login_());
+  }
   done(error_response(404, "no such endpoint"));
 }
 

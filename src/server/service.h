@@ -13,6 +13,8 @@
 //               root, the server's user or in the admin group (logged as an audit
 //               line), 403 with an Origin header, 415 unless application/json; the
 //               message goes into the durable outbox, like `certmgr send`.
+//               POST /v1/admin/console-token — the same checks; a one-time web
+//               console login (set_console_login; 404 when no console is served).
 //   metrics listener (loopback TCP, read-only): GET /metrics (Prometheus text).
 //   channels:   channel_frame() attaches a Channel on the first hello and delivers.
 //
@@ -131,6 +133,10 @@ class Service {
   // Brings one live channel up to date (see above). Holds the channel's lock.
   Delivered deliver(const std::string& agent_id, Channel& channel);
 
+  // What POST /v1/admin/console-token answers (the web console's new_login). Set
+  // before the admin socket serves; unset: 404.
+  void set_console_login(std::function<HttpResponse()> fn) { console_login_ = std::move(fn); }
+
   // Adds a message to the outbox (the admin API and tests). Errors as Outbox::add,
   // kInvalidArgument for a bad command or audience.
   Result<outbox::Message> issue(const protocol::AdminMessageRequest& m, const std::string& issued_by);
@@ -155,6 +161,7 @@ class Service {
   bool admit_new_agent();
 
   ServiceDeps deps_;
+  std::function<HttpResponse()> console_login_;
   std::mutex registrations_mu_;
   int64_t registrations_second_ = 0;
   int registrations_this_second_ = 0;

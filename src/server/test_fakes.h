@@ -93,6 +93,17 @@ class MemoryRegistry final : public registry::EndpointRegistry {
     for (const auto& [id, e] : rows_) out[e.pinned_fingerprint]++;
     return out;
   }
+  Result<registry::EndpointPage> query_endpoints(const registry::EndpointQuery& q) override {
+    std::lock_guard lock(mu_);
+    registry::EndpointPage page;
+    for (const auto& [id, e] : rows_) {
+      if (!q.not_pinning.empty() && e.pinned_fingerprint == q.not_pinning) continue;
+      if (!q.search.empty() && id.find(q.search) == std::string::npos && e.hostname.find(q.search) == std::string::npos)
+        continue;
+      if (page.total++ >= q.offset && static_cast<int64_t>(page.rows.size()) < q.limit) page.rows.push_back(e);
+    }
+    return page;  // agent_id order only: the server tests need no other
+  }
   Result<std::optional<registry::Endpoint>> find(const std::string& id) override {
     std::lock_guard lock(mu_);
     auto it = rows_.find(id);

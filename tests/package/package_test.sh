@@ -75,6 +75,11 @@ head -1 "$root/usr/share/doc/certkeeper/copyright" | grep -q '^Format: https://w
   fail "copyright is not DEP-5"
 zcat "$root/usr/share/doc/certkeeper/changelog.gz" | head -1 | grep -q "^certkeeper ($version)" ||
   fail "changelog.gz does not start with certkeeper ($version)"
+# The web console's front end, where certkeeper-server looks for it when installed.
+for f in index.html app.js app.css; do
+  [ -s "$root/usr/share/certkeeper/console/$f" ] || fail "/usr/share/certkeeper/console/$f missing or empty"
+done
+grep -q 'src="/app.js"' "$root/usr/share/certkeeper/console/index.html" || fail "the console's index.html does not load /app.js"
 
 step "bash completion"
 # complete WORD... : what the completion offers for the last word.
@@ -146,7 +151,7 @@ ls /var/lib/certkeeper/backups/*.zip >/dev/null 2>&1 || fail "certmgr -c wrote n
 echo "-- certkeeper-server from the config, stopped with SIGTERM"
 log="$(mktemp)"
 "${clean_env[@]}" "${as_certkeeper[@]}" "$root/usr/bin/certkeeper-server" \
-  --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 >"$log" 2>&1 &
+  --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --console-listen 127.0.0.1:0 >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do
   grep -q 'listening on .* (agents)' "$log" && break

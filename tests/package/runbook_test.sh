@@ -77,7 +77,7 @@ start_server() {
   local stream
   stream="$(stat -c '%d:%i' "$work/server.log")"
   "${as_certkeeper[@]}" env JOURNAL_STREAM="$stream" CERTKEEPER_LISTEN="${agents_at:-127.0.0.1:0}" \
-    CERTKEEPER_METRICS_LISTEN=127.0.0.1:0 "$root/usr/bin/certkeeper-server" \
+    CERTKEEPER_METRICS_LISTEN=127.0.0.1:0 CERTKEEPER_CONSOLE_LISTEN=127.0.0.1:0 "$root/usr/bin/certkeeper-server" \
     >"$work/server.out" 2>"$work/server.log" &
   server_pid=$!
   pids+=("$server_pid")

@@ -103,7 +103,7 @@ HttpReply exchange(Stream& stream, const HostPort& to, const std::string& method
 }  // namespace
 
 std::optional<HostPort> parse_listening_line(const std::string& line) {
-  static const std::regex re(R"(listening on (.+):(\d+) \((agents|admin|metrics)\))");
+  static const std::regex re(R"(listening on (.+):(\d+) \((agents|admin|metrics|console)\))");
   std::smatch m;
   if (!std::regex_search(line, m, re)) return std::nullopt;
   std::string host = m[1];
@@ -236,6 +236,9 @@ ServerUnderTest::ServerUnderTest(const std::string& store_url, const std::string
   std::vector<std::string> argv = {bin("certkeeper-server"), "--store",     store_url,
                                    "--listen",               "127.0.0.1:0", "--metrics-listen",
                                    "127.0.0.1:0",            "--state-dir", state_dir};
+  if (std::find(extra_args.begin(), extra_args.end(), "--console-listen") == extra_args.end()) {
+    argv.insert(argv.end(), {"--console-listen", "127.0.0.1:0"});
+  }
   if (std::find(extra_args.begin(), extra_args.end(), "--admin-listen") == extra_args.end()) {
     argv.insert(argv.end(), {"--admin-listen", "unix:" + short_socket_path()});
   }
@@ -250,6 +253,7 @@ ServerUnderTest::ServerUnderTest(const std::string& store_url, const std::string
   std::string admin = child_->wait_for_line("(admin)", std::chrono::seconds(5));
   if (std::regex_search(admin, m, unix_re)) admin_socket_ = m[1];
   if (auto a = parse_listening_line(child_->wait_for_line("(metrics)", std::chrono::seconds(5)))) metrics_ = *a;
+  if (auto a = parse_listening_line(child_->wait_for_line("(console)", std::chrono::seconds(5)))) console_ = *a;
 }
 
 }  // namespace ck::testing

@@ -22,7 +22,7 @@ struct HostPort {
   uint16_t port = 0;
 };
 
-// "listening on 127.0.0.1:43121 (agents)" -> {127.0.0.1, 43121} (also metrics).
+// "listening on 127.0.0.1:43121 (agents)" -> {127.0.0.1, 43121} (also metrics, console).
 std::optional<HostPort> parse_listening_line(const std::string& line);
 
 struct HttpReply {
@@ -78,13 +78,15 @@ class ServerUnderTest {
   bool started() const { return agents_.port != 0 && metrics_.port != 0 && !admin_socket_.empty(); }
   const HostPort& agents() const { return agents_; }
   const HostPort& metrics() const { return metrics_; }
+  // The web console's listener ("listening on HOST:PORT (console)").
+  const HostPort& console() const { return console_; }
   // The admin socket's path (from "listening on unix:PATH (admin)").
   const std::string& admin_socket() const { return admin_socket_; }
   ChildProcess& process() { return *child_; }
 
  private:
   std::unique_ptr<ChildProcess> child_;
-  HostPort agents_, metrics_;
+  HostPort agents_, metrics_, console_;
   std::string admin_socket_;
 };
 

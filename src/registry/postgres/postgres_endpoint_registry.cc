@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "registry/endpoint_query_sql.h"
 #include "registry/upsert_rule.h"
 #include "store/postgres/pg_conn.h"
 
@@ -157,6 +158,44 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
                       kEnrollmentPending);
   }
 
+  // The console's pages: a connection of their own (a slow search never delays the
+  // point reads of check-ins), the count and the page from one snapshot.
+  Result<EndpointPage> query_endpoints(const EndpointQuery& query) override {
+    if (query.offset < 0 || query.limit < 0) return make_error(ErrorKind::kInvalidArgument, "negative offset or limit");
+    const EndpointQuerySql sql = endpoint_query_sql(query, "$", "strpos");
+    std::vector<pg::Param> params;
+    for (const auto& p : sql.params) params.push_back(pg::Param::text(p));
+    std::lock_guard lock(query_mu_);
+    if (!query_reader_) {
+      CK_ASSIGN_OR_RETURN(pg::PgConn r, pg::PgConn::connect(conn_.url()));
+      query_reader_.emplace(std::move(r));
+    }
+    auto attempt = [&]() -> Result<EndpointPage> {
+      CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(*query_reader_,
+                                                             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+      EndpointPage page;
+      CK_ASSIGN_OR_RETURN(pg::Rows count, query_reader_->exec("SELECT count(*) FROM endpoints" + sql.where, params));
+      page.total = count.size() > 0 ? count.int64(0, 0) : 0;
+      if (query.limit > 0) {
+        CK_ASSIGN_OR_RETURN(pg::Rows rows, query_reader_->exec(std::string("SELECT ") + kColumns + " FROM endpoints" +
+                                                                   sql.where + sql.order_limit,
+                                                               params));
+        for (int i = 0; i < rows.size(); ++i) page.rows.push_back(to_endpoint(rows, i));
+      }
+      CK_RETURN_IF_ERROR(txn.commit());
+      return page;
+    };
+    auto page = attempt();
+    if (!page.ok() && page.error().kind == ErrorKind::kUnavailable) {
+      // The connection may have been dropped (a database restart): reconnect once.
+      query_reader_.reset();
+      CK_ASSIGN_OR_RETURN(pg::PgConn r, pg::PgConn::connect(conn_.url()));
+      query_reader_.emplace(std::move(r));
+      page = attempt();
+    }
+    return page;
+  }
+
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
     std::lock_guard lock(mu_);
     CK_ASSIGN_OR_RETURN(pg::Rows rows, conn_.exec_autocommit_retry(
@@ -242,6 +281,8 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   pg::PgConn conn_;
   std::mutex reader_mu_;
   std::optional<pg::PgConn> reader_;  // guarded by reader_mu_
+  std::mutex query_mu_;
+  std::optional<pg::PgConn> query_reader_;  // guarded by query_mu_
 };
 
 }  // namespace
