@@ -104,7 +104,11 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   if (admin_gid && admin.substr(5).rfind(f.state_dir + "/", 0) == 0) {
     // The admin group must reach the socket inside: the folder (TLS key 0600 inside)
     // becomes group-traversable for that group only.
-    if (::chown(f.state_dir.c_str(), static_cast<uid_t>(-1), *admin_gid) == 0) ::chmod(f.state_dir.c_str(), 0750);
+    // Already that group (the unit's own group): no chown, which its seccomp filter refuses.
+    struct stat st;
+    const bool has_group = ::stat(f.state_dir.c_str(), &st) == 0 && st.st_gid == *admin_gid;
+    if (has_group || ::chown(f.state_dir.c_str(), static_cast<uid_t>(-1), *admin_gid) == 0)
+      ::chmod(f.state_dir.c_str(), 0750);
   }
   auto tls = net::load_or_create_tls_identity(f.tls_cert, f.tls_key, f.state_dir);
   if (!tls.ok()) return fail("TLS identity: " + tls.error().message);

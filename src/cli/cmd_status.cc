@@ -48,7 +48,7 @@ int run_status(GlobalOptions& global) {
     if (current) {
       std::cout << "current: " << current->fingerprint << "\n"
                 << "  algorithm:  " << current->algorithm << "\n"
-                << "  subject:    " << current->subject << "\n"
+                << "  subject:    " << text_field(current->subject) << "\n"
                 << "  valid:      " << format_rfc3339(current->not_before) << " .. "
                 << format_rfc3339(current->not_after) << "\n"
                 << "  exportable: " << (current->exportable ? "yes" : "no") << "\n"

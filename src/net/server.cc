@@ -351,7 +351,9 @@ Status bind_admin_socket(UnixListener& listener, const std::string& path, std::o
   Status bound = listener.bind(asio::local::stream_protocol::endpoint(path), "unix:" + path);
   ::umask(old_umask);
   CK_RETURN_IF_ERROR(bound);
-  if (gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
+  struct stat bound_st {};
+  const bool has_group = gid && ::lstat(path.c_str(), &bound_st) == 0 && bound_st.st_gid == *gid;  // no chown needed
+  if (gid && !has_group && ::lchown(path.c_str(), static_cast<uid_t>(-1), *gid) != 0) {
     spdlog::warn("admin socket {}: cannot give it to the admin group: {}", path, std::strerror(errno));
   }
   return ok_status();

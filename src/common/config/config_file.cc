@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -80,12 +81,23 @@ class Applier {
         return config_error(path_, line_of(node), "'" + shown + "' must be a string (in quotes)");
       text = node.as_string()->get();
     }
+    // One setting per option and level (state_dir and state-dir are one key); the
+    // program's own table may override a top-level value.
+    const bool own_table = shown.rfind(program_.table + ".", 0) == 0;
+    if (const auto set = set_at_.find(opt); set != set_at_.end() && set->second.second == own_table)
+      return config_error(path_, line_of(node), "'" + shown + "' is set twice (also on line " +
+                                                    std::to_string(set->second.first) + ")");
+    set_at_[opt] = {line_of(node), own_table};
+    // --help keeps showing the built-in default: the file's values may be secrets
+    // (a postgresql:// URL with its password) and help text reaches man pages.
+    const std::string shown_default = opt->get_default_str();
     try {
       opt->run_callback_for_default();
       opt->default_val(text);
     } catch (const CLI::Error& e) {
       return config_error(path_, line_of(node), "'" + shown + "': " + e.what());
     }
+    opt->default_str(shown_default);
     opt->required(false);  // the file gave it
     return ok_status();
   }
@@ -131,6 +143,7 @@ class Applier {
  private:
   const std::string& path_;
   const Program& program_;
+  std::map<const CLI::Option*, std::pair<int, bool>> set_at_;  // line, in the program's own table
 };
 
 }  // namespace
@@ -147,7 +160,9 @@ std::string find_config_file(const std::vector<std::string>& args) {
   }
   if (const char* env = std::getenv(kConfigEnv); env && *env) return env;
   const InstallLayout& layout = install_layout();
-  if (layout.installed && ::access(layout.config_file.c_str(), F_OK) == 0) return layout.config_file;
+  // Installed, a file this user may not read (kept 0640 for a password in it) is skipped:
+  // --help and verify-backup still work, and the store says "permission denied" itself.
+  if (layout.installed && ::access(layout.config_file.c_str(), R_OK) == 0) return layout.config_file;
   return "";
 }
 

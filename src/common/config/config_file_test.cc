@@ -112,6 +112,24 @@ TEST_F(ConfigFileTest, MistakesNameTheFileTheLineAndTheKey) {
   EXPECT_NE(error_of("backup_dir = '/x'\n").find("unknown key 'backup_dir'"), std::string::npos);
 }
 
+TEST_F(ConfigFileTest, OneValuePerKeyAndLevelTheProgramTableOverridesTheTop) {
+  EXPECT_EQ(error_of("[server]\nstate_dir = '/a'\nstate-dir = '/b'\n"),
+            "config " + path_ + ":3: 'server.state-dir' is set twice (also on line 2)");
+  ASSERT_TRUE(load("threads = 3\n[server]\nthreads = 5\nserver = 'https://h:1'\n").ok());
+  EXPECT_EQ(threads_, 5);
+}
+
+// The file's values may be secrets (a store URL with its password): --help shows the
+// built-in default, and help text ends up in man pages.
+TEST_F(ConfigFileTest, HelpNeverShowsTheFilesValues) {
+  app_.get_option("--store")->default_str("sqlite:./var/certkeeper.db");
+  ASSERT_TRUE(load("store = 'postgresql://ck:S3cretPW@db/ck'\nserver = 'https://h:1'\n").ok());
+  EXPECT_EQ(store_, "postgresql://ck:S3cretPW@db/ck");
+  const std::string help = app_.help();
+  EXPECT_EQ(help.find("S3cretPW"), std::string::npos) << help;
+  EXPECT_NE(help.find("sqlite:./var/certkeeper.db"), std::string::npos) << help;
+}
+
 TEST_F(ConfigFileTest, TablesPrefixTheirKeysAndFreeFormTablesGetEntries) {
   ASSERT_TRUE(load("server = 'https://h:1'\n[smb]\nport = 1445\n").ok());
   EXPECT_EQ(smb_port_, 1445);

@@ -37,8 +37,18 @@ std::optional<int> parse_program_options(CLI::App& app, const std::string& progr
   }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    // One line; a value may come from a flag, a CERTKEEPER_* variable or the config file.
+    std::string what = e.what();
+    for (char& c : what)
+      if (c == '\n' || c == '\r') c = ' ';
+    std::fprintf(stderr, "certkeeper-%s: usage error: %s (from a flag, a CERTKEEPER_* variable or the config file; see --help)\n",
+                 program.c_str(), what.c_str());
+    return 2;
   }
   return std::nullopt;
 }
