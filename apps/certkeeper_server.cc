@@ -50,6 +50,7 @@ struct Flags {
   std::string console_listen = "127.0.0.1:9465";
   std::string console_assets;  // default: console::default_assets_dir
   int console_token_ttl = 300;  // hidden; tests shorten it
+  int console_session_idle = 30 * 60;  // hidden; tests shorten it
   std::string state_dir = install_layout().state_dir + "/server";
   std::string tls_cert, tls_key;
   int threads = 2;
@@ -146,10 +147,11 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
     const std::string exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     console_options.assets_dir = !f.console_assets.empty() ? f.console_assets : console::default_assets_dir(exe);
     console_options.limits.token_ttl_seconds = f.console_token_ttl;
+    console_options.limits.session_idle_seconds = f.console_session_idle;
     server::ServerCore* c = core->get();
     auto opened = console::Console::open(
         config.store_url, console_options, [c] { return c->certs().snapshot(); },
-        [c](const protocol::AdminMessageRequest& m) { return c->service().issue(m, "console"); });
+        [c](const protocol::AdminMessageRequest& m, const std::string& by) { return c->service().issue(m, by); });
     if (!opened.ok()) return fail(opened.error().message);
     web_console = std::move(opened).value();
     if (!web_console->assets().available()) {
@@ -161,9 +163,9 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   if (!server.ok()) return fail(server.error().message);
   if (web_console) {
     web_console->set_base_url("http://" + (*server)->console_endpoint());
-    (*core)->service().set_console_login([wc = web_console.get()] {
+    (*core)->service().set_console_login([wc = web_console.get()](const std::string& user) {
       protocol::HttpResponse r;
-      r.body = boost::json::serialize(wc->new_login());
+      r.body = boost::json::serialize(wc->new_login(user));
       return r;
     });
   }
@@ -304,6 +306,8 @@ int main(int argc, char** argv) {
                  "/usr/share/certkeeper/console)");
   // For tests: how long a console login link is valid.
   app.add_option("--console-token-ttl", f.console_token_ttl)->group("")->check(CLI::Range(1, 3600));
+  // For tests: how long a console session lasts without a request.
+  app.add_option("--console-session-idle", f.console_session_idle)->group("")->check(CLI::Range(1, 86400));
   app.add_option("--state-dir", f.state_dir, "server state: TLS certificate and key")
       ->capture_default_str();
   app.add_option("--tls-cert", f.tls_cert, "TLS certificate (PEM) for the agent listener");

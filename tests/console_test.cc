@@ -2,8 +2,10 @@
 // a temp SQLite store): login links work once and expire, sessions are strict
 // cookies, nothing but the login page is served without one, every response carries
 // the security headers, the overview and the left-behind list match the registry,
-// the CSV equals `certmgr -l`, the event stream follows a rotation, commands need the
-// CSRF token, and no response ever carries private key material.
+// the CSV equals `certmgr -l`, the event stream follows a rotation and ends with its
+// session, commands need the CSRF token and are audited with who asked for the login
+// link, a planted cookie does not log anyone out, the listener holds at most 64
+// connections, and no response ever carries private key material.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -11,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,6 +38,31 @@ namespace ck::testing {
 namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
+
+std::string current_user() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : "uid " + std::to_string(::geteuid());
+}
+
+// A TCP connection to `to` that sends nothing (-1 when it cannot connect).
+int open_idle_connection(const HostPort& to) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(to.port);
+  ::inet_pton(AF_INET, to.host.c_str(), &addr.sin_addr);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+// Whether the server closed `fd` (EOF or reset) within `wait`.
+bool closed_within(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
+  char c;
+  return ::recv(fd, &c, 1, MSG_DONTWAIT) <= 0;
+}
 
 struct Reply {
   int status = 0;
@@ -447,13 +475,103 @@ TEST_F(ConsoleFleetTest, AuditAndCommandsNeedTheCsrfToken) {
   json::value audit = parse(request("GET", "/api/audit?limit=2", cookie).body);
   const auto& entries = audit.at("entries").as_array();
   ASSERT_EQ(entries.size(), 2u);
-  EXPECT_EQ(std::string(entries.at(1).at("actor").as_string()), "console");
+  // Who asked for the login link (certmgr console-url, as this user) is named.
+  EXPECT_EQ(std::string(entries.at(1).at("actor").as_string()), "console (" + current_user() + ")");
   EXPECT_EQ(std::string(entries.at(1).at("action").as_string()), "send");
   EXPECT_NE(std::string(entries.at(1).at("detail").as_string()).find("run-scan to all"), std::string::npos);
   // The same entries as certmgr audit --json.
   auto cli = certmgr({"audit", "--limit", "2", "--json"});
   ASSERT_EQ(cli.exit_code, 0) << cli.err;
   EXPECT_EQ(parse(cli.out), audit);
+  const json::value listed = parse(cli.out);
+  for (const auto& e : listed.at("entries").as_array()) {
+    const std::string actor(e.at("actor").as_string());
+    EXPECT_EQ(actor.rfind("console (", 0), 0u) << actor;
+    EXPECT_NE(actor.find(current_user()), std::string::npos) << actor;
+  }
+}
+
+TEST_F(ConsoleFleetTest, EventStreamEndsWithItsSession) {
+  start({"--console-session-idle", "2"});
+  const std::string cookie = login();
+  bool closed = false;
+  const auto began = std::chrono::steady_clock::now();
+  const std::string streamed = read_for(
+      server_->console(), "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ck_console=" + cookie + "\r\n\r\n",
+      8s, &closed);
+  const auto took = std::chrono::steady_clock::now() - began;
+  Reply r = parse_reply(streamed);
+  EXPECT_EQ(r.status, 200) << streamed;
+  EXPECT_NE(r.body.find("event: overview\n"), std::string::npos) << r.body;
+  // Watching is not activity: the session ends 2 s after the stream opened, and so
+  // does the stream.
+  EXPECT_TRUE(closed) << r.body;
+  EXPECT_LT(took, 5s);
+  EXPECT_GE(took, 1s);
+  const std::string ended = "event: ended\ndata: {}\n\n";  // the last thing sent
+  ASSERT_GE(r.body.size(), ended.size());
+  EXPECT_EQ(r.body.substr(r.body.size() - ended.size()), ended) << r.body;
+  // And the browser's reconnect is refused (the front end shows "session ended").
+  EXPECT_EQ(request("GET", "/api/events", cookie).status, 401);
+}
+
+TEST_F(ConsoleTest, APlantedCookieDoesNotLogTheAdminOut) {
+  generate();
+  start();
+  const std::string cookie = login();
+  // What a browser sends when another page on the host set ck_console with a longer
+  // Path: that one first.
+  const std::string junk = std::string(43, 'j');
+  for (const std::string& header : {"Cookie: ck_console=" + junk + "; ck_console=" + cookie,
+                                    "Cookie: ck_console=" + cookie + "; ck_console=" + junk}) {
+    Reply r = request("GET", "/api/session", "", {header});
+    EXPECT_EQ(r.status, 200) << header << ": " << r.raw;
+  }
+  // Two headers, junk in the first.
+  EXPECT_EQ(request("GET", "/api/overview", "", {"Cookie: ck_console=" + junk, "Cookie: ck_console=" + cookie}).status,
+            200);
+  EXPECT_EQ(request("GET", "/api/session", "", {"Cookie: ck_console=" + junk + "; ck_console=x"}).status, 401);
+  // The CSRF token is checked against the session that matched.
+  const std::string csrf(
+      parse(request("GET", "/api/session", "", {"Cookie: ck_console=" + junk + "; ck_console=" + cookie}).body)
+          .at("csrf_token")
+          .as_string());
+  Reply sent = request("POST", "/api/commands", "",
+                       {"Cookie: ck_console=" + junk + "; ck_console=" + cookie, "Content-Type: application/json",
+                        "X-CSRF-Token: " + csrf},
+                       R"({"command":"ping","all":true})");
+  EXPECT_EQ(sent.status, 200) << sent.raw;
+}
+
+TEST_F(ConsoleTest, TheListenerHoldsAtMost64Connections) {
+  generate();
+  start();
+  std::vector<int> fds;
+  for (int i = 0; i < 70; ++i) {
+    const int fd = open_idle_connection(server_->console());
+    ASSERT_GE(fd, 0) << i;
+    fds.push_back(fd);
+  }
+  // The 65th and later are closed at once; the first 64 stay (until --read-timeout).
+  std::vector<int> closed;
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (closed_within(fds[i], i < 64 ? 50ms : 2000ms)) closed.push_back(static_cast<int>(i));
+  }
+  EXPECT_EQ(closed, (std::vector<int>{64, 65, 66, 67, 68, 69}));
+  // Counted.
+  HttpReply metrics = http_request(server_->metrics(), false, "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("\ncertkeeper_console_connections_refused_total 6\n"), std::string::npos)
+      << metrics.body.substr(0, 300);
+  // Once they are gone, a real login works.
+  for (int fd : fds) ::close(fd);
+  int status = 0;
+  for (int attempt = 0; attempt < 40 && status != 200; ++attempt) {
+    if (attempt) std::this_thread::sleep_for(50ms);
+    status = request("GET", "/login").status;
+  }
+  EXPECT_EQ(status, 200);
+  const std::string cookie = login();
+  EXPECT_EQ(request("GET", "/api/session", cookie).status, 200);
 }
 
 TEST_F(ConsoleFleetTest, EventsStreamTheOverviewAndFollowARotation) {

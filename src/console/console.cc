@@ -53,7 +53,7 @@ Console::~Console() { stop(); }
 Result<std::unique_ptr<Console>> Console::open(
     const std::string& store_url, ConsoleOptions options,
     std::function<std::shared_ptr<const store::Keyring>()> snapshot,
-    std::function<Result<outbox::Message>(const protocol::AdminMessageRequest&)> issue) {
+    std::function<Result<outbox::Message>(const protocol::AdminMessageRequest&, const std::string& issued_by)> issue) {
   store::StoreOptions store_options;
   store_options.create = false;
   if (options.clock) store_options.clock = options.clock;
@@ -77,8 +77,8 @@ void Console::set_base_url(std::string url) {
   base_url_ = std::move(url);
 }
 
-json::object Console::new_login() {
-  const std::string token = auth_.issue_token();
+json::object Console::new_login(const std::string& user) {
+  const std::string token = auth_.issue_token(user);
   std::lock_guard lock(mu_);
   return json::object{{"token", token},
                       {"url", base_url_ + "/login?token=" + token},
@@ -140,8 +140,17 @@ Response Console::route(const Request& req) {
     }
     return login(req);
   }
-  const std::string cookie = cookie_value(req.cookie, kSessionCookie);
-  auto session = auth_.session(cookie);
+  // Any of the cookies of this name may be ours: a page elsewhere on the host can plant
+  // one with a longer Path, which the browser sends first.
+  std::string cookie;
+  std::optional<SessionView> session;
+  for (std::string& candidate : cookie_values(req.cookie, kSessionCookie)) {
+    session = auth_.session(candidate);
+    if (session) {
+      cookie = std::move(candidate);
+      break;
+    }
+  }
   if (!session) {
     if (api) return error_response(401, "login required");
     return redirect("/login");
@@ -157,7 +166,7 @@ Response Console::route(const Request& req) {
     if (!auth_.csrf_ok(cookie, req.csrf_token)) return error_response(403, "missing or wrong X-CSRF-Token");
     if (!protocol::is_json_content_type(req.content_type))
       return error_response(403, "Content-Type must be application/json");
-    return views_.send_command(req.body);
+    return views_.send_command(req.body, session->user.empty() ? "console" : "console (" + session->user + ")");
   }
   if (req.method != "GET") {
     Response r = error_response(405, "the console is read-only here");
@@ -181,6 +190,7 @@ Response Console::route(const Request& req) {
     r.content_type = "text/event-stream";
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.event_stream = true;
+    r.session_id = session->id;
     return r;
   }
   if (path == "/api/stragglers") return views_.stragglers(query);

@@ -49,15 +49,19 @@ class Console {
   static Result<std::unique_ptr<Console>> open(
       const std::string& store_url, ConsoleOptions options,
       std::function<std::shared_ptr<const store::Keyring>()> snapshot,
-      std::function<Result<outbox::Message>(const protocol::AdminMessageRequest&)> issue);
+      std::function<Result<outbox::Message>(const protocol::AdminMessageRequest&, const std::string& issued_by)> issue);
 
   Response handle(const Request& req);
 
   // Where the console is reached ("http://127.0.0.1:9465"), for login URLs. Set once
   // the listener is bound, before the admin socket serves.
   void set_base_url(std::string url);
-  // POST /v1/admin/console-token: {"token", "url", "expires_in"}.
-  boost::json::object new_login();
+  // POST /v1/admin/console-token: {"token", "url", "expires_in"}. `user` asked for it
+  // (the admin socket's peer); what the session sends is audited as "console (user)".
+  boost::json::object new_login(const std::string& user = "");
+  // Whether the session an event stream belongs to (Response::session_id) is still
+  // valid; the stream ends when not. Watching does not count as activity.
+  bool session_alive(const std::string& id) { return auth_.alive(id); }
 
   OverviewFeed& feed() { return *feed_; }
   const StaticFiles& assets() const { return assets_; }

@@ -25,7 +25,8 @@ Response error_response(int status, std::string_view message) {
   return json_response(status, boost::json::object{{"error", message}});
 }
 
-std::string cookie_value(std::string_view header, std::string_view name) {
+std::vector<std::string> cookie_values(std::string_view header, std::string_view name) {
+  std::vector<std::string> out;
   size_t pos = 0;
   while (pos < header.size()) {
     size_t end = header.find(';', pos);
@@ -33,10 +34,15 @@ std::string cookie_value(std::string_view header, std::string_view name) {
     std::string_view part = header.substr(pos, end - pos);
     while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
     const size_t eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name) return std::string(part.substr(eq + 1));
+    if (eq != std::string_view::npos && part.substr(0, eq) == name) out.emplace_back(part.substr(eq + 1));
     pos = end + 1;
   }
-  return {};
+  return out;
+}
+
+std::string cookie_value(std::string_view header, std::string_view name) {
+  auto all = cookie_values(header, name);
+  return all.empty() ? std::string() : std::move(all.front());
 }
 
 namespace {

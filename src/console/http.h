@@ -29,8 +29,9 @@ struct Response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   // GET /api/events: the net layer sends the headers, then overview events until the
-  // client or the server goes (body unused).
+  // client or the server goes, or the session ends (body unused).
   bool event_stream = false;
+  std::string session_id;  // with event_stream: the session the stream belongs to
 };
 
 inline constexpr const char* kContentSecurityPolicy =
@@ -45,8 +46,12 @@ Response json_response(int status, const boost::json::value& v);
 // {"error": message}
 Response error_response(int status, std::string_view message);
 
-// The value of cookie `name` in a Cookie header ("" when absent).
+// The value of cookie `name` in a Cookie header ("" when absent); the first when sent
+// more than once.
 std::string cookie_value(std::string_view cookie_header, std::string_view name);
+// Every value of cookie `name`, in order. A browser sends several when cookies of the
+// same name differ in Path or Domain (one planted by another page on the host, say).
+std::vector<std::string> cookie_values(std::string_view cookie_header, std::string_view name);
 
 // "/p?a=1&b=x%20y" -> {a: "1", b: "x y"} ('+' is a space; bad escapes kept as is).
 std::map<std::string, std::string> parse_query(std::string_view target);

@@ -214,7 +214,7 @@ Response Views::audit(const std::map<std::string, std::string>& q) {
   return json_response(200, json::object{{"entries", std::move(out)}});
 }
 
-Response Views::send_command(const std::string& body) {
+Response Views::send_command(const std::string& body, const std::string& actor) {
   if (body.size() > protocol::kMaxRequestBodyBytes) return error_response(413, "request body too large");
   auto value = protocol::parse_json_body(body);
   if (!value.ok()) return error_response(400, value.error().message);
@@ -237,14 +237,14 @@ Response Views::send_command(const std::string& body) {
   }
   auto checked = protocol::admin_message_request_from_json(protocol::to_json(req));
   if (!checked.ok()) return error_response(422, checked.error().message);
-  auto added = deps_.issue(*checked);
+  auto added = deps_.issue(*checked, actor);
   if (!added.ok()) {
     Response busy = error_response(503, "the outbox is unavailable: " + added.error().message);
     busy.headers.emplace_back("Retry-After", "1");
     return busy;
   }
   Status audited = deps_.store->write([&](store::CertTxn& t) {
-    return t.append_audit(store::AuditEntry{added->iat, "console", "send",
+    return t.append_audit(store::AuditEntry{added->iat, actor, "send",
                                             "command " + added->command + " to " + added->audience + ", message " +
                                                 std::to_string(added->seq) + ", jti " + added->jti,
                                             ""});

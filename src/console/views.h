@@ -5,7 +5,8 @@
 //   /api/stragglers.csv  the same rows as `certmgr -l` (same columns, src/cli/mismatched_csv)
 //   /api/agents          agent identities (key, enrollment, last seen), paged the same way
 //   /api/audit           the store's audit log, as `certmgr audit --json`
-//   /api/commands        a command into the outbox (as `certmgr send`), audited as "console"
+//   /api/commands        a command into the outbox (as `certmgr send`), audited as
+//                        "console (USER)", USER having asked for the login link
 // No view touches private keys: the keyring snapshot is read for statuses only.
 // Thread-safe (the registry and the store are).
 #pragma once
@@ -41,7 +42,7 @@ struct ViewDeps {
   store::CertStore* store = nullptr;
   std::function<std::shared_ptr<const store::Keyring>()> snapshot;
   // Adds a message to the outbox (Service::issue).
-  std::function<Result<outbox::Message>(const protocol::AdminMessageRequest&)> issue;
+  std::function<Result<outbox::Message>(const protocol::AdminMessageRequest&, const std::string& issued_by)> issue;
   const Clock* clock = nullptr;
 };
 
@@ -53,7 +54,8 @@ class Views {
   Response stragglers_csv(const std::map<std::string, std::string>& query);
   Response agents(const std::map<std::string, std::string>& query);
   Response audit(const std::map<std::string, std::string>& query);
-  Response send_command(const std::string& body);
+  // `actor`: who sends, for the outbox and the audit log ("console (alice)").
+  Response send_command(const std::string& body, const std::string& actor);
 
  private:
   ViewDeps deps_;

@@ -132,10 +132,15 @@ struct Shared {
   server::Metrics* metrics = nullptr;
   ConnectionCounter connections;
   ck::console::Console* console = nullptr;
+  std::atomic<size_t> console_connections{0};  // open on the console listener
 };
 
-// Serves one web console connection (console_session.cc).
-void start_console_session(Shared& shared, tcp::socket&& socket);
+// At most this many open web console connections; more are closed at accept.
+inline constexpr size_t kMaxConsoleConnections = 64;
+
+// Serves one web console connection (console_session.cc); `slot` (its place under
+// kMaxConsoleConnections) goes with it.
+void start_console_session(Shared& shared, tcp::socket&& socket, std::shared_ptr<void> slot);
 
 // Takes over an upgraded agent connection as a /v1/channel WebSocket; `slot` (its
 // place under the connection caps) goes with it.

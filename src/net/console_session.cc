@@ -2,7 +2,10 @@
 // console::Console::handle; GET /api/events turns the connection into a server-sent
 // event stream — an `overview` event at once and whenever the overview changes
 // (checked every 500 ms), a keep-alive comment after 15 s of silence — until the
-// browser goes or the server shuts down.
+// browser goes, the server shuts down, or the session ends (expired, or dropped for a
+// newer login; checked every 500 ms too): then `event: ended` and the connection
+// closes. Watching the stream is not activity: it ends at the session's idle expiry
+// (the front end then finds /api/* answering 401 and shows its "session ended" notice).
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/write.hpp>
@@ -18,11 +21,16 @@ constexpr size_t kBodyLimit = 64 * 1024;
 constexpr auto kEventPoll = std::chrono::milliseconds(500);
 constexpr auto kKeepAlive = std::chrono::seconds(15);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+constexpr auto kEndedLinger = std::chrono::seconds(2);  // for the browser to read `ended`
 
 class ConsoleSession final : public Stoppable, public std::enable_shared_from_this<ConsoleSession> {
  public:
-  ConsoleSession(Shared& shared, tcp::socket&& socket)
-      : shared_(shared), console_(*shared.console), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+  ConsoleSession(Shared& shared, tcp::socket&& socket, std::shared_ptr<void> slot)
+      : shared_(shared),
+        console_(*shared.console),
+        slot_(std::move(slot)),
+        stream_(std::move(socket)),
+        timer_(stream_.get_executor()) {}
 
   void run() { asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->start(); }); }
 
@@ -119,6 +127,7 @@ class ConsoleSession final : public Stoppable, public std::enable_shared_from_th
 
   void start_stream(const console::Response& r) {
     streaming_ = true;
+    session_id_ = r.session_id;
     stream_.expires_never();
     std::string head = "HTTP/1.1 200 OK\r\nServer: certkeeper\r\nContent-Type: text/event-stream\r\n";
     for (const auto& [name, value] : r.headers) head += name + ": " + value + "\r\n";
@@ -139,7 +148,8 @@ class ConsoleSession final : public Stoppable, public std::enable_shared_from_th
   }
 
   void poll_overview() {
-    if (!streaming_) return;
+    if (!streaming_ || ending_) return;
+    if (!console_.session_alive(session_id_)) return end_session();
     auto cur = console_.feed().current();
     if (cur.ok() && cur->version != sent_version_) {
       sent_version_ = cur->version;
@@ -166,8 +176,25 @@ class ConsoleSession final : public Stoppable, public std::enable_shared_from_th
     asio::async_write(stream_.socket(), asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, size_t) {
       self->writing_ = false;
       if (ec) return self->end_stream();
-      if (!self->pending_.empty()) self->send(std::exchange(self->pending_, {}));
+      if (!self->pending_.empty()) return self->send(std::exchange(self->pending_, {}));
+      if (self->ending_) self->finish_ended();
     });
+  }
+
+  // The session is gone: tell the browser, then close (it reconnects, gets 401).
+  void end_session() {
+    ending_ = true;
+    timer_.cancel();
+    send("event: ended\ndata: {}\n\n");
+  }
+
+  // `ended` is written: FIN, and the socket closed when the browser closes its end
+  // (watch_for_close) or after kEndedLinger.
+  void finish_ended() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    timer_.expires_after(kEndedLinger);
+    timer_.async_wait([self = shared_from_this()](beast::error_code) { self->end_stream(); });
   }
 
   void end_stream() {
@@ -186,13 +213,15 @@ class ConsoleSession final : public Stoppable, public std::enable_shared_from_th
 
   Shared& shared_;
   console::Console& console_;
+  std::shared_ptr<void> slot_;  // released with the session
   beast::tcp_stream stream_;
   asio::steady_timer timer_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string remote_ = "?";
   unsigned version_ = 11;
-  bool reading_ = false, stopping_ = false, streaming_ = false, writing_ = false;
+  bool reading_ = false, stopping_ = false, streaming_ = false, writing_ = false, ending_ = false;
+  std::string session_id_;
   uint64_t sent_version_ = 0;
   std::chrono::steady_clock::time_point last_sent_{};
   std::string out_, pending_;
@@ -201,8 +230,8 @@ class ConsoleSession final : public Stoppable, public std::enable_shared_from_th
 
 }  // namespace
 
-void start_console_session(Shared& shared, tcp::socket&& socket) {
-  std::make_shared<ConsoleSession>(shared, std::move(socket))->run();
+void start_console_session(Shared& shared, tcp::socket&& socket, std::shared_ptr<void> slot) {
+  std::make_shared<ConsoleSession>(shared, std::move(socket), std::move(slot))->run();
 }
 
 }  // namespace ck::net::detail

@@ -461,7 +461,18 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
     std::make_shared<HttpSession<Port::kMetrics>>(raw->shared, std::move(s))->run();
   });
   impl->console = std::make_shared<TcpListener>(impl->ioc, [raw](tcp::socket s) {
-    start_console_session(raw->shared, std::move(s));
+    // Every local user can reach this port: a cap keeps them from holding the
+    // server's descriptors (idle connections go at --read-timeout).
+    if (raw->shared.console_connections.fetch_add(1) >= kMaxConsoleConnections) {
+      raw->shared.console_connections.fetch_sub(1);
+      if (raw->shared.metrics) raw->shared.metrics->console_connections_refused_total.fetch_add(1);
+      beast::error_code ec;
+      s.close(ec);
+      return;
+    }
+    std::shared_ptr<void> slot(static_cast<void*>(raw),
+                               [raw](void*) { raw->shared.console_connections.fetch_sub(1); });
+    start_console_session(raw->shared, std::move(s), std::move(slot));
   });
   impl->admin = std::make_shared<UnixListener>(impl->ioc, [raw](asio::local::stream_protocol::socket s) {
     std::make_shared<HttpSession<Port::kAdmin>>(raw->shared, std::move(s))->run();

@@ -186,6 +186,9 @@ std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
            m.connections_refused_total_cap.load());
   e.sample("certkeeper_connections_refused_total", {{"reason", "per_address"}},
            m.connections_refused_per_address.load());
+  e.counter("certkeeper_console_connections_refused_total",
+            "Web console connections closed at accept: 64 were open already.",
+            m.console_connections_refused_total.load());
   e.counter("certkeeper_tls_handshakes_total", "TLS handshakes completed on the agent port.",
             m.tls_handshakes_total.load());
   e.counter("certkeeper_tls_resumptions_total",

@@ -30,6 +30,7 @@ struct Metrics {
   std::atomic<int64_t> agent_connections_open{0};
   std::atomic<int64_t> connections_refused_total_cap{0};
   std::atomic<int64_t> connections_refused_per_address{0};
+  std::atomic<int64_t> console_connections_refused_total{0};  // over the console listener's cap
   std::atomic<int64_t> channels_without_hello_total{0};  // closed: no hello in time
   std::atomic<int64_t> tls_handshakes_total{0};          // completed on the agent port
   std::atomic<int64_t> tls_resumptions_total{0};         // ... of which resumed a session

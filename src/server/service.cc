@@ -1,6 +1,9 @@
 #include "server/service.h"
 
+#include <pwd.h>
 #include <spdlog/spdlog.h>
+
+#include <vector>
 
 #include "server/commands.h"
 
@@ -284,6 +287,19 @@ void Service::report_pin(const std::string& agent_id, const std::string& pinned)
   });
 }
 
+namespace {
+
+// The account name of `uid`, or "uid N" when it has none.
+std::string user_name(uid_t uid) {
+  std::vector<char> buf(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found) return pw.pw_name;
+  return "uid " + std::to_string(uid);
+}
+
+}  // namespace
+
 void Service::handle_admin(HttpRequest req, Done done) {
   const std::string_view path = target_path(req.target);
   if (path == kAdminMessagesPath) {
@@ -295,8 +311,9 @@ void Service::handle_admin(HttpRequest req, Done done) {
     if (req.method != "POST") return done(method_not_allowed("POST"));
     if (auto refusal = admin_refusal(req)) return done(std::move(*refusal));
     if (!console_login_) return done(error_response(404, "this server does not serve the web console"));
-    spdlog::info("audit: console login link issued to uid={} pid={}", req.peer_uid, req.peer_pid);
-    return done(console_login_());
+    const std::string user = user_name(static_cast<uid_t>(req.peer_uid));
+    spdlog::info("audit: console login link issued to {} uid={} pid={}", user, req.peer_uid, req.peer_pid);
+    return done(console_login_(user));
   }
   done(error_response(404, "no such endpoint"));
 }

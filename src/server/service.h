@@ -133,9 +133,10 @@ class Service {
   // Brings one live channel up to date (see above). Holds the channel's lock.
   Delivered deliver(const std::string& agent_id, Channel& channel);
 
-  // What POST /v1/admin/console-token answers (the web console's new_login). Set
-  // before the admin socket serves; unset: 404.
-  void set_console_login(std::function<HttpResponse()> fn) { console_login_ = std::move(fn); }
+  // What POST /v1/admin/console-token answers (the web console's new_login), given who
+  // asks (the admin socket peer's user name, or "uid N"). Set before the admin socket
+  // serves; unset: 404.
+  void set_console_login(std::function<HttpResponse(const std::string& user)> fn) { console_login_ = std::move(fn); }
 
   // Adds a message to the outbox (the admin API and tests). Errors as Outbox::add,
   // kInvalidArgument for a bad command or audience.
@@ -161,7 +162,7 @@ class Service {
   bool admit_new_agent();
 
   ServiceDeps deps_;
-  std::function<HttpResponse()> console_login_;
+  std::function<HttpResponse(const std::string& user)> console_login_;
   std::mutex registrations_mu_;
   int64_t registrations_second_ = 0;
   int registrations_this_second_ = 0;
