@@ -3,6 +3,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/json.hpp>
 
 #include <chrono>
 
@@ -51,6 +52,13 @@ Result<AdminResponse> admin_post(const std::string& address, const std::string& 
   if (ec) return unreachable(ec.message());
   stream.socket().shutdown(Unix::socket::shutdown_both, ec);
   return AdminResponse{static_cast<int>(parser.get().result_int()), parser.get().body()};
+}
+
+std::string admin_refusal_reason(const AdminResponse& response) {
+  boost::system::error_code ec;
+  const auto body = boost::json::parse(response.body, ec);
+  const boost::json::value* error = !ec && body.is_object() ? body.as_object().if_contains("error") : nullptr;
+  return error && error->is_string() ? std::string(error->as_string()) : response.body;
 }
 
 }  // namespace ck::cli

@@ -24,4 +24,7 @@ inline constexpr const char* kDefaultAdminAddress = "unix:./var/server/admin.soc
 Result<AdminResponse> admin_post(const std::string& address, const std::string& path, const std::string& json_body,
                                  int timeout_ms = 10000);
 
+// Why the server refused: the "error" string of a JSON body, else the body as it came.
+std::string admin_refusal_reason(const AdminResponse& response);
+
 }  // namespace ck::cli

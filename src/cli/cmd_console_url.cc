@@ -20,9 +20,7 @@ int run_console_url(const std::string& admin, GlobalOptions& global) {
   boost::system::error_code ec;
   auto body = boost::json::parse(resp->body, ec);
   if (resp->status != 200) {
-    std::string why = resp->body;
-    if (!ec && body.is_object() && body.as_object().contains("error") && body.at("error").is_string())
-      why = std::string(body.at("error").as_string());
+    const std::string why = admin_refusal_reason(*resp);
     return fail(make_error(resp->status == 403 ? ErrorKind::kPermissionDenied : ErrorKind::kUnavailable,
                            "the server refused a console login (HTTP " + std::to_string(resp->status) + "): " + why));
   }

@@ -85,9 +85,7 @@ int run_send(const SendArgs& a, GlobalOptions& global) {
   boost::system::error_code ec;
   auto body = boost::json::parse(resp->body, ec);
   if (resp->status != 200) {
-    std::string why = resp->body;
-    if (!ec && body.is_object() && body.as_object().contains("error") && body.at("error").is_string())
-      why = std::string(body.at("error").as_string());
+    const std::string why = admin_refusal_reason(*resp);
     return fail(make_error(ErrorKind::kConflict, "server refused the message (HTTP " +
                                                      std::to_string(resp->status) + "): " + why));
   }
