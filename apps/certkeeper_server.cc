@@ -17,6 +17,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <chrono>
 #include <cstdio>
@@ -34,6 +35,7 @@
 #include "net/server.h"
 #include "net/tls_identity.h"
 #include "server/server_core.h"
+#include "server/shared_metrics.h"
 #include "store/cert_store.h"
 #include "store/postgres/pg_conn.h"
 
@@ -70,6 +72,7 @@ struct WorkerRole {
   int index = -1;
   uint16_t agent_port = 0;          // the port the supervisor reserved
   std::function<void()> ready;      // tells the supervisor this worker serves
+  server::SharedMetrics* metrics = nullptr;  // one slot per worker, mapped before forking
 };
 
 int fail(const std::string& message) {
@@ -97,8 +100,26 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   config.enrollment = f.enrollment == "manual" ? server::Enrollment::kManual : server::Enrollment::kAuto;
   config.max_new_agents_per_second = f.max_new_agents_per_second;
   config.deliveries_per_second = f.deliveries_per_second;
+  if (role.metrics) {
+    // Counters go straight to this worker's slot; /metrics (worker 0) adds the others'.
+    config.metrics = &role.metrics->counters(role.index);
+    config.add_peer_metrics = [m = role.metrics, i = role.index](server::MetricsSnapshot& s) { m->add_peers(i, s); };
+  }
   auto core = server::ServerCore::open(config);
   if (!core.ok()) return fail(core.error().message);
+  // The figures kept in this worker's own objects reach its slot once a second (and
+  // once more after the drain).
+  std::optional<server::SharedMetrics::Publisher> publisher;
+  if (role.metrics) {
+    server::ServerCore* c = core->get();
+    publisher.emplace(role.metrics->take(role.index), [c] {
+      server::WorkerFigures own;
+      own.channels_connected = static_cast<int64_t>(c->hub().size());
+      own.cert_reloads = c->certs().reloads();
+      own.writer = c->writer_stats();
+      return own;
+    });
+  }
 
   if (Status s = ensure_directory(f.state_dir, 0700); !s.ok()) return fail("--state-dir: " + s.error().message);
   const auto admin_gid = server::AdminAccess::for_group(f.admin_group).admin_gid();
@@ -202,6 +223,7 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   // The delivery loop stops, channels close, the registry writer commits what it holds;
   // then the network side (whose pool the core posted to) goes.
   (*core)->shutdown();
+  publisher.reset();
   spdlog::info("stopped");
   return 0;
 }
@@ -248,9 +270,14 @@ int serve_workers(const Flags& f) {
   const uint16_t port = reserved->second;
   const std::string host = agent_addr->first.find(':') != std::string::npos ? "[" + agent_addr->first + "]"
                                                                              : agent_addr->first;
+  // Every worker's counters, in one block all of them share; worker 0 serves the sum.
+  auto metrics = server::SharedMetrics::create(f.workers, /*shared=*/true);
+  if (!metrics.ok()) return fail(metrics.error().message);
   SupervisorOptions options;
   options.workers = f.workers;
   options.name = "worker";
+  // A dead worker's connections were closed by the kernel: its gauges go to 0 at once.
+  options.on_worker_end = [m = metrics->get()](int index) { m->clear_gauges(index); };
   const int code = supervise_workers(
       options,
       [&](int index, const std::function<void()>& ready) {
@@ -259,6 +286,7 @@ int serve_workers(const Flags& f) {
         role.index = index;
         role.agent_port = port;
         role.ready = ready;
+        role.metrics = metrics->get();
         return serve(f, role);
       },
       [&] {

@@ -249,16 +249,24 @@ TEST_P(DeliveryE2eTest, WorkersShareOnePortRestartWhenKilledAndDrainOnSigterm) {
   ASSERT_EQ(pids.size(), 3u) << server.process->error_output();
   EXPECT_EQ(count_of(server.process->output(), "(agents)"), 1) << "the agent port is announced once";
 
-  // The connections are spread: worker 0 (which serves /metrics) answered only part of
-  // the first check-ins (all 30 on one of three workers: odds 3^-29).
+  // /metrics (served by worker 0) counts the whole server: every worker's check-ins,
+  // and the fleet's 30 channels (one connection each) wherever they landed.
   const std::string printed = server.process->output();
   std::smatch m;
   ASSERT_TRUE(std::regex_search(printed, m, std::regex(R"(127\.0\.0\.1:([0-9]+) \(metrics\))"))) << printed;
-  auto metrics = run({"/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + m[1].str() +
-                                             " && printf 'GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"});
-  std::smatch c;
-  ASSERT_TRUE(std::regex_search(metrics.out, c, std::regex(R"(\ncertkeeper_checkins_total ([0-9]+))"))) << metrics.out;
-  EXPECT_LT(std::stoi(c[1]), 30);
+  std::string scraped;
+  auto metric = [&, port = m[1].str()](const std::string& name) -> long {
+    scraped = run({"/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + port +
+                                          " && printf 'GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"})
+                  .out;
+    std::smatch c;
+    return std::regex_search(scraped, c, std::regex("\n" + name + " ([0-9]+)")) ? std::stol(c[1]) : -1;
+  };
+  EXPECT_GE(metric("certkeeper_checkins_total"), 30) << scraped;
+  // Other workers publish their channel count once a second.
+  EXPECT_TRUE(wait_until([&] {
+    return metric("certkeeper_channels_connected") == 30 && metric("certkeeper_agent_connections") == 30;
+  }, 10s)) << scraped;
 
   // A rotation and a broadcast reach the agents of every worker.
   const std::string next = rotate();
@@ -269,6 +277,8 @@ TEST_P(DeliveryE2eTest, WorkersShareOnePortRestartWhenKilledAndDrainOnSigterm) {
 
   // Worker 1 killed: logged, started again; its agents reconnect and follow the next rotation.
   const int killed = pids[1];
+  const long checkins_before = metric("certkeeper_checkins_total");
+  ASSERT_GE(checkins_before, 30) << scraped;
   ASSERT_EQ(::kill(killed, SIGKILL), 0);
   ASSERT_TRUE(wait_until([&] {
     read_pids();
@@ -278,6 +288,12 @@ TEST_P(DeliveryE2eTest, WorkersShareOnePortRestartWhenKilledAndDrainOnSigterm) {
             std::string::npos);
   const std::string after = rotate();
   ASSERT_TRUE(fleet_on(fleet, 30, after, 40s)) << fleet.output();
+  // The dead worker's check-ins still count; its connections do not (its agents
+  // reconnected elsewhere or to its successor: 30 again, not 30 plus the dead ones).
+  EXPECT_GE(metric("certkeeper_checkins_total"), checkins_before) << scraped;
+  EXPECT_TRUE(wait_until([&] {
+    return metric("certkeeper_channels_connected") == 30 && metric("certkeeper_agent_connections") == 30;
+  }, 10s)) << scraped;
 
   // SIGTERM drains every worker; none is left running.
   EXPECT_EQ(server.process->stop(SIGTERM, 40s), 0) << server.process->error_output();

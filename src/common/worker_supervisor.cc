@@ -117,6 +117,7 @@ int reap(std::vector<Worker>& workers, const SupervisorOptions& options, bool st
       ++ended;
       w.pid = -1;
       w.exit_code = exit_code_of(status);
+      if (options.on_worker_end) options.on_worker_end(static_cast<int>(i));
       if (w.ready_fd >= 0) {
         ::close(w.ready_fd);
         w.ready_fd = -1;

@@ -20,6 +20,8 @@ struct SupervisorOptions {
   std::string name = "worker";        // in log lines
   bool restart = true;                // false: a worker that ends is not started again
   std::chrono::seconds stop_timeout{30};  // after SIGTERM, then SIGKILL
+  // Runs in the supervisor when worker `index` has ended (reaped), before any restart.
+  std::function<void(int index)> on_worker_end;
 };
 
 // Runs in the child: does the job and returns its exit code. `ready()` tells the

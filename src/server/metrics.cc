@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <span>
 #include <utility>
@@ -89,6 +90,50 @@ class Exposition {
   std::string out_;
 };
 
+// Reads a counter of Metrics summed over this process and its peers: `m.name.load()`
+// as in a single Metrics.
+// A counter Metrics gains must be added here too (render_prometheus does not compile
+// otherwise).
+class Summed {
+  // First: the fields below read them.
+  const Metrics& own_;
+  const std::vector<const Metrics*>& peers_;
+
+ public:
+  Summed(const Metrics& own, const std::vector<const Metrics*>& peers) : own_(own), peers_(peers) {}
+  struct Field {
+    const Summed& s;
+    const std::atomic<int64_t> Metrics::*member;
+    int64_t load() const {
+      int64_t v = (s.own_.*member).load();
+      for (const Metrics* p : s.peers_) v += (p->*member).load();
+      return v;
+    }
+  };
+#define CK_SUMMED(name) \
+  Field name{*this, &Metrics::name};
+  CK_SUMMED(checkins_total)
+  CK_SUMMED(checkins_rejected_total)
+  CK_SUMMED(checkins_failed_total)
+  CK_SUMMED(messages_signed_total)
+  CK_SUMMED(messages_pushed_total)
+  CK_SUMMED(rotations_served_total)
+  CK_SUMMED(channel_replies_total)
+  CK_SUMMED(rotations_pushed_total)
+  CK_SUMMED(pin_reports_total)
+  CK_SUMMED(agent_connections_open)
+  CK_SUMMED(connections_refused_total_cap)
+  CK_SUMMED(connections_refused_per_address)
+  CK_SUMMED(console_connections_refused_total)
+  CK_SUMMED(channels_without_hello_total)
+  CK_SUMMED(tls_handshakes_total)
+  CK_SUMMED(tls_resumptions_total)
+  CK_SUMMED(identity_refusals_total)
+  CK_SUMMED(registrations_refused_total)
+#undef CK_SUMMED
+  const double start_time_seconds = own_.start_time_seconds;
+};
+
 }  // namespace
 
 std::string escape_label_value(std::string_view value) {
@@ -110,7 +155,37 @@ std::string escape_label_value(std::string_view value) {
 
 std::string_view build_version() { return CK_VERSION; }
 
-std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s) {
+void add_figures(WorkerFigures& into, const WorkerFigures& more) {
+  into.channels_connected += more.channels_connected;
+  into.cert_reloads += more.cert_reloads;
+  auto& w = into.writer;
+  const auto& x = more.writer;
+  w.committed += x.committed;
+  w.failed += x.failed;
+  w.rejected += x.rejected;
+  w.retried += x.retried;
+  w.batches += x.batches;
+  w.last_batch_size = x.last_batch_size ? x.last_batch_size : w.last_batch_size;
+  w.max_batch_size = std::max(w.max_batch_size, x.max_batch_size);
+  w.batch_size_sum += x.batch_size_sum;
+  for (size_t i = 0; i < w.batch_size_buckets.size(); ++i) w.batch_size_buckets[i] += x.batch_size_buckets[i];
+  w.commit_seconds_sum += x.commit_seconds_sum;
+  for (size_t i = 0; i < w.commit_seconds_buckets.size(); ++i)
+    w.commit_seconds_buckets[i] += x.commit_seconds_buckets[i];
+  w.queued += x.queued;
+}
+
+std::string render_prometheus(const Metrics& own, const MetricsSnapshot& own_snapshot) {
+  // This process's figures plus the other workers' (none for a single server).
+  Summed m(own, own_snapshot.peer_counters);
+  MetricsSnapshot s = own_snapshot;
+  {
+    WorkerFigures mine{s.channels_connected, s.cert_reloads, s.writer};
+    add_figures(mine, s.peers);
+    s.channels_connected = mine.channels_connected;
+    s.cert_reloads = mine.cert_reloads;
+    s.writer = mine.writer;
+  }
   Exposition e;
   e.family("certkeeper_build_info", "gauge",
            "Always 1; the version label names the running certkeeper-server.");

@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry/batching_writer.h"
 
@@ -37,10 +38,22 @@ struct Metrics {
   std::atomic<int64_t> identity_refusals_total{0};       // wrong or missing agent key
   std::atomic<int64_t> registrations_refused_total{0};   // over max_new_agents_per_second
   // When these counters began (Unix time, seconds): process_start_time_seconds, so that
-  // a restart (counters back to 0) is visible.
+  // a restart (counters back to 0) is visible. Under --workers the supervisor makes
+  // the slots before forking: its start, which a worker's restart does not move.
   const double start_time_seconds =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 };
+
+// A server process's figures kept in its own objects rather than in Metrics.
+struct WorkerFigures {
+  int64_t channels_connected = 0;          // gauge
+  int64_t cert_reloads = 0;                // counter
+  registry::BatchingWriter::Stats writer;  // counters, histograms and the queued gauge
+};
+
+// Adds `more` into `into`, field by field (gauges too; max_batch_size takes the larger):
+// the sum over workers.
+void add_figures(WorkerFigures& into, const WorkerFigures& more);
 
 // State read at scrape time, outside the counters.
 struct MetricsSnapshot {
@@ -54,8 +67,15 @@ struct MetricsSnapshot {
   int64_t cert_reloads = 0;
   // The group-commit writer's totals and histograms (it owns them).
   registry::BatchingWriter::Stats writer;
+  // Under certkeeper-server --workers (server/shared_metrics.h): the other workers'
+  // counters and their last published figures, added to this process's own. Empty
+  // for a single server.
+  std::vector<const Metrics*> peer_counters;
+  WorkerFigures peers;
 };
 
+// The exposition of `m` and `s`, each counter and gauge summed with s.peer_counters and
+// s.peers (store-level figures are `s`'s alone).
 std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s);
 
 // A label value as the text format wants it: \ " and newline escaped.

@@ -53,6 +53,7 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
       registry_(std::move(b.registry)),
       outbox_(std::move(b.outbox)),
       waker_(std::move(b.waker)),
+      metrics_(config.metrics ? config.metrics : &own_metrics_),
       admin_access_(AdminAccess::for_group(config.admin_group)) {
   certs_ = std::make_unique<CertState>(*store_, &clock_);
   writer_ = std::make_unique<registry::BatchingWriter>(*registry_);
@@ -62,7 +63,10 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
     writer_->submit(std::move(e), std::move(done));
   };
   deps.count_by_fingerprint = [this]() { return registry_->count_by_fingerprint(); };
-  deps.refresh_metrics = [this](MetricsSnapshot& s) { s.writer = writer_->stats(); };
+  deps.refresh_metrics = [this](MetricsSnapshot& s) {
+    s.writer = writer_->stats();
+    if (config_.add_peer_metrics) config_.add_peer_metrics(s);
+  };
   deps.dispatch = [this](std::function<void()> fn) {
     if (dispatch_) {
       dispatch_(std::move(fn));
@@ -82,7 +86,7 @@ ServerCore::ServerCore(const ServerConfig& config, ServerBackends b)
   deps.outbox = outbox_.get();
   deps.feed = feed_.get();
   deps.hub = &hub_;
-  deps.metrics = &metrics_;
+  deps.metrics = metrics_;
   deps.clock = &clock_;
   service_ = std::make_unique<Service>(std::move(deps));
 }

@@ -63,6 +63,11 @@ struct ServerConfig {
   // Expired outbox messages are deleted this long after their expiry.
   std::chrono::seconds prune_after{300};
   const Clock* clock = nullptr;  // default: system clock
+  // Where the counters live (certkeeper-server --workers: this worker's slot in shared
+  // memory; it must outlive the core). Default: the core's own.
+  Metrics* metrics = nullptr;
+  // Adds to each /metrics snapshot (--workers: the other workers' figures).
+  std::function<void(MetricsSnapshot&)> add_peer_metrics;
 };
 
 // The backends, for tests that run a core without a database (in-memory outbox).
@@ -86,7 +91,9 @@ class ServerCore {
   Service& service() { return *service_; }
   CertState& certs() { return *certs_; }
   ChannelHub& hub() { return hub_; }
-  Metrics& metrics() { return metrics_; }
+  Metrics& metrics() { return *metrics_; }
+  // The registry writer's statistics now (thread-safe).
+  registry::BatchingWriter::Stats writer_stats() const { return writer_->stats(); }
   OutboxFeed& feed() { return *feed_; }
 
   // Where Service posts check-in answers (the net layer's pool). Before start().
@@ -120,7 +127,8 @@ class ServerCore {
   std::unique_ptr<registry::BatchingWriter> writer_;
   std::unique_ptr<OutboxFeed> feed_;
   ChannelHub hub_;
-  Metrics metrics_;
+  Metrics own_metrics_;
+  Metrics* metrics_;  // config_.metrics or &own_metrics_
   AdminAccess admin_access_;
   std::unique_ptr<AgentIdentities> identities_;
   std::function<void(std::function<void()>)> dispatch_;
