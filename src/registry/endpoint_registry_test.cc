@@ -160,6 +160,44 @@ TEST_P(RegistryTest, WritersProceedWhileAScanIsOpen) {
   EXPECT_TRUE(registry_->find("zz")->has_value());
 }
 
+// Point reads from several threads at once (the server's I/O threads) each see the
+// latest commit: pooled connections and their prepared statements must not keep an
+// old read snapshot between calls.
+TEST_P(RegistryTest, ConcurrentPointReadsSeeEveryCommit) {
+  std::atomic<int64_t> committed{0};
+  std::atomic<bool> done{false};
+  std::atomic<int> stale{0}, errors{0};
+  std::thread writer([&] {
+    for (int64_t round = 1; round <= 60; ++round) {
+      std::vector<Endpoint> batch;
+      for (int i = 0; i < 20; ++i) batch.push_back(make("agent-" + std::to_string(i), "fp", round));
+      if (!registry_->upsert_batch(batch).ok()) ++errors;
+      committed = round;
+    }
+    done = true;
+  });
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      while (!done) {
+        const int64_t before = committed.load();
+        auto row = registry_->find("agent-" + std::to_string(t));
+        if (!row.ok()) {
+          ++errors;
+          continue;
+        }
+        if (before > 0 && (!row->has_value() || (*row)->last_seen < before)) ++stale;
+      }
+    });
+  }
+  writer.join();
+  for (auto& r : readers) r.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(stale.load(), 0) << "a point read returned a row older than a finished commit";
+  EXPECT_EQ((*registry_->find("agent-3"))->last_seen, 60);
+  EXPECT_FALSE(registry_->find("nobody")->has_value());
+}
+
 TEST_P(RegistryTest, TwoServersWritingOverlappingBatchesBothSucceed) {
   // Two registries on one database, as two servers behind a load balancer: batches
   // touching the same agents in opposite orders must neither deadlock nor fail.

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -206,18 +207,31 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     return out;
   }
 
-  // Point reads (an identity check at every check-in) use a connection of their own,
-  // so they never queue behind a group commit.
+  // Point reads (an identity check at every check-in) use connections of their own, so
+  // they never queue behind a group commit; one per concurrent caller (an I/O thread),
+  // so the I/O threads do not queue behind each other's round trips either.
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    std::lock_guard lock(reader_mu_);
-    if (!reader_) {
-      CK_ASSIGN_OR_RETURN(pg::PgConn r, pg::PgConn::connect(conn_.url()));
-      reader_.emplace(std::move(r));
+    std::unique_ptr<pg::PgConn> reader;
+    {
+      std::lock_guard lock(reader_mu_);
+      if (!idle_readers_.empty()) {
+        reader = std::move(idle_readers_.back());
+        idle_readers_.pop_back();
+      }
     }
+    if (!reader) {
+      CK_ASSIGN_OR_RETURN(pg::PgConn r, pg::PgConn::connect(conn_.url()));
+      reader = std::make_unique<pg::PgConn>(std::move(r));
+    }
+    // On an error the connection is dropped, not pooled.
     CK_ASSIGN_OR_RETURN(pg::Rows rows,
-                        reader_->exec_autocommit_retry(std::string("SELECT ") + kColumns +
-                                                        " FROM endpoints WHERE agent_id = $1",
-                                                    {pg::Param::text(agent_id)}));
+                        reader->exec_autocommit_retry(std::string("SELECT ") + kColumns +
+                                                          " FROM endpoints WHERE agent_id = $1",
+                                                      {pg::Param::text(agent_id)}));
+    {
+      std::lock_guard lock(reader_mu_);
+      idle_readers_.push_back(std::move(reader));
+    }
     if (rows.size() == 0) return std::optional<Endpoint>();
     return std::optional<Endpoint>(to_endpoint(rows, 0));
   }
@@ -280,7 +294,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   std::mutex mu_;
   pg::PgConn conn_;
   std::mutex reader_mu_;
-  std::optional<pg::PgConn> reader_;  // guarded by reader_mu_
+  std::vector<std::unique_ptr<pg::PgConn>> idle_readers_;  // guarded by reader_mu_
   std::mutex query_mu_;
   std::optional<pg::PgConn> query_reader_;  // guarded by query_mu_
 };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "common/file_util.h"
 #include "registry/endpoint_query_sql.h"
@@ -93,9 +94,19 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
                         "permission denied: " + db_.path() + " (the registry is read-only here)");
     }
     std::lock_guard lock(mu_);
+    // Prepared once per connection: parsing the upsert cost more than running it.
+    if (!upsert_) {
+      CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(kUpsert));
+      CK_ASSIGN_OR_RETURN(auto pin, db_.prepare(kUpdatePin));
+      upsert_.emplace(std::move(stmt));
+      update_pin_.emplace(std::move(pin));
+    }
+    sqlite::Stmt& stmt = *upsert_;
+    sqlite::Stmt& pin = *update_pin_;
+    // A failed step leaves its statement unreset; start clean either way.
+    CK_RETURN_IF_ERROR(stmt.reset());
+    CK_RETURN_IF_ERROR(pin.reset());
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db_, /*immediate=*/true));
-    CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(kUpsert));
-    CK_ASSIGN_OR_RETURN(auto pin, db_.prepare(kUpdatePin));
     for (const Endpoint& e : endpoints) {
       if (e.pin_report) {
         pin.bind(1, e.agent_id).bind(2, e.pinned_fingerprint).bind(3, e.last_seen);
@@ -206,18 +217,21 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
 
   // Point reads (the server checks an agent's identity at every check-in) use a
   // connection of their own: in WAL mode they never wait for the writer's commit.
+  // Each concurrent caller (an I/O thread) takes a connection of its own from a small
+  // pool, with the SELECT prepared once: parsing it cost more than running it, and one
+  // shared connection made the I/O threads queue behind each other.
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    std::lock_guard lock(reader_mu_);
-    if (!reader_) {
-      CK_ASSIGN_OR_RETURN(sqlite::SqliteDb r, open_db(db_.path(), read_only_ ? Mode::kReadOnly : Mode::kScan));
-      reader_.emplace(std::move(r));
-    }
-    CK_ASSIGN_OR_RETURN(auto stmt, reader_->prepare(std::string("SELECT ") + kColumns +
-                                                    " FROM endpoints WHERE agent_id = ?1"));
+    CK_ASSIGN_OR_RETURN(std::unique_ptr<PointReader> reader, take_point_reader());
+    sqlite::Stmt& stmt = reader->find;
     stmt.bind(1, agent_id);
-    CK_ASSIGN_OR_RETURN(bool row, stmt.step());
-    if (!row) return std::optional<Endpoint>();
-    return std::optional<Endpoint>(to_endpoint(stmt));
+    Result<bool> row = stmt.step();
+    if (!row.ok()) return row.error();  // the connection is dropped, not pooled
+    std::optional<Endpoint> found;
+    if (*row) found = to_endpoint(stmt);
+    CK_RETURN_IF_ERROR(stmt.reset());  // ends the read transaction
+    std::lock_guard lock(reader_mu_);
+    idle_readers_.push_back(std::move(reader));
+    return found;
   }
 
  private:
@@ -234,11 +248,32 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     return ok_status();
   }
 
+  struct PointReader {
+    sqlite::SqliteDb db;
+    sqlite::Stmt find;  // declared after db: finalized before its connection closes
+  };
+
+  Result<std::unique_ptr<PointReader>> take_point_reader() {
+    {
+      std::lock_guard lock(reader_mu_);
+      if (!idle_readers_.empty()) {
+        std::unique_ptr<PointReader> r = std::move(idle_readers_.back());
+        idle_readers_.pop_back();
+        return r;
+      }
+    }
+    CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(db_.path(), read_only_ ? Mode::kReadOnly : Mode::kScan));
+    CK_ASSIGN_OR_RETURN(sqlite::Stmt find,
+                        db.prepare(std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = ?1"));
+    return std::make_unique<PointReader>(PointReader{std::move(db), std::move(find)});
+  }
+
   std::mutex mu_;
   sqlite::SqliteDb db_;
+  std::optional<sqlite::Stmt> upsert_, update_pin_;  // guarded by mu_, prepared on first use
   const bool read_only_;
   std::mutex reader_mu_;
-  std::optional<sqlite::SqliteDb> reader_;  // guarded by reader_mu_
+  std::vector<std::unique_ptr<PointReader>> idle_readers_;  // guarded by reader_mu_
   std::mutex query_mu_;
   std::optional<sqlite::SqliteDb> query_reader_;  // guarded by query_mu_
 };

@@ -100,6 +100,11 @@ std::string Stmt::text(int col) const {
 }
 
 Result<SqliteDb> SqliteDb::open(const std::string& path, const Options& options) {
+  // SQLite's memory statistics take one process-wide mutex around every allocation;
+  // nothing here reads them, and the server's I/O threads and writer contend on it.
+  // Only possible before SQLite initializes (the first open); later calls are no-ops.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   int flags = SQLITE_OPEN_NOMUTEX;
   flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   const bool may_create = options.create && !options.read_only;
