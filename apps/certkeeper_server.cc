@@ -33,6 +33,7 @@
 #include "common/worker_supervisor.h"
 #include "console/console.h"
 #include "net/server.h"
+#include "net/ticket_keys.h"
 #include "net/tls_identity.h"
 #include "server/server_core.h"
 #include "server/shared_metrics.h"
@@ -73,6 +74,7 @@ struct WorkerRole {
   uint16_t agent_port = 0;          // the port the supervisor reserved
   std::function<void()> ready;      // tells the supervisor this worker serves
   server::SharedMetrics* metrics = nullptr;  // one slot per worker, mapped before forking
+  std::shared_ptr<const net::TicketKeys> ticket_keys;  // one secret for all workers
 };
 
 int fail(const std::string& message) {
@@ -140,6 +142,7 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   options.agent_host = agent_addr->first;
   options.agent_port = role.index >= 0 ? role.agent_port : agent_addr->second;
   options.reuse_port = role.index >= 0;
+  options.ticket_keys = role.ticket_keys;  // single server: Server::create makes its own
   options.admin_and_metrics = role.index <= 0;
   options.admin_socket = admin.substr(5);
   options.admin_socket_gid = admin_gid;
@@ -273,6 +276,9 @@ int serve_workers(const Flags& f) {
   // Every worker's counters, in one block all of them share; worker 0 serves the sum.
   auto metrics = server::SharedMetrics::create(f.workers, /*shared=*/true);
   if (!metrics.ok()) return fail(metrics.error().message);
+  // One session-ticket secret (memory only) for all: a reconnect resumes on any worker.
+  auto ticket_keys = net::TicketKeys::generate();
+  if (!ticket_keys.ok()) return fail(ticket_keys.error().message);
   SupervisorOptions options;
   options.workers = f.workers;
   options.name = "worker";
@@ -287,6 +293,7 @@ int serve_workers(const Flags& f) {
         role.agent_port = port;
         role.ready = ready;
         role.metrics = metrics->get();
+        role.ticket_keys = *ticket_keys;
         return serve(f, role);
       },
       [&] {

@@ -392,6 +392,48 @@ TEST_F(AgentE2eTest, FleetResumesTlsSessionsAndKeepsItsIdentity) {
   EXPECT_EQ(fleet.stop(0), 0);
 }
 
+// Under --workers every worker's TLS context shares one session-ticket secret, so an
+// agent resumes on whichever worker the kernel hands its reconnect to (SO_REUSEPORT);
+// with per-worker keys two reconnects in three would be full handshakes. /metrics
+// (worker 0) counts the handshakes of all workers.
+TEST_F(AgentE2eTest, FleetResumesTlsSessionsOnWhicheverWorkerItReaches) {
+  server_.reset();
+  server_ = std::make_unique<ChildProcess>(
+      std::vector<std::string>{bin("certkeeper-server"), "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
+                               "--console-listen", "127.0.0.1:0", "--admin-listen", admin_socket(), "--state-dir",
+                               dir_ + "/server", "--log-level", "info", "--workers", "3"},
+      env_);
+  // Worker 0 prints its listeners before the supervisor announces the agent port.
+  agent_port_ = port_of(server_->wait_for_line("(agents)", 30s));
+  ASSERT_GT(agent_port_, 0) << server_->error_output();
+  std::smatch m;
+  const std::string printed = server_->output();
+  ASSERT_TRUE(std::regex_search(printed, m, std::regex(R"(listening on [0-9.]+:([0-9]+) \(metrics\))"))) << printed;
+  admin_port_ = std::stoi(m[1]);
+  url_ = "https://127.0.0.1:" + std::to_string(agent_port_);
+
+  ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "20", "--memory", "--agent-key",
+                      dir_ + "/OfcNTCer.dat", "--checkin-interval", "0.3", "--spread", "0.3", "--duration", "3",
+                      "--progress", "0", "--server-ca", dir_ + "/server/server-tls.crt"},
+                     env_);
+  std::string summary = fleet.wait_for_line("\"agents\":20", 30s);
+  ASSERT_NE(summary, "") << fleet.output() << fleet.error_output();
+  auto v = json::parse(summary);
+  EXPECT_EQ(v.at("checkins_failed").as_int64(), 0);
+  EXPECT_GT(v.at("checkins_ok").as_int64(), 60);
+  std::string metrics;
+  admin_request(admin_port_, "GET", "/metrics", "", &metrics);
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_handshakes_total ([0-9]+))"))) << metrics;
+  const long handshakes = std::stol(m[1]);
+  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_resumptions_total ([0-9]+))")));
+  const long resumed = std::stol(m[1]);
+  // One full handshake per agent (a few more if a ticket raced a reconnect), wherever
+  // its connections landed.
+  EXPECT_GT(handshakes, 60) << "the check-ins of every worker are counted";
+  EXPECT_GE(resumed, handshakes - 30) << handshakes << " handshakes, " << resumed << " resumed";
+  EXPECT_EQ(fleet.stop(0), 0);
+}
+
 TEST_F(AgentE2eTest, FleetStillTrustsARestoredServerAndFollowsItsNextRotation) {
   std::string a = install("re1");
   std::string b_fp = rotate();

@@ -426,6 +426,12 @@ Result<std::unique_ptr<Server>> Server::create(const ServerOptions& options, con
   // id context: set one (resumed sessions keep the peer's certificate).
   static const unsigned char kSessionContext[] = "certkeeper-agents";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  // Tickets under keys every worker shares (rotating every 12 h), not OpenSSL's own
+  // random per-process keys.
+  if (!impl->shared.options.ticket_keys) {
+    CK_ASSIGN_OR_RETURN(impl->shared.options.ticket_keys, TicketKeys::generate());
+  }
+  CK_RETURN_IF_ERROR(impl->shared.options.ticket_keys->install(ctx));
   beast::error_code ec;
   impl->ssl_ctx.use_certificate_chain(asio::buffer(tls.cert_pem), ec);
   if (ec) return make_error(ErrorKind::kCrypto, "TLS certificate: " + ec.message());

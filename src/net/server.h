@@ -27,6 +27,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "net/ticket_keys.h"
 #include "net/tls_identity.h"
 #include "server/service.h"
 
@@ -63,6 +64,9 @@ struct ServerOptions {
   // create() is given a console.
   std::string console_host = "127.0.0.1";
   uint16_t console_port = 9465;
+  // Session-ticket keys (net/ticket_keys.h): one secret for every worker, so a
+  // resumption works on any of them. Null: create() makes a secret of its own.
+  std::shared_ptr<const TicketKeys> ticket_keys;
 };
 
 // "HOST:PORT" (IPv6 hosts in brackets) -> host, port. Errors: kInvalidArgument.
