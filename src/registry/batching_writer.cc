@@ -20,7 +20,7 @@ void BatchingWriter::submit(Endpoint endpoint, Done done) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_ && queue_.size() < options_.max_queue) {
-      queue_.push_back(Item{std::move(endpoint), std::move(done)});
+      queue_.push_back(Item{std::move(endpoint), std::move(done), std::chrono::steady_clock::now()});
       cv_.notify_one();
       return;
     }
@@ -106,9 +106,19 @@ void BatchingWriter::run() {
     Status status = registry_.upsert_batch(endpoints, &refused);
     std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     const bool retry_alone = !status.ok() && batch.size() > 1 && is_data_error(status.error());
-    // A batch retried row by row counts its rows when each retry ends, so committed and
-    // failed only ever grow (they are exported as Prometheus counters).
-    record(batch.size(), status.ok(), took.count(), /*count_rows=*/!retry_alone);
+    const bool busy = !status.ok() && status.error().kind == ErrorKind::kBusy;
+    // A batch retried row by row counts its rows when each retry ends, and a busy one
+    // when its members are written or give up, so committed and failed only ever grow
+    // (they are exported as Prometheus counters).
+    record(batch.size(), status.ok(), took.count(), /*count_rows=*/!retry_alone && !busy);
+    if (busy) {
+      std::vector<Item> expired = requeue_busy(batch);
+      for (Item& item : expired) item.done(status);
+      // The busy timeout already waited; a short pause lets the lock's holder finish.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::milliseconds(10), [&] { return stopping_; });
+      continue;
+    }
     if (retry_alone) {
       // One bad row must not fail its neighbours: write them one by one instead.
       for (Item& item : batch) {
@@ -124,6 +134,22 @@ void BatchingWriter::run() {
       item.done(status.ok() && not_written.count(item.endpoint.agent_id) ? bound_elsewhere(item.endpoint) : status);
     }
   }
+}
+
+std::vector<BatchingWriter::Item> BatchingWriter::requeue_busy(std::vector<Item>& batch) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Item> expired;
+  std::lock_guard lock(mu_);
+  ++stats_.busy_retries;
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+    if (now - it->submitted < options_.busy_retry_for) {
+      queue_.push_front(std::move(*it));
+    } else {
+      expired.push_back(std::move(*it));
+    }
+  }
+  stats_.failed += expired.size();
+  return expired;
 }
 
 Status BatchingWriter::bound_elsewhere(const Endpoint& e) {

@@ -11,6 +11,11 @@
 //   error (nothing of the batch was written) -- except for a data error (kConflict,
 //   kInvalidArgument: one bad row), after which the members are written one by one so
 //   that only the bad one fails.
+// - A transaction that failed because another writer held the registry's lock past
+//   the busy timeout (kBusy: several servers or workers on one SQLite file) is tried
+//   again: its members go back to the front of the queue until `busy_retry_for` has
+//   passed since each was submitted. A pin report has no client to retry it, and a
+//   check-in answered 503 would cost a new request; neither should be lost to a queue.
 // - Back-pressure: when `max_queue` endpoints are already waiting, submit() does not
 //   block; it calls done(kBusy) at once (the server answers 503 + Retry-After).
 //   After shutdown() began, done(kUnavailable).
@@ -23,12 +28,14 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "registry/endpoint_registry.h"
 
@@ -41,6 +48,7 @@ class BatchingWriter {
   struct Options {
     size_t max_queue = 100000;  // waiting endpoints beyond which submit answers kBusy
     size_t max_batch = 10000;   // endpoints per transaction at most
+    std::chrono::milliseconds busy_retry_for{30000};  // kBusy transactions are retried this long
   };
 
   // Upper bounds (le) of the batch-size histogram buckets; a last bucket is +Inf.
@@ -56,6 +64,7 @@ class BatchingWriter {
     uint64_t failed = 0;     // check-ins in batches whose transaction failed
     uint64_t rejected = 0;   // refused by submit (queue full or shutting down)
     uint64_t retried = 0;    // written alone after their batch hit a data error
+    uint64_t busy_retries = 0;  // transactions tried again after kBusy (lock held elsewhere)
     uint64_t batches = 0;    // transactions attempted
     uint64_t last_batch_size = 0;
     uint64_t max_batch_size = 0;
@@ -84,7 +93,11 @@ class BatchingWriter {
   struct Item {
     Endpoint endpoint;
     Done done;
+    std::chrono::steady_clock::time_point submitted;
   };
+  // After a kBusy transaction: members still within busy_retry_for go back to the
+  // front of the queue (in order); the others are returned, to be failed.
+  std::vector<Item> requeue_busy(std::vector<Item>& batch);
   void run();
   void record(size_t size, bool ok, double seconds, bool count_rows);
   void record_retry(bool ok);

@@ -49,6 +49,10 @@ class GatedRegistry final : public EndpointRegistry {
     ++entered_;
     cv_.notify_all();
     cv_.wait(lock, [&] { return open_; });
+    if (busy_ != 0) {  // nothing is written
+      if (busy_ > 0) --busy_;
+      return make_error(ErrorKind::kBusy, "store is busy: another certmgr or server is writing it");
+    }
     batches_.push_back(endpoints.size());
     for (const auto& e : endpoints) committed_.push_back(e.agent_id);
     if (fail_) return make_error(ErrorKind::kIo, "disk on fire");
@@ -85,6 +89,15 @@ class GatedRegistry final : public EndpointRegistry {
     std::lock_guard lock(mu_);
     fail_ = true;
   }
+  // The next `times` transactions fail with kBusy (-1: all of them).
+  void set_busy(int times) {
+    std::lock_guard lock(mu_);
+    busy_ = times;
+  }
+  std::vector<std::string> committed() {
+    std::lock_guard lock(mu_);
+    return committed_;
+  }
   bool wait_entered(int n) {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, 30s, [&] { return entered_ >= n; });
@@ -103,6 +116,7 @@ class GatedRegistry final : public EndpointRegistry {
   std::condition_variable cv_;
   bool open_ = false;
   bool fail_ = false;
+  int busy_ = 0;
   int entered_ = 0;
   std::vector<size_t> batches_;
   std::vector<std::string> committed_;
@@ -211,6 +225,57 @@ TEST(BatchingWriter, FailedTransactionReportsTheErrorToEveryMember) {
   EXPECT_EQ(failed.load(), 3);
   EXPECT_EQ(writer.stats().failed, 3u);
   EXPECT_EQ(writer.stats().committed, 0u);
+}
+
+// Another writer holding the SQLite lock past the busy timeout: the batch is tried
+// again (a pin report has nobody else to retry it), in order, and nothing fails.
+TEST(BatchingWriter, BusyTransactionIsRetriedUntilItCommits) {
+  GatedRegistry registry;
+  registry.set_busy(3);
+  registry.open();
+  BatchingWriter writer(registry);
+  Latch done(3);
+  std::atomic<int> ok{0};
+  for (const char* id : {"a", "b", "c"}) {
+    writer.submit(make(id), [&](Status s) {
+      ok += s.ok();
+      done.count_down();
+    });
+  }
+  ASSERT_TRUE(done.wait());
+  EXPECT_EQ(ok.load(), 3);
+  const auto committed = registry.committed();
+  ASSERT_EQ(committed.size(), 3u);
+  EXPECT_EQ(committed, (std::vector<std::string>{"a", "b", "c"}));
+  const auto stats = writer.stats();
+  EXPECT_GE(stats.busy_retries, 3u);
+  EXPECT_EQ(stats.failed, 0u);
+  EXPECT_EQ(stats.committed, 3u);
+}
+
+// ...but not forever: past busy_retry_for each member gets the kBusy error, counted once.
+TEST(BatchingWriter, BusyRetriesEndAfterTheirWindow) {
+  GatedRegistry registry;
+  registry.set_busy(-1);
+  registry.open();
+  BatchingWriter::Options options;
+  options.busy_retry_for = 200ms;
+  BatchingWriter writer(registry, options);
+  Latch done(2);
+  std::atomic<int> busy{0};
+  const auto start = std::chrono::steady_clock::now();
+  for (const char* id : {"a", "b"}) {
+    writer.submit(make(id), [&](Status s) {
+      busy += !s.ok() && s.error().kind == ErrorKind::kBusy;
+      done.count_down();
+    });
+  }
+  ASSERT_TRUE(done.wait());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 200ms);
+  EXPECT_EQ(busy.load(), 2);
+  EXPECT_EQ(writer.stats().failed, 2u);
+  EXPECT_EQ(writer.stats().committed, 0u);
+  EXPECT_GT(writer.stats().busy_retries, 1u);
 }
 
 TEST(BatchingWriter, OneBadRowFailsAloneNotItsWholeBatch) {

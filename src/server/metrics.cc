@@ -164,6 +164,7 @@ void add_figures(WorkerFigures& into, const WorkerFigures& more) {
   w.failed += x.failed;
   w.rejected += x.rejected;
   w.retried += x.retried;
+  w.busy_retries += x.busy_retries;
   w.batches += x.batches;
   w.last_batch_size = x.last_batch_size ? x.last_batch_size : w.last_batch_size;
   w.max_batch_size = std::max(w.max_batch_size, x.max_batch_size);
@@ -218,6 +219,9 @@ std::string render_prometheus(const Metrics& own, const MetricsSnapshot& own_sna
   e.sample("certkeeper_registry_writes_total", {{"result", "committed"}}, w.committed);
   e.sample("certkeeper_registry_writes_total", {{"result", "failed"}}, w.failed);
   e.sample("certkeeper_registry_writes_total", {{"result", "refused"}}, w.rejected);
+  e.counter("certkeeper_registry_busy_retries_total",
+            "Group-commit transactions tried again: another writer held the registry past the busy timeout.",
+            w.busy_retries);
   e.counter("certkeeper_registry_writes_retried_total",
             "Rows written in a transaction of their own after their batch hit a data error.",
             w.retried);
