@@ -36,6 +36,7 @@ void BatchingWriter::shutdown() {
   std::lock_guard once(shutdown_mu_);
   {
     std::lock_guard lock(mu_);
+    if (!stopping_) stop_started_ = std::chrono::steady_clock::now();
     stopping_ = true;
   }
   cv_.notify_all();
@@ -112,18 +113,19 @@ void BatchingWriter::run() {
     // (they are exported as Prometheus counters).
     record(batch.size(), status.ok(), took.count(), /*count_rows=*/!retry_alone && !busy);
     if (busy) {
-      std::vector<Item> expired = requeue_busy(batch);
-      for (Item& item : expired) item.done(status);
-      // The busy timeout already waited; a short pause lets the lock's holder finish.
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(10), [&] { return stopping_; });
+      retry_later(batch, 0, status);
       continue;
     }
     if (retry_alone) {
       // One bad row must not fail its neighbours: write them one by one instead.
-      for (Item& item : batch) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        Item& item = batch[i];
         std::vector<std::string> one_refused;
         Status one = registry_.upsert_batch({item.endpoint}, &one_refused);
+        if (!one.ok() && one.error().kind == ErrorKind::kBusy) {
+          retry_later(batch, i, one);  // this row and the ones after it, in order
+          break;
+        }
         record_retry(one.ok());
         item.done(one.ok() && !one_refused.empty() ? bound_elsewhere(item.endpoint) : one);
       }
@@ -136,20 +138,32 @@ void BatchingWriter::run() {
   }
 }
 
-std::vector<BatchingWriter::Item> BatchingWriter::requeue_busy(std::vector<Item>& batch) {
+void BatchingWriter::retry_later(std::vector<Item>& batch, size_t from, const Status& busy) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<Item> expired;
-  std::lock_guard lock(mu_);
-  ++stats_.busy_retries;
-  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
-    if (now - it->submitted < options_.busy_retry_for) {
-      queue_.push_front(std::move(*it));
-    } else {
-      expired.push_back(std::move(*it));
+  {
+    std::lock_guard lock(mu_);
+    // While stopping, a few more seconds at most: the supervisor kills a worker that
+    // does not end within its stop timeout, and then everything queued is lost.
+    const auto stop_deadline = stop_started_ + kBusyRetryWhileStopping;
+    bool requeued = false;
+    for (size_t i = batch.size(); i-- > from;) {
+      Item& item = batch[i];
+      const bool within = now - item.submitted < options_.busy_retry_for && (!stopping_ || now < stop_deadline);
+      if (within) {
+        queue_.push_front(std::move(item));  // back to the front, in their order
+        requeued = true;
+      } else {
+        expired.push_back(std::move(item));
+      }
     }
+    if (requeued) ++stats_.busy_retries;
+    stats_.failed += expired.size();
   }
-  stats_.failed += expired.size();
-  return expired;
+  for (Item& item : expired) item.done(busy);
+  // The busy timeout already waited; a short pause (also while stopping: some kBusy
+  // errors come back at once) lets the lock's holder finish.
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 Status BatchingWriter::bound_elsewhere(const Endpoint& e) {

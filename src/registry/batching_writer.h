@@ -14,8 +14,8 @@
 // - A transaction that failed because another writer held the registry's lock past
 //   the busy timeout (kBusy: several servers or workers on one SQLite file) is tried
 //   again: its members go back to the front of the queue until `busy_retry_for` has
-//   passed since each was submitted. A pin report has no client to retry it, and a
-//   check-in answered 503 would cost a new request; neither should be lost to a queue.
+//   passed since each was submitted (5 s more at most once shutdown() began). A pin
+//   report has no client to retry it, and a check-in answered 503 costs a new request.
 // - Back-pressure: when `max_queue` endpoints are already waiting, submit() does not
 //   block; it calls done(kBusy) at once (the server answers 503 + Retry-After).
 //   After shutdown() began, done(kUnavailable).
@@ -48,7 +48,9 @@ class BatchingWriter {
   struct Options {
     size_t max_queue = 100000;  // waiting endpoints beyond which submit answers kBusy
     size_t max_batch = 10000;   // endpoints per transaction at most
-    std::chrono::milliseconds busy_retry_for{30000};  // kBusy transactions are retried this long
+    // kBusy transactions are retried this long from submission: with the 5 s busy
+    // timeout, a check-in is answered before the agent's own 30 s request timeout.
+    std::chrono::milliseconds busy_retry_for{20000};
   };
 
   // Upper bounds (le) of the batch-size histogram buckets; a last bucket is +Inf.
@@ -95,9 +97,12 @@ class BatchingWriter {
     Done done;
     std::chrono::steady_clock::time_point submitted;
   };
-  // After a kBusy transaction: members still within busy_retry_for go back to the
-  // front of the queue (in order); the others are returned, to be failed.
-  std::vector<Item> requeue_busy(std::vector<Item>& batch);
+  // After a kBusy transaction: batch[from..] still within busy_retry_for (and, once
+  // stopping, within kBusyRetryWhileStopping of shutdown()) go back to the front of the
+  // queue in order; the others get `busy` as their outcome.
+  void retry_later(std::vector<Item>& batch, size_t from, const Status& busy);
+  static constexpr std::chrono::seconds kBusyRetryWhileStopping{5};
+  std::chrono::steady_clock::time_point stop_started_;  // guarded by mu_
   void run();
   void record(size_t size, bool ok, double seconds, bool count_rows);
   void record_retry(bool ok);

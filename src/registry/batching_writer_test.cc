@@ -278,6 +278,25 @@ TEST(BatchingWriter, BusyRetriesEndAfterTheirWindow) {
   EXPECT_GT(writer.stats().busy_retries, 1u);
 }
 
+// Shutting down while another writer holds the lock: the retries end a few seconds
+// after shutdown() (not at the end of busy_retry_for), each member told kBusy.
+TEST(BatchingWriter, ShutdownEndsBusyRetriesWithinSeconds) {
+  GatedRegistry registry;
+  registry.set_busy(-1);
+  registry.open();
+  BatchingWriter::Options options;
+  options.busy_retry_for = 600s;
+  BatchingWriter writer(registry, options);
+  std::atomic<int> busy{0};
+  writer.submit(make("a"), [&](Status s) { busy += !s.ok() && s.error().kind == ErrorKind::kBusy; });
+  ASSERT_TRUE(registry.wait_entered(2));  // retrying
+  const auto start = std::chrono::steady_clock::now();
+  writer.shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
+  EXPECT_EQ(busy.load(), 1);
+  EXPECT_EQ(writer.stats().failed, 1u);
+}
+
 TEST(BatchingWriter, OneBadRowFailsAloneNotItsWholeBatch) {
   GatedRegistry registry;
   BatchingWriter writer(registry);
