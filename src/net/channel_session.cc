@@ -26,6 +26,7 @@ class ChannelSession final : public server::ChannelSink,
 
   void run(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();  // the websocket has its own timeouts
+    ws_.next_layer().wait_before_idle_reads();       // so an idle channel holds no read buffer
     const auto idle = shared_.options.channel_idle_timeout;
     ws_.set_option(websocket::stream_base::timeout{shared_.options.handshake_timeout, idle, /*keep_alive_pings=*/true});
     ws_.set_option(websocket::stream_base::decorator(
