@@ -102,10 +102,18 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   config.enrollment = f.enrollment == "manual" ? server::Enrollment::kManual : server::Enrollment::kAuto;
   config.max_new_agents_per_second = f.max_new_agents_per_second;
   config.deliveries_per_second = f.deliveries_per_second;
+  // This worker's publisher (below), once the core exists and before anything serves.
+  server::SharedMetrics::Publisher* publishing = nullptr;
   if (role.metrics) {
-    // Counters go straight to this worker's slot; /metrics (worker 0) adds the others'.
+    // Counters go straight to this worker's slot; /metrics (worker 0) shows its own
+    // figures on its slot's base, published first (a successor after a SIGKILL starts
+    // from at least what was scraped), and adds the other slots'.
     config.metrics = &role.metrics->counters(role.index);
-    config.add_peer_metrics = [m = role.metrics, i = role.index](server::MetricsSnapshot& s) { m->add_peers(i, s); };
+    config.add_peer_metrics = [m = role.metrics, p = &publishing](server::MetricsSnapshot& s) {
+      if (*p == nullptr) return;
+      (*p)->publish_now();
+      m->add_peers((*p)->writer(), s);
+    };
   }
   auto core = server::ServerCore::open(config);
   if (!core.ok()) return fail(core.error().message);
@@ -121,6 +129,7 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
       own.writer = c->writer_stats();
       return own;
     });
+    publishing = &*publisher;
   }
 
   if (Status s = ensure_directory(f.state_dir, 0700); !s.ok()) return fail("--state-dir: " + s.error().message);
@@ -226,6 +235,7 @@ int serve(const Flags& f, const WorkerRole& role = {}) {
   // The delivery loop stops, channels close, the registry writer commits what it holds;
   // then the network side (whose pool the core posted to) goes.
   (*core)->shutdown();
+  publishing = nullptr;
   publisher.reset();
   spdlog::info("stopped");
   return 0;

@@ -251,17 +251,26 @@ TEST_P(DeliveryE2eTest, WorkersShareOnePortRestartWhenKilledAndDrainOnSigterm) {
 
   // /metrics (served by worker 0) counts the whole server: every worker's check-ins,
   // and the fleet's 30 channels (one connection each) wherever they landed.
-  const std::string printed = server.process->output();
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(printed, m, std::regex(R"(127\.0\.0\.1:([0-9]+) \(metrics\))"))) << printed;
+  // The port worker 0 printed last (a restarted worker 0 binds port 0 anew), in what
+  // has been read of the server's output.
+  static const std::regex metrics_line(R"(127\.0\.0\.1:([0-9]+) \(metrics\))");
+  auto metrics_port = [&] {
+    const std::string printed = server.process->output();
+    std::string port;
+    for (std::sregex_iterator it(printed.begin(), printed.end(), metrics_line), end; it != end; ++it) port = (*it)[1];
+    return port;
+  };
+  ASSERT_FALSE(metrics_port().empty()) << server.process->output();
   std::string scraped;
-  auto metric = [&, port = m[1].str()](const std::string& name) -> long {
-    scraped = run({"/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + port +
+  // `name` is a regular expression (labels: escape the braces); -1 when not scraped.
+  auto metric = [&](const std::string& name) -> long {
+    scraped = run({"/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/" + metrics_port() +
                                           " && printf 'GET /metrics HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3 && cat <&3"})
                   .out;
     std::smatch c;
     return std::regex_search(scraped, c, std::regex("\n" + name + " ([0-9]+)")) ? std::stol(c[1]) : -1;
   };
+  const std::string committed = R"(certkeeper_registry_writes_total\{result="committed"\})";
   EXPECT_GE(metric("certkeeper_checkins_total"), 30) << scraped;
   // Other workers publish their channel count once a second.
   EXPECT_TRUE(wait_until([&] {
@@ -294,6 +303,34 @@ TEST_P(DeliveryE2eTest, WorkersShareOnePortRestartWhenKilledAndDrainOnSigterm) {
   EXPECT_TRUE(wait_until([&] {
     return metric("certkeeper_channels_connected") == 30 && metric("certkeeper_agent_connections") == 30;
   }, 10s)) << scraped;
+
+  // Worker 0 killed: its successor serves /metrics, and the counters it showed (its own
+  // registry writes and certificate reloads among them) do not go back, with
+  // process_start_time_seconds unchanged: Prometheus would take a drop for a reset.
+  // No rotation meanwhile: agents reconnecting may add check-ins, never remove any.
+  const long checkins_0 = metric("certkeeper_checkins_total");
+  const long committed_0 = metric(committed);
+  const long reloads_0 = metric("certkeeper_certificate_reloads_total");
+  std::smatch st;
+  ASSERT_TRUE(std::regex_search(scraped, st, std::regex("\nprocess_start_time_seconds (\\S+)\n"))) << scraped;
+  const std::string start_0 = st[1];
+  ASSERT_GE(checkins_0, checkins_before) << scraped;
+  ASSERT_GT(committed_0, 0) << scraped;
+  ASSERT_GT(reloads_0, 0) << scraped;  // every worker reloaded at the rotations
+  const int killed_0 = pids[0];
+  const int metrics_lines = count_of(server.process->output(), "(metrics)");
+  ASSERT_EQ(::kill(killed_0, SIGKILL), 0);
+  ASSERT_TRUE(wait_until([&] {
+    read_pids();
+    server.process->wait_for_line("(metrics)", 100ms);  // reads what the successor printed
+    return pids[0] != killed_0 && count_of(server.process->output(), "(metrics)") > metrics_lines &&
+           metric("certkeeper_checkins_total") >= 0;
+  }, 20s)) << server.process->output() << server.process->error_output();
+  EXPECT_GE(metric("certkeeper_checkins_total"), checkins_0) << scraped;
+  EXPECT_GE(metric(committed), committed_0) << scraped;
+  EXPECT_GE(metric("certkeeper_certificate_reloads_total"), reloads_0) << scraped;
+  ASSERT_TRUE(std::regex_search(scraped, st, std::regex("\nprocess_start_time_seconds (\\S+)\n"))) << scraped;
+  EXPECT_EQ(st[1].str(), start_0);
 
   // SIGTERM drains every worker; none is left running.
   EXPECT_EQ(server.process->stop(SIGTERM, 40s), 0) << server.process->error_output();

@@ -176,12 +176,24 @@ void add_figures(WorkerFigures& into, const WorkerFigures& more) {
   w.queued += x.queued;
 }
 
+WorkerFigures figures_since_start(const WorkerFigures& base, const WorkerFigures& own) {
+  WorkerFigures out = base;
+  add_figures(out, own);
+  // Gauges describe this process only.
+  out.channels_connected = own.channels_connected;
+  out.writer.queued = own.writer.queued;
+  out.writer.last_batch_size = own.writer.last_batch_size;
+  return out;
+}
+
 std::string render_prometheus(const Metrics& own, const MetricsSnapshot& own_snapshot) {
-  // This process's figures plus the other workers' (none for a single server).
+  // This process's figures (on top of its slot's base) plus the other workers' (none
+  // for a single server). The counters of Metrics need no base: a restarted worker's
+  // Metrics is its slot's, which kept counting.
   Summed m(own, own_snapshot.peer_counters);
   MetricsSnapshot s = own_snapshot;
   {
-    WorkerFigures mine{s.channels_connected, s.cert_reloads, s.writer};
+    WorkerFigures mine = figures_since_start(s.base, {s.channels_connected, s.cert_reloads, s.writer});
     add_figures(mine, s.peers);
     s.channels_connected = mine.channels_connected;
     s.cert_reloads = mine.cert_reloads;

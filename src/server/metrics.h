@@ -55,6 +55,11 @@ struct WorkerFigures {
 // the sum over workers.
 void add_figures(WorkerFigures& into, const WorkerFigures& more);
 
+// `base` (what a worker's slot held when this process took it, server/shared_metrics.h)
+// plus `own` (this process's figures, which began at 0): counters and histograms add,
+// gauges are `own` alone.
+WorkerFigures figures_since_start(const WorkerFigures& base, const WorkerFigures& own);
+
 // State read at scrape time, outside the counters.
 struct MetricsSnapshot {
   // fingerprint -> (status name, endpoints pinning it); status "unknown" when not stored.
@@ -72,10 +77,15 @@ struct MetricsSnapshot {
   // for a single server.
   std::vector<const Metrics*> peer_counters;
   WorkerFigures peers;
+  // What this worker's slot held when it started (its predecessors' published figures;
+  // 0 for a single server): its own figures above are rendered on top of it, so a
+  // restart of the rendering worker does not set its counters back.
+  WorkerFigures base;
 };
 
 // The exposition of `m` and `s`, each counter and gauge summed with s.peer_counters and
-// s.peers (store-level figures are `s`'s alone).
+// s.peers, and s's own figures counted from s.base (figures_since_start; store-level
+// figures are `s`'s alone).
 std::string render_prometheus(const Metrics& m, const MetricsSnapshot& s);
 
 // A label value as the text format wants it: \ " and newline escaped.

@@ -1,5 +1,6 @@
 #include "server/shared_metrics.h"
 
+#include <sched.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -18,6 +20,20 @@ static_assert(std::atomic<int64_t>::is_always_lock_free);
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::is_trivially_copyable_v<WorkerFigures>);
 static_assert(sizeof(WorkerFigures) % sizeof(uint64_t) == 0);
+// WorkerFigures is std::bit_cast to words: padding would be copied as indeterminate
+// bytes. (has_unique_object_representations is false for any struct with a double.)
+using WriterStats = registry::BatchingWriter::Stats;
+static_assert(sizeof(WriterStats) ==
+              sizeof(WriterStats::committed) + sizeof(WriterStats::failed) + sizeof(WriterStats::rejected) +
+                  sizeof(WriterStats::retried) + sizeof(WriterStats::busy_retries) + sizeof(WriterStats::batches) +
+                  sizeof(WriterStats::last_batch_size) + sizeof(WriterStats::max_batch_size) +
+                  sizeof(WriterStats::batch_size_sum) + sizeof(WriterStats::batch_size_buckets) +
+                  sizeof(WriterStats::commit_seconds_sum) + sizeof(WriterStats::commit_seconds_buckets) +
+                  sizeof(WriterStats::queued),
+              "BatchingWriter::Stats has padding or a field this sum misses");
+static_assert(sizeof(WorkerFigures) == sizeof(WorkerFigures::channels_connected) +
+                                           sizeof(WorkerFigures::cert_reloads) + sizeof(WorkerFigures::writer),
+              "WorkerFigures has padding or a field this sum misses");
 
 // One worker's slot. The published figures are copied word by word under a sequence
 // counter (odd while being written), so a reader sees one publication, not a mix.
@@ -39,26 +55,26 @@ struct MetricsSlot {
 
   WorkerFigures read() const {
     std::array<uint64_t, kWords> words;
-    // A writer holds seq odd for a few hundred nanoseconds; one that died mid-write
-    // never ends it, and then every word is still one it wrote in full.
-    for (int attempt = 0; attempt < 1000; ++attempt) {
+    // A writer holds seq odd for a few hundred nanoseconds, unless it is preempted
+    // mid-write (2 cores, busy): then this reader yields the CPU and tries again, for
+    // up to 50 ms. One that died mid-write never ends it, and then every word is still
+    // one it wrote in full.
+    constexpr int kSpins = 64;
+    constexpr auto kPatience = std::chrono::milliseconds(50);
+    std::chrono::steady_clock::time_point give_up{};
+    for (int attempt = 0;; ++attempt) {
       const uint64_t before = seq.load();
       for (size_t i = 0; i < kWords; ++i) words[i] = figures[i].load();
       if (before % 2 == 0 && seq.load() == before) break;
+      if (attempt < kSpins) continue;
+      const auto now = std::chrono::steady_clock::now();
+      if (attempt == kSpins) give_up = now + kPatience;
+      if (now >= give_up) break;
+      ::sched_yield();
     }
     return std::bit_cast<WorkerFigures>(words);
   }
 };
-
-WorkerFigures figures_since_start(const WorkerFigures& base, const WorkerFigures& own) {
-  WorkerFigures out = base;
-  add_figures(out, own);
-  // Gauges describe this process only.
-  out.channels_connected = own.channels_connected;
-  out.writer.queued = own.writer.queued;
-  out.writer.last_batch_size = own.writer.last_batch_size;
-  return out;
-}
 
 Result<std::unique_ptr<SharedMetrics>> SharedMetrics::create(int slots, bool shared) {
   if (slots < 1) return make_error(ErrorKind::kInvalidArgument, "metrics: at least one slot");
@@ -91,9 +107,10 @@ void SharedMetrics::clear_gauges(int index) {
   slot.write(f);
 }
 
-void SharedMetrics::add_peers(int self, MetricsSnapshot& s) const {
+void SharedMetrics::add_peers(const Writer& self, MetricsSnapshot& s) const {
+  s.base = self.base();
   for (int i = 0; i < slots_; ++i) {
-    if (i == self) continue;
+    if (i == self.index()) continue;
     s.peer_counters.push_back(&block_[i].counters);
     add_figures(s.peers, block_[i].read());
   }
@@ -101,7 +118,7 @@ void SharedMetrics::add_peers(int self, MetricsSnapshot& s) const {
 
 SharedMetrics::Writer SharedMetrics::take(int index) {
   clear_gauges(index);
-  return Writer(&block_[index], block_[index].read());
+  return Writer(&block_[index], index, block_[index].read());
 }
 
 void SharedMetrics::Writer::publish(const WorkerFigures& own) { slot_->write(figures_since_start(base_, own)); }
@@ -119,6 +136,11 @@ SharedMetrics::Publisher::~Publisher() {
   }
   cv_.notify_all();
   thread_.join();
+  publish_now();
+}
+
+void SharedMetrics::Publisher::publish_now() {
+  std::lock_guard lock(publish_mu_);
   writer_.publish(figures_());
 }
 
@@ -126,7 +148,7 @@ void SharedMetrics::Publisher::run() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
     lock.unlock();
-    writer_.publish(figures_());
+    publish_now();
     lock.lock();
   }
 }

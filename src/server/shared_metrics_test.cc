@@ -56,7 +56,8 @@ TEST(SharedMetrics, RenderSumsEverySlotWithTheRendererFresh) {
   sm.counters(1).checkins_total = 20;
   sm.counters(2).checkins_total = 30;
   sm.counters(2).tls_resumptions_total = 5;
-  auto w1 = sm.take(1);  // clears slot 1's gauges: connections count from here
+  auto w0 = sm.take(0);  // clears slot 0's gauges: connections count from here
+  auto w1 = sm.take(1);
   auto w2 = sm.take(2);
   sm.counters(0).agent_connections_open = 1;
   sm.counters(1).agent_connections_open = 2;
@@ -67,7 +68,7 @@ TEST(SharedMetrics, RenderSumsEverySlotWithTheRendererFresh) {
   MetricsSnapshot s;
   s.channels_connected = 1;
   s.writer = figures(1, 0, 10, 1).writer;
-  sm.add_peers(0, s);
+  sm.add_peers(w0, s);
   ASSERT_EQ(s.peer_counters.size(), 2u);
   const std::string text = render_prometheus(sm.counters(0), s);
   EXPECT_EQ(sample(text, "certkeeper_checkins_total"), 60);
@@ -127,8 +128,107 @@ TEST(SharedMetrics, ARestartedWorkerKeepsCountingAndLosesTheDeadOnesGauges) {
 
   // Worker 0 sees the successor's figures on top of its predecessor's.
   MetricsSnapshot s;
-  sm.add_peers(0, s);
+  sm.add_peers(sm.take(0), s);
   EXPECT_EQ(s.peers.writer.committed, 28u);
+}
+
+// Worker 0 renders its own figures live; when it is replaced, its successor's live
+// figures begin at 0 again, and the slot's base (what the predecessor published) keeps
+// its part of the sum from going back.
+TEST(SharedMetrics, TheRenderersOwnCountersSurviveItsRestart) {
+  auto shared = SharedMetrics::create(2, true);
+  ASSERT_TRUE(shared.ok());
+  SharedMetrics& sm = **shared;
+  auto w1 = sm.take(1);
+  w1.publish(figures(2, 1, 30, 1));
+  sm.counters(1).checkins_total += 30;
+
+  // The first worker 0, a real process: it renders its live figures, publishes, dies.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    auto w0 = sm.take(0);
+    sm.counters(0).checkins_total += 50;
+    sm.counters(0).agent_connections_open += 3;
+    MetricsSnapshot s;
+    s.channels_connected = 3;
+    s.cert_reloads = 2;
+    s.writer = figures(3, 2, 50, 5).writer;
+    w0.publish({s.channels_connected, s.cert_reloads, s.writer});
+    sm.add_peers(w0, s);
+    const std::string text = render_prometheus(sm.counters(0), s);
+    const bool written = ::write(pipe_fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::_exit(written ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  std::string before;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) before.append(buf, static_cast<size_t>(n));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(before.find("certkeeper_registry_writes_total{result=\"committed\"} 80\n"), std::string::npos) << before;
+  EXPECT_EQ(sample(before, "certkeeper_certificate_reloads_total"), 3);
+  EXPECT_EQ(sample(before, "certkeeper_checkins_total"), 80);
+  sm.clear_gauges(0);  // the supervisor, when it ended
+
+  // Its successor: a fresh writer (committed 7, one batch) and one certificate reload.
+  auto w0 = sm.take(0);
+  EXPECT_EQ(w0.base().writer.committed, 50u);
+  EXPECT_EQ(w0.base().channels_connected, 0);
+  sm.counters(0).checkins_total += 7;
+  MetricsSnapshot s;
+  s.channels_connected = 1;
+  s.cert_reloads = 1;
+  s.writer = figures(1, 1, 7, 2).writer;
+  s.writer.last_batch_size = 7;
+  sm.add_peers(w0, s);
+  const std::string after = render_prometheus(sm.counters(0), s);
+  EXPECT_NE(after.find("certkeeper_registry_writes_total{result=\"committed\"} 87\n"), std::string::npos) << after;
+  EXPECT_EQ(sample(after, "certkeeper_certificate_reloads_total"), 4);
+  EXPECT_EQ(sample(after, "certkeeper_checkins_total"), 87);
+  EXPECT_EQ(sample(after, "certkeeper_registry_batch_size_count"), 3);
+  EXPECT_EQ(sample(after, "certkeeper_registry_batch_size_sum"), 87);
+  EXPECT_EQ(sample(after, "certkeeper_registry_commit_seconds_count"), 3);
+  EXPECT_EQ(sample(after, "certkeeper_registry_commit_seconds_sum"), 1.5);
+  // Gauges are the successor's own plus the others', not the predecessor's.
+  EXPECT_EQ(sample(after, "certkeeper_channels_connected"), 3);
+  EXPECT_EQ(sample(after, "certkeeper_registry_queued_writes"), 3);
+  EXPECT_EQ(sample(after, "certkeeper_agent_connections"), 0);
+  EXPECT_EQ(sample(after, "process_start_time_seconds"), sample(before, "process_start_time_seconds"));
+  // What it renders is what it would publish: a third worker 0 would start from there.
+  w0.publish({s.channels_connected, s.cert_reloads, s.writer});
+  EXPECT_EQ(sm.published(0).writer.committed, 57u);
+  EXPECT_EQ(sm.published(0).cert_reloads, 3);
+}
+
+// A reader never sees half of one publication and half of another, however the writer
+// is scheduled (2 cores, both busy).
+TEST(SharedMetrics, ReadsAreNeverTorn) {
+  auto shared = SharedMetrics::create(1, false);
+  ASSERT_TRUE(shared.ok());
+  SharedMetrics& sm = **shared;
+  auto w = sm.take(0);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int64_t n = 1; !stop; ++n) w.publish(figures(n, n, static_cast<uint64_t>(n), static_cast<uint64_t>(n)));
+  });
+  int64_t last = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const WorkerFigures f = sm.published(0);
+    ASSERT_EQ(f.cert_reloads, f.channels_connected);
+    ASSERT_EQ(f.writer.committed, static_cast<uint64_t>(f.channels_connected));
+    ASSERT_EQ(f.writer.queued, f.writer.committed);
+    ASSERT_GE(f.channels_connected, last);
+    last = f.channels_connected;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(last, 0);
 }
 
 TEST(SharedMetrics, PublisherPublishesPeriodicallyAndOnceMoreAtTheEnd) {
@@ -147,6 +247,25 @@ TEST(SharedMetrics, PublisherPublishesPeriodicallyAndOnceMoreAtTheEnd) {
     channels = 0;
   }
   EXPECT_EQ((*shared)->published(0).channels_connected, 0);
+}
+
+TEST(SharedMetrics, PublishNowDoesNotWaitForThePeriod) {
+  auto shared = SharedMetrics::create(1, false);
+  ASSERT_TRUE(shared.ok());
+  std::atomic<int64_t> channels{0};
+  {
+    SharedMetrics::Publisher p((*shared)->take(0), [&] {
+      WorkerFigures f;
+      f.channels_connected = channels.load();
+      return f;
+    }, std::chrono::hours(1));
+    channels = 9;
+    p.publish_now();
+    EXPECT_EQ((*shared)->published(0).channels_connected, 9);
+    EXPECT_EQ(p.writer().index(), 0);
+    channels = 4;
+  }
+  EXPECT_EQ((*shared)->published(0).channels_connected, 4);
 }
 
 }  // namespace
