@@ -56,20 +56,24 @@ struct MetricsSlot {
   WorkerFigures read() const {
     std::array<uint64_t, kWords> words;
     // A writer holds seq odd for a few hundred nanoseconds, unless it is preempted
-    // mid-write (2 cores, busy): then this reader yields the CPU and tries again, for
-    // up to 50 ms. One that died mid-write never ends it, and then every word is still
-    // one it wrote in full.
+    // mid-write (2 cores, busy): then this reader yields the CPU and tries again for
+    // as long as the writer makes progress (seq moves). A writer that died mid-write
+    // leaves seq odd and still: after 50 ms of that, every word is one it wrote in full.
     constexpr int kSpins = 64;
     constexpr auto kPatience = std::chrono::milliseconds(50);
     std::chrono::steady_clock::time_point give_up{};
+    uint64_t stuck_at = 0;
     for (int attempt = 0;; ++attempt) {
       const uint64_t before = seq.load();
       for (size_t i = 0; i < kWords; ++i) words[i] = figures[i].load();
       if (before % 2 == 0 && seq.load() == before) break;
       if (attempt < kSpins) continue;
       const auto now = std::chrono::steady_clock::now();
-      if (attempt == kSpins) give_up = now + kPatience;
-      if (now >= give_up) break;
+      if (attempt == kSpins || before != stuck_at) {  // first wait, or the writer moved on
+        stuck_at = before;
+        give_up = now + kPatience;
+      }
+      if (before % 2 == 1 && now >= give_up) break;
       ::sched_yield();
     }
     return std::bit_cast<WorkerFigures>(words);
