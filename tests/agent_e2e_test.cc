@@ -186,6 +186,36 @@ class AgentE2eTest : public ::testing::Test {
   }
   std::string admin_socket_;
 
+  // TLS handshakes and resumptions the server counted while 20 fleet agents checked in
+  // every 0.3 s for 3 s (each check-in a new connection); the fleet must have run clean.
+  struct TlsCounts {
+    long handshakes = -1, resumed = -1;
+  };
+  TlsCounts run_reconnecting_fleet() {
+    ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "20", "--memory", "--agent-key",
+                        dir_ + "/OfcNTCer.dat", "--checkin-interval", "0.3", "--spread", "0.3", "--duration", "3",
+                        "--progress", "0", "--server-ca", dir_ + "/server/server-tls.crt"},
+                       env_);
+    TlsCounts counts;
+    std::string summary = fleet.wait_for_line("\"agents\":20", 30s);
+    EXPECT_NE(summary, "") << fleet.output() << fleet.error_output();
+    if (summary.empty()) return counts;
+    auto v = json::parse(summary);
+    EXPECT_EQ(v.at("checkins_failed").as_int64(), 0);
+    EXPECT_GT(v.at("checkins_ok").as_int64(), 60);  // about 10 rounds of 20
+    std::string metrics;
+    admin_request(admin_port_, "GET", "/metrics", "", &metrics);
+    std::smatch m;
+    if (std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_handshakes_total ([0-9]+))")))
+      counts.handshakes = std::stol(m[1]);
+    if (std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_resumptions_total ([0-9]+))")))
+      counts.resumed = std::stol(m[1]);
+    EXPECT_GE(counts.handshakes, 0) << metrics;
+    EXPECT_GE(counts.resumed, 0) << metrics;
+    EXPECT_EQ(fleet.stop(0), 0);
+    return counts;
+  }
+
   std::string dir_;
   RunOptions env_;
   std::string current_;
@@ -370,26 +400,10 @@ TEST_F(AgentE2eTest, FleetConvergesAndOfflineShareCatchesUp) {
 // handshake, its check-ins and channel come back on a resumed session (the server
 // counts them), and the agents still present their own keys (no 401 on resumption).
 TEST_F(AgentE2eTest, FleetResumesTlsSessionsAndKeepsItsIdentity) {
-  ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "20", "--memory", "--agent-key",
-                      dir_ + "/OfcNTCer.dat", "--checkin-interval", "0.3", "--spread", "0.3", "--duration", "3",
-                      "--progress", "0", "--server-ca", dir_ + "/server/server-tls.crt"},
-                     env_);
-  std::string summary = fleet.wait_for_line("\"agents\":20", 30s);
-  ASSERT_NE(summary, "") << fleet.output() << fleet.error_output();
-  auto v = json::parse(summary);
-  EXPECT_EQ(v.at("checkins_failed").as_int64(), 0);
-  EXPECT_GT(v.at("checkins_ok").as_int64(), 60);  // about 10 rounds of 20
-  std::string metrics;
-  admin_request(admin_port_, "GET", "/metrics", "", &metrics);
-  std::smatch m;
-  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_handshakes_total ([0-9]+))"))) << metrics;
-  const long handshakes = std::stol(m[1]);
-  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_resumptions_total ([0-9]+))")));
-  const long resumed = std::stol(m[1]);
+  const auto [handshakes, resumed] = run_reconnecting_fleet();
   // Each agent pays one full handshake (a few more if a ticket raced a reconnect).
   EXPECT_GE(resumed, handshakes - 30) << handshakes << " handshakes, " << resumed << " resumed";
   EXPECT_GT(resumed, 40);
-  EXPECT_EQ(fleet.stop(0), 0);
 }
 
 // Under --workers every worker's TLS context shares one session-ticket secret, so an
@@ -412,26 +426,11 @@ TEST_F(AgentE2eTest, FleetResumesTlsSessionsOnWhicheverWorkerItReaches) {
   admin_port_ = std::stoi(m[1]);
   url_ = "https://127.0.0.1:" + std::to_string(agent_port_);
 
-  ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "20", "--memory", "--agent-key",
-                      dir_ + "/OfcNTCer.dat", "--checkin-interval", "0.3", "--spread", "0.3", "--duration", "3",
-                      "--progress", "0", "--server-ca", dir_ + "/server/server-tls.crt"},
-                     env_);
-  std::string summary = fleet.wait_for_line("\"agents\":20", 30s);
-  ASSERT_NE(summary, "") << fleet.output() << fleet.error_output();
-  auto v = json::parse(summary);
-  EXPECT_EQ(v.at("checkins_failed").as_int64(), 0);
-  EXPECT_GT(v.at("checkins_ok").as_int64(), 60);
-  std::string metrics;
-  admin_request(admin_port_, "GET", "/metrics", "", &metrics);
-  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_handshakes_total ([0-9]+))"))) << metrics;
-  const long handshakes = std::stol(m[1]);
-  ASSERT_TRUE(std::regex_search(metrics, m, std::regex(R"(\ncertkeeper_tls_resumptions_total ([0-9]+))")));
-  const long resumed = std::stol(m[1]);
+  const auto [handshakes, resumed] = run_reconnecting_fleet();
   // One full handshake per agent (a few more if a ticket raced a reconnect), wherever
   // its connections landed.
   EXPECT_GT(handshakes, 60) << "the check-ins of every worker are counted";
   EXPECT_GE(resumed, handshakes - 30) << handshakes << " handshakes, " << resumed << " resumed";
-  EXPECT_EQ(fleet.stop(0), 0);
 }
 
 TEST_F(AgentE2eTest, FleetStillTrustsARestoredServerAndFollowsItsNextRotation) {

@@ -239,16 +239,22 @@ TEST(SharedMetrics, ReadsAreNeverTorn) {
   EXPECT_GT(last, 0);
 }
 
+// A publisher into slot 0 whose figures are `channels` open channels.
+SharedMetrics::Publisher channels_publisher(SharedMetrics& shared, std::atomic<int64_t>& channels,
+                                            std::chrono::milliseconds period) {
+  return SharedMetrics::Publisher(shared.take(0), [&channels] {
+    WorkerFigures f;
+    f.channels_connected = channels.load();
+    return f;
+  }, period);
+}
+
 TEST(SharedMetrics, PublisherPublishesPeriodicallyAndOnceMoreAtTheEnd) {
   auto shared = SharedMetrics::create(1, false);
   ASSERT_TRUE(shared.ok());
   std::atomic<int64_t> channels{5};
   {
-    SharedMetrics::Publisher p((*shared)->take(0), [&] {
-      WorkerFigures f;
-      f.channels_connected = channels.load();
-      return f;
-    }, std::chrono::milliseconds(10));
+    auto p = channels_publisher(**shared, channels, std::chrono::milliseconds(10));
     for (int i = 0; i < 500 && (*shared)->published(0).channels_connected != 5; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     EXPECT_EQ((*shared)->published(0).channels_connected, 5);
@@ -262,11 +268,7 @@ TEST(SharedMetrics, PublishNowDoesNotWaitForThePeriod) {
   ASSERT_TRUE(shared.ok());
   std::atomic<int64_t> channels{0};
   {
-    SharedMetrics::Publisher p((*shared)->take(0), [&] {
-      WorkerFigures f;
-      f.channels_connected = channels.load();
-      return f;
-    }, std::chrono::hours(1));
+    auto p = channels_publisher(**shared, channels, std::chrono::hours(1));
     channels = 9;
     p.publish_now();
     EXPECT_EQ((*shared)->published(0).channels_connected, 9);
