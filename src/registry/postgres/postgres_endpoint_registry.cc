@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "registry/endpoint_query_sql.h"
+#include "registry/idle_pool.h"
 #include "registry/upsert_rule.h"
 #include "store/postgres/pg_conn.h"
 
@@ -103,7 +104,11 @@ std::string update_pins_sql(size_t rows) {
 
 class PostgresEndpointRegistry final : public EndpointRegistry {
  public:
-  explicit PostgresEndpointRegistry(pg::PgConn conn) : conn_(std::move(conn)) {}
+  explicit PostgresEndpointRegistry(pg::PgConn conn)
+      : conn_(std::move(conn)), point_readers_([url = conn_.url()]() -> Result<std::unique_ptr<pg::PgConn>> {
+          CK_ASSIGN_OR_RETURN(pg::PgConn c, pg::PgConn::connect(url));
+          return std::make_unique<pg::PgConn>(std::move(c));
+        }) {}
 
   Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused) override {
     if (endpoints.empty()) return ok_status();
@@ -211,27 +216,13 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   // they never queue behind a group commit; one per concurrent caller (an I/O thread),
   // so the I/O threads do not queue behind each other's round trips either.
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    std::unique_ptr<pg::PgConn> reader;
-    {
-      std::lock_guard lock(reader_mu_);
-      if (!idle_readers_.empty()) {
-        reader = std::move(idle_readers_.back());
-        idle_readers_.pop_back();
-      }
-    }
-    if (!reader) {
-      CK_ASSIGN_OR_RETURN(pg::PgConn r, pg::PgConn::connect(conn_.url()));
-      reader = std::make_unique<pg::PgConn>(std::move(r));
-    }
+    CK_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConn> reader, point_readers_.take());
     // On an error the connection is dropped, not pooled.
     CK_ASSIGN_OR_RETURN(pg::Rows rows,
                         reader->exec_autocommit_retry(std::string("SELECT ") + kColumns +
                                                           " FROM endpoints WHERE agent_id = $1",
                                                       {pg::Param::text(agent_id)}));
-    {
-      std::lock_guard lock(reader_mu_);
-      idle_readers_.push_back(std::move(reader));
-    }
+    point_readers_.give_back(std::move(reader));
     if (rows.size() == 0) return std::optional<Endpoint>();
     return std::optional<Endpoint>(to_endpoint(rows, 0));
   }
@@ -293,8 +284,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
 
   std::mutex mu_;
   pg::PgConn conn_;
-  std::mutex reader_mu_;
-  std::vector<std::unique_ptr<pg::PgConn>> idle_readers_;  // guarded by reader_mu_
+  IdlePool<pg::PgConn> point_readers_;  // after conn_, whose URL opens them
   std::mutex query_mu_;
   std::optional<pg::PgConn> query_reader_;  // guarded by query_mu_
 };

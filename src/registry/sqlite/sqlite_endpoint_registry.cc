@@ -10,6 +10,7 @@
 
 #include "common/file_util.h"
 #include "registry/endpoint_query_sql.h"
+#include "registry/idle_pool.h"
 #include "registry/upsert_rule.h"
 #include "store/sqlite/sqlite_db.h"
 
@@ -85,10 +86,26 @@ Result<sqlite::SqliteDb> open_db(const std::string& path, Mode mode) {
   return db;
 }
 
+// A point-read connection with its SELECT prepared once (parsing it cost more than
+// running it).
+struct PointReader {
+  sqlite::SqliteDb db;
+  sqlite::Stmt find;  // declared after db: finalized before its connection closes
+};
+
+Result<std::unique_ptr<PointReader>> open_point_reader(const std::string& path, bool read_only) {
+  CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, read_only ? Mode::kReadOnly : Mode::kScan));
+  CK_ASSIGN_OR_RETURN(sqlite::Stmt find,
+                      db.prepare(std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = ?1"));
+  return std::make_unique<PointReader>(PointReader{std::move(db), std::move(find)});
+}
+
 class SqliteEndpointRegistry final : public EndpointRegistry {
  public:
   SqliteEndpointRegistry(sqlite::SqliteDb db, bool read_only)
-      : db_(std::move(db)), read_only_(read_only) {}
+      : db_(std::move(db)),
+        read_only_(read_only),
+        point_readers_([path = db_.path(), read_only] { return open_point_reader(path, read_only); }) {}
 
   Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused) override {
     if (endpoints.empty()) return ok_status();
@@ -221,10 +238,9 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
   // Point reads (the server checks an agent's identity at every check-in) use a
   // connection of their own: in WAL mode they never wait for the writer's commit.
   // Each concurrent caller (an I/O thread) takes a connection of its own from a small
-  // pool, with the SELECT prepared once: parsing it cost more than running it, and one
-  // shared connection made the I/O threads queue behind each other.
+  // pool: one shared connection made the I/O threads queue behind each other.
   Result<std::optional<Endpoint>> find(const std::string& agent_id) override {
-    CK_ASSIGN_OR_RETURN(std::unique_ptr<PointReader> reader, take_point_reader());
+    CK_ASSIGN_OR_RETURN(std::unique_ptr<PointReader> reader, point_readers_.take());
     sqlite::Stmt& stmt = reader->find;
     stmt.bind(1, agent_id);
     Result<bool> row = stmt.step();
@@ -232,8 +248,7 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     std::optional<Endpoint> found;
     if (*row) found = to_endpoint(stmt);
     CK_RETURN_IF_ERROR(stmt.reset());  // ends the read transaction
-    std::lock_guard lock(reader_mu_);
-    idle_readers_.push_back(std::move(reader));
+    point_readers_.give_back(std::move(reader));
     return found;
   }
 
@@ -251,32 +266,11 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     return ok_status();
   }
 
-  struct PointReader {
-    sqlite::SqliteDb db;
-    sqlite::Stmt find;  // declared after db: finalized before its connection closes
-  };
-
-  Result<std::unique_ptr<PointReader>> take_point_reader() {
-    {
-      std::lock_guard lock(reader_mu_);
-      if (!idle_readers_.empty()) {
-        std::unique_ptr<PointReader> r = std::move(idle_readers_.back());
-        idle_readers_.pop_back();
-        return r;
-      }
-    }
-    CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(db_.path(), read_only_ ? Mode::kReadOnly : Mode::kScan));
-    CK_ASSIGN_OR_RETURN(sqlite::Stmt find,
-                        db.prepare(std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = ?1"));
-    return std::make_unique<PointReader>(PointReader{std::move(db), std::move(find)});
-  }
-
   std::mutex mu_;
   sqlite::SqliteDb db_;
   std::optional<sqlite::Stmt> upsert_, update_pin_;  // guarded by mu_, prepared on first use
   const bool read_only_;
-  std::mutex reader_mu_;
-  std::vector<std::unique_ptr<PointReader>> idle_readers_;  // guarded by reader_mu_
+  IdlePool<PointReader> point_readers_;  // after db_ and read_only_, which open them
   std::mutex query_mu_;
   std::optional<sqlite::SqliteDb> query_reader_;  // guarded by query_mu_
 };
