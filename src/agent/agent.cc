@@ -15,8 +15,8 @@ namespace {
 std::string digest_hex(std::string_view bytes) { return crypto::to_hex(crypto::sha256(bytes)); }
 
 std::string kid_of(std::string_view jws) {
-  auto parts = crypto::jws_parse(jws);
-  return parts.ok() ? parts->kid : std::string();
+  auto kid = crypto::jws_kid(jws);
+  return kid.ok() ? std::move(kid).value() : std::string();
 }
 
 }  // namespace
@@ -154,10 +154,10 @@ Result<MessageOutcome> Agent::handle_message(std::string_view jws) {
     return make_error(kind, "message rejected: " + why);
   };
   if (jws.size() > protocol::kMaxServerFrameBytes) return reject(ErrorKind::kInvalidArgument, "frame too large");
-  auto parts = crypto::jws_parse(jws);
-  if (!parts.ok()) return reject(ErrorKind::kInvalidArgument, parts.error().message);
-  if (parts->kid.empty()) return reject(ErrorKind::kCrypto, "JWS has no kid");
-  if (parts->kid != state_.pinned_fingerprint()) return reject(ErrorKind::kCrypto, "unknown kid " + parts->kid);
+  auto kid = crypto::jws_kid(jws);
+  if (!kid.ok()) return reject(ErrorKind::kInvalidArgument, kid.error().message);
+  if (kid->empty()) return reject(ErrorKind::kCrypto, "JWS has no kid");
+  if (*kid != state_.pinned_fingerprint()) return reject(ErrorKind::kCrypto, "unknown kid " + *kid);
   auto payload = crypto::jws_verify(jws, state_.pinned->public_key());
   if (!payload.ok()) return reject(payload.error().kind, payload.error().message);
   if (const auto* jti = payload->if_contains("jti"); jti && jti->is_string() &&

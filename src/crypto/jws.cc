@@ -16,24 +16,49 @@ Result<std::string> jws_sign(const PrivateKey& key, const json::object& payload)
   return input + "." + base64url_encode(sig);
 }
 
-Result<JwsParts> jws_parse(std::string_view compact) {
+namespace {
+
+// The offsets of the two dots of a compact JWS.
+Result<std::pair<size_t, size_t>> split_compact(std::string_view compact) {
   if (compact.size() > kMaxJwsBytes) return make_error(ErrorKind::kInvalidArgument, "JWS too large");
   size_t d1 = compact.find('.');
   size_t d2 = d1 == std::string_view::npos ? d1 : compact.find('.', d1 + 1);
   if (d2 == std::string_view::npos || compact.find('.', d2 + 1) != std::string_view::npos)
     return make_error(ErrorKind::kInvalidArgument, "malformed JWS: expected three parts");
-  JwsParts parts;
-  CK_ASSIGN_OR_RETURN(std::string header_json, base64url_decode(compact.substr(0, d1)));
-  CK_ASSIGN_OR_RETURN(parts.payload, base64url_decode(compact.substr(d1 + 1, d2 - d1 - 1)));
-  CK_ASSIGN_OR_RETURN(parts.signature, base64url_decode(compact.substr(d2 + 1)));
+  return std::pair{d1, d2};
+}
+
+Result<json::object> decode_header(std::string_view encoded) {
+  CK_ASSIGN_OR_RETURN(std::string header_json, base64url_decode(encoded));
   boost::system::error_code ec;
   json::value header = json::parse(header_json, ec);
   if (ec || !header.is_object()) return make_error(ErrorKind::kInvalidArgument, "malformed JWS header");
-  parts.header = std::move(header.as_object());
-  if (auto* kid = parts.header.if_contains("kid"); kid && kid->is_string())
-    parts.kid = std::string(kid->as_string());
+  return std::move(header.as_object());
+}
+
+std::string kid_in(const json::object& header) {
+  auto* kid = header.if_contains("kid");
+  return kid && kid->is_string() ? std::string(kid->as_string()) : std::string();
+}
+
+}  // namespace
+
+Result<JwsParts> jws_parse(std::string_view compact) {
+  CK_ASSIGN_OR_RETURN(auto dots, split_compact(compact));
+  const auto [d1, d2] = dots;
+  JwsParts parts;
+  CK_ASSIGN_OR_RETURN(parts.header, decode_header(compact.substr(0, d1)));
+  CK_ASSIGN_OR_RETURN(parts.payload, base64url_decode(compact.substr(d1 + 1, d2 - d1 - 1)));
+  CK_ASSIGN_OR_RETURN(parts.signature, base64url_decode(compact.substr(d2 + 1)));
+  parts.kid = kid_in(parts.header);
   parts.signing_input = std::string(compact.substr(0, d2));
   return parts;
+}
+
+Result<std::string> jws_kid(std::string_view compact) {
+  CK_ASSIGN_OR_RETURN(auto dots, split_compact(compact));
+  CK_ASSIGN_OR_RETURN(json::object header, decode_header(compact.substr(0, dots.first)));
+  return kid_in(header);
 }
 
 Result<json::object> jws_verify(std::string_view compact, const PublicKey& key) {

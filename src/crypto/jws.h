@@ -27,8 +27,13 @@ struct JwsParts {
   std::string signature;    // decoded signature bytes
 };
 
-// Splits and decodes without verifying (to learn the kid). Errors: kInvalidArgument.
+// Splits and decodes without verifying. Errors: kInvalidArgument.
 Result<JwsParts> jws_parse(std::string_view compact);
+
+// The header's "kid" (empty when absent), decoding only the header: choosing the key
+// to verify with does not need the payload (a rotation link carries a certificate).
+// Errors: kInvalidArgument, as jws_parse.
+Result<std::string> jws_kid(std::string_view compact);
 
 // Verifies `compact` with `key` and returns its payload object. Errors: kCrypto for a
 // bad signature / wrong key, kInvalidArgument for malformed input.

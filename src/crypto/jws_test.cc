@@ -23,6 +23,30 @@ TEST(Jws, SignVerifyAndHeader) {
   EXPECT_EQ(back->at("seq").as_int64(), 7);
 }
 
+TEST(Jws, KidIsReadFromTheHeaderAloneAndTheShapeIsStillChecked) {
+  auto key = PrivateKey::generate(Algorithm::kEcdsaP256);
+  ASSERT_TRUE(key.ok());
+  auto jws = jws_sign(*key, json::object{{"cmd", "ping"}});
+  ASSERT_TRUE(jws.ok());
+  auto kid = jws_kid(*jws);
+  ASSERT_TRUE(kid.ok()) << kid.error().message;
+  EXPECT_EQ(*kid, key->fingerprint());
+  // The payload is not decoded: a broken one does not hide the kid (verify refuses it).
+  const size_t d1 = jws->find('.'), d2 = jws->rfind('.');
+  const std::string broken_payload = jws->substr(0, d1 + 1) + "%%%" + jws->substr(d2);
+  auto kid_of_broken = jws_kid(broken_payload);
+  ASSERT_TRUE(kid_of_broken.ok());
+  EXPECT_EQ(*kid_of_broken, key->fingerprint());
+  EXPECT_FALSE(jws_verify(broken_payload, key->public_key()).ok());
+  // The header is decoded and the three parts are required.
+  auto no_kid = jws_kid(base64url_encode(R"({"alg":"ES256"})") + ".e30.c2ln");
+  ASSERT_TRUE(no_kid.ok());
+  EXPECT_EQ(*no_kid, "");
+  EXPECT_EQ(jws_kid(jws->substr(0, d2)).error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(jws_kid("%%%" + jws->substr(d1)).error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(jws_kid(base64url_encode("[1]") + jws->substr(d1)).error().kind, ErrorKind::kInvalidArgument);
+}
+
 TEST(Jws, RejectsTamperedPayloadAndWrongKey) {
   auto key = PrivateKey::generate(Algorithm::kEd25519);
   auto other = PrivateKey::generate(Algorithm::kEd25519);
