@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -109,23 +110,34 @@ FleetProgress Fleet::progress() const {
   }
   p.checkins_ok = shared_->ok;
   p.checkins_failed = shared_->failed;
+  // Tallied by certificate (the fleet interns them): no string is copied per agent.
+  struct Tally {
+    int pinned = 0;
+    int reported = 0;  // pins it and reported it
+  };
+  std::unordered_map<const crypto::Certificate*, Tally> by_cert;
   for (const auto& r : runners_) {
-    std::string fp = r->pinned_fingerprint();
-    if (fp == p.server_current) ++p.pinning_current;
-    ++p.pinned[fp];
-    std::string rep = r->reported_fingerprint();
-    if (!rep.empty() && rep == fp) {
-      ++p.reported[rep];
-      if (rep == p.server_current) ++p.reported_current;
-    }
+    r->read_snapshot([&](const AgentRunner::Snapshot& s) {
+      Tally& t = by_cert[s.pinned.get()];
+      ++t.pinned;
+      if (s.reported && (s.reported == s.pinned || s.reported->fingerprint() == s.pinned->fingerprint())) ++t.reported;
+      p.messages_accepted += s.counters.messages_accepted;
+      p.messages_rejected += s.counters.messages_rejected;
+      p.messages_duplicate += s.counters.messages_duplicate;
+      p.links_accepted += s.counters.links_accepted;
+      p.links_rejected += s.counters.links_rejected;
+    });
     if (r->online()) ++p.online;
     if (r->channel_open()) ++p.channels_open;
-    auto c = r->counters();
-    p.messages_accepted += c.messages_accepted;
-    p.messages_rejected += c.messages_rejected;
-    p.messages_duplicate += c.messages_duplicate;
-    p.links_accepted += c.links_accepted;
-    p.links_rejected += c.links_rejected;
+  }
+  for (const auto& [cert, t] : by_cert) {
+    const std::string& fp = cert->fingerprint();
+    p.pinned[fp] += t.pinned;
+    if (t.reported > 0) p.reported[fp] += t.reported;
+    if (fp == p.server_current) {
+      p.pinning_current += t.pinned;
+      p.reported_current += t.reported;
+    }
   }
   return p;
 }

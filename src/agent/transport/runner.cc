@@ -66,23 +66,28 @@ void AgentRunner::set_online(bool online) {
 
 std::string AgentRunner::pinned_fingerprint() const {
   std::lock_guard lock(snapshot_mu_);
-  return pinned_snapshot_;
+  return snapshot_.pinned->fingerprint();
 }
 
 std::string AgentRunner::reported_fingerprint() const {
   std::lock_guard lock(snapshot_mu_);
-  return reported_snapshot_;
+  return snapshot_.reported ? snapshot_.reported->fingerprint() : std::string();
 }
 
 agent::AgentCounters AgentRunner::counters() const {
   std::lock_guard lock(snapshot_mu_);
-  return counters_snapshot_;
+  return snapshot_.counters;
 }
 
 void AgentRunner::publish() {
   std::lock_guard lock(snapshot_mu_);
-  if (pinned_snapshot_ != agent_->pinned_fingerprint()) pinned_snapshot_ = agent_->pinned_fingerprint();
-  counters_snapshot_ = agent_->counters();
+  snapshot_.pinned = agent_->state().pinned;
+  snapshot_.counters = agent_->counters();
+}
+
+void AgentRunner::mark_reported(std::shared_ptr<const crypto::Certificate> pin) {
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_.reported = std::move(pin);
 }
 
 milliseconds AgentRunner::jittered(milliseconds base) {
@@ -135,7 +140,7 @@ void AgentRunner::send_checkin() {
   req.body = [self = shared_from_this()](const std::string& local_ip) {
     agent::HostInfo host = self->options_.host;
     if (host.ip.empty()) host.ip = local_ip;
-    self->sent_fingerprint_ = self->agent_->pinned_fingerprint();
+    self->sent_pin_ = self->agent_->state().pinned;
     const bool channel_open = self->channel_ && self->channel_open_;
     return json::serialize(protocol::to_json(self->agent_->checkin_request(host, channel_open)));
   };
@@ -159,8 +164,7 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
       ev.ok = true;
       ev.outcome = std::move(outcome).value();
       ev.server_current = ev.outcome.server_current;
-      std::lock_guard lock(snapshot_mu_);
-      reported_snapshot_ = sent_fingerprint_;
+      mark_reported(sent_pin_);
     }
   }
   publish();
@@ -190,7 +194,7 @@ void AgentRunner::on_checkin_reply(Result<HttpReply> reply) {
   // After a rotation, report the new fingerprint soon (DESIGN.md §5); also when the pin
   // moved (a pushed rotation) while this check-in, carrying the old one, was in flight.
   auto next = options_.checkin_interval;
-  if (ev.ok && (ev.outcome.rotated || sent_fingerprint_ != agent_->pinned_fingerprint()))
+  if (ev.ok && (ev.outcome.rotated || !sent_pin_ || sent_pin_->fingerprint() != agent_->pinned_fingerprint()))
     next = std::min(next, milliseconds(2000));
   if (ev.ok) {
     checkin_backoff_ = milliseconds(2000);
@@ -251,8 +255,7 @@ void AgentRunner::on_channel_frame(std::string frame) {
   if (outcome->rotated) {
     // The new pin, reported on the channel: the server records it in the registry.
     if (channel_ && channel_open_) channel_->send(hello());
-    std::lock_guard lock(snapshot_mu_);
-    reported_snapshot_ = agent_->pinned_fingerprint();
+    mark_reported(agent_->state().pinned);
   }
   if (on_checkin) {
     CheckinEvent ev;

@@ -70,10 +70,22 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   // An offline runner neither checks in nor keeps a channel (fleet --offline-fraction).
   void set_online(bool online);
 
-  // Snapshots, safe from any thread.
+  // What a progress walk reads, safe from any thread. Certificates are shared (the
+  // fleet interns them), so a walk over 100,000 runners copies no strings.
+  struct Snapshot {
+    std::shared_ptr<const crypto::Certificate> pinned;
+    // The pin last reported to the server (check-in, or the channel hello after a
+    // pushed rotation); null until the first report.
+    std::shared_ptr<const crypto::Certificate> reported;
+    agent::AgentCounters counters;
+  };
+  // Calls `read(const Snapshot&)` under the snapshot lock: keep it short.
+  template <class Read>
+  void read_snapshot(Read&& read) const {
+    std::lock_guard lock(snapshot_mu_);
+    read(static_cast<const Snapshot&>(snapshot_));
+  }
   std::string pinned_fingerprint() const;
-  // The pinned fingerprint last reported to the server (check-in, or the channel
-  // hello after a pushed rotation).
   std::string reported_fingerprint() const;
   std::string agent_id() const { return agent_id_; }
   bool online() const { return online_.load(); }
@@ -91,6 +103,7 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   void on_channel_closed(Error why);
   void send_replies(const std::vector<boost::json::object>& replies);
   void publish();
+  void mark_reported(std::shared_ptr<const crypto::Certificate> pin);
   std::chrono::milliseconds jittered(std::chrono::milliseconds base);
   std::string hello() const;
 
@@ -117,11 +130,9 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
   std::atomic<bool> online_{true};
   std::atomic<bool> channel_open_{false};
   mutable std::mutex snapshot_mu_;
-  std::string pinned_snapshot_;
-  std::string reported_snapshot_;
-  std::string sent_fingerprint_;   // in the check-in now in flight (strand only)
+  Snapshot snapshot_;
+  std::shared_ptr<const crypto::Certificate> sent_pin_;  // in the check-in now in flight (strand only)
   std::string channel_hello_pin_;  // the pin in the hello that opened the channel (strand only)
-  agent::AgentCounters counters_snapshot_;
 };
 
 }  // namespace ck::transport
