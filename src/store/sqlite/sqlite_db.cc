@@ -2,6 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 namespace ck::sqlite {
 namespace {
 
@@ -99,6 +103,32 @@ std::string Stmt::text(int col) const {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 
+// Waits for another connection's write lock in short naps. SQLite's own handler sleeps
+// 1, 2, 5 ... up to 100 ms at a time, so a writer queued behind another process's group
+// commit (six server workers on one registry file) kept sleeping long after the lock was
+// free.
+struct SqliteDb::BusyWait {
+  std::chrono::milliseconds timeout{0};
+  std::chrono::steady_clock::time_point started;
+
+  static int on_busy(void* self, int count) {
+    auto* w = static_cast<BusyWait*>(self);
+    const auto now = std::chrono::steady_clock::now();
+    if (count == 0) w->started = now;
+    if (now - w->started >= w->timeout) return 0;  // SQLITE_BUSY to the caller
+    // 50 us doubling to 2 ms: a commit holds the lock for about one fdatasync.
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min(2000, 50 << std::min(count, 6))));
+    return 1;
+  }
+};
+
+SqliteDb::SqliteDb(sqlite3* db, std::string path)
+    : db_(db), path_(std::move(path)), busy_(std::make_unique<BusyWait>()) {}
+
+SqliteDb::SqliteDb(SqliteDb&& o) noexcept : db_(o.db_), path_(std::move(o.path_)), busy_(std::move(o.busy_)) {
+  o.db_ = nullptr;
+}
+
 Result<SqliteDb> SqliteDb::open(const std::string& path, const Options& options) {
   // SQLite's memory statistics take one process-wide mutex around every allocation;
   // nothing here reads them, and the server's I/O threads and writer contend on it.
@@ -121,7 +151,8 @@ Result<SqliteDb> SqliteDb::open(const std::string& path, const Options& options)
   SqliteDb db(raw, path);
   if (rc != SQLITE_OK) return sqlite_error(raw, rc, "cannot open " + path);
   if (!options.read_only) tighten_side_files(path);
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  db.busy_->timeout = std::chrono::milliseconds(std::max(0, options.busy_timeout_ms));
+  sqlite3_busy_handler(raw, &BusyWait::on_busy, db.busy_.get());
   sqlite3_extended_result_codes(raw, 1);
   return db;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -56,7 +57,7 @@ class SqliteDb {
   };
   static Result<SqliteDb> open(const std::string& path, const Options& options);
 
-  SqliteDb(SqliteDb&& o) noexcept : db_(o.db_), path_(std::move(o.path_)) { o.db_ = nullptr; }
+  SqliteDb(SqliteDb&& o) noexcept;
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;
   ~SqliteDb();
@@ -69,9 +70,11 @@ class SqliteDb {
   sqlite3* handle() const { return db_; }
 
  private:
-  SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  struct BusyWait;  // the busy handler's state (sqlite_db.cc)
+  SqliteDb(sqlite3* db, std::string path);
   sqlite3* db_;
   std::string path_;
+  std::unique_ptr<BusyWait> busy_;  // registered with db_: a stable address
 };
 
 // Maps an SQLite result code to an Error.

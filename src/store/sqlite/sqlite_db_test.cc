@@ -5,7 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 namespace ck::sqlite {
 namespace {
@@ -70,6 +73,42 @@ TEST_F(SqliteFiles, ExistingWideSideFilesAreTightened) {
     EXPECT_EQ(mode_of(db_ + "-shm"), 0600u);
   }
   sqlite3_close(raw);
+}
+
+// A writer waits for another connection's write lock and takes it once it is free, and
+// gives up with kBusy after its busy timeout (our handler, not SQLite's).
+TEST_F(SqliteFiles, WriterWaitsForTheLockAndGivesUpAfterItsTimeout) {
+  using namespace std::chrono;
+  auto holder = SqliteDb::open(db_, {.busy_timeout_ms = 5000});
+  ASSERT_TRUE(holder.ok());
+  write_in_wal_mode(*holder);
+  auto patient = SqliteDb::open(db_, {.busy_timeout_ms = 5000});
+  auto hasty = SqliteDb::open(db_, {.busy_timeout_ms = 100});
+  ASSERT_TRUE(patient.ok() && hasty.ok());
+
+  auto held = WriteTransaction::begin(*holder);
+  ASSERT_TRUE(held.ok());
+  const auto t0 = steady_clock::now();
+  auto refused = WriteTransaction::begin(*hasty);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::kBusy);
+  EXPECT_GE(steady_clock::now() - t0, milliseconds(100));
+
+  auto waiter = std::async(std::launch::async, [&] {
+    auto txn = WriteTransaction::begin(*patient);
+    const auto got = steady_clock::now();
+    EXPECT_TRUE(txn.ok());
+    if (txn.ok()) {
+      EXPECT_TRUE(patient->exec("INSERT INTO t VALUES ('y')").ok());
+      EXPECT_TRUE(txn->commit().ok());
+    }
+    return got;
+  });
+  std::this_thread::sleep_for(milliseconds(300));
+  ASSERT_TRUE(held->commit().ok());
+  const auto released = steady_clock::now();
+  const auto got = waiter.get();
+  EXPECT_GE(got, released);  // it waited for the lock, and got it
 }
 
 }  // namespace
