@@ -216,24 +216,30 @@ int run(int argc, char** argv) {
         f.bring_online();
         std::cout << "offline agents brought online" << std::endl;
       }
-      auto p = f.progress();
-      const std::string goal = until_converged == "current" ? p.server_current : until_converged;
-      // Converged: every agent pins the goal and has reported it in a check-in.
-      int at_goal = goal.empty() ? 0 : (p.reported.count(goal) ? p.reported.at(goal) : 0);
       double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
-      if (progress_every > 0 && Clock::now() - last_progress >= std::chrono::duration<double>(progress_every)) {
-        last_progress = Clock::now();
-        // "on current": pins the server's current certificate and reported it in a check-in.
-        std::cout << "progress: " << p.reported_current << "/" << p.agents << " agents on current "
-                  << short_fp(p.server_current) << " pinned=" << p.pinning_current << " online=" << p.online << " channels=" << p.channels_open
-                  << " checkins=" << p.checkins_ok << " failed=" << p.checkins_failed
-                  << " messages=" << p.messages_accepted << " rejected=" << p.messages_rejected
-                  << " duplicates=" << p.messages_duplicate
-                  << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
-      }
-      if (!until_converged.empty() && !goal.empty() && at_goal == p.agents) {
-        converged = true;
-        return finish();
+      const bool print_due =
+          progress_every > 0 && Clock::now() - last_progress >= std::chrono::duration<double>(progress_every);
+      // The walk over every agent runs only when someone reads it: at 100 ms it was 5 %
+      // of the fleet's CPU in a 100,000-agent rotation.
+      if (print_due || !until_converged.empty()) {
+        auto p = f.progress();
+        const std::string goal = until_converged == "current" ? p.server_current : until_converged;
+        // Converged: every agent pins the goal and has reported it in a check-in.
+        int at_goal = goal.empty() ? 0 : (p.reported.count(goal) ? p.reported.at(goal) : 0);
+        if (print_due) {
+          last_progress = Clock::now();
+          // "on current": pins the server's current certificate and reported it in a check-in.
+          std::cout << "progress: " << p.reported_current << "/" << p.agents << " agents on current "
+                    << short_fp(p.server_current) << " pinned=" << p.pinning_current << " online=" << p.online
+                    << " channels=" << p.channels_open << " checkins=" << p.checkins_ok
+                    << " failed=" << p.checkins_failed << " messages=" << p.messages_accepted
+                    << " rejected=" << p.messages_rejected << " duplicates=" << p.messages_duplicate
+                    << " links=" << p.links_accepted << " t=" << static_cast<int>(elapsed) << "s" << std::endl;
+        }
+        if (!until_converged.empty() && !goal.empty() && at_goal == p.agents) {
+          converged = true;
+          return finish();
+        }
       }
       if (duration > 0 && elapsed >= duration) return finish();
       tick.expires_after(std::chrono::milliseconds(100));
