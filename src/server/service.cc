@@ -415,11 +415,13 @@ Result<std::string> Service::channel_frame(std::string_view frame, const std::sh
   if (const json::value* type = value.as_object().if_contains("type");
       type && type->is_string() && type->as_string() == "reply") {
     deps_.metrics->channel_replies_total.fetch_add(1);
-    const json::value* jti = value.as_object().if_contains("jti");
-    const json::value* result = value.as_object().if_contains("result");
-    spdlog::info("reply from agent {}: jti={} result={}", hello.agent_id,
-                 jti && jti->is_string() ? std::string(jti->as_string()) : "?",
-                 result ? json::serialize(*result).substr(0, 200) : "");
+    if (spdlog::should_log(spdlog::level::info)) {  // the arguments cost a serialization per reply
+      const json::value* jti = value.as_object().if_contains("jti");
+      const json::value* result = value.as_object().if_contains("result");
+      spdlog::info("reply from agent {}: jti={} result={}", hello.agent_id,
+                   jti && jti->is_string() ? std::string(jti->as_string()) : "?",
+                   result ? json::serialize(*result).substr(0, 200) : "");
+    }
     // A reply names the agent, but only hellos move its pin and what it has accepted.
     if (!bound_agent_id.empty()) return hello.agent_id;
   }
