@@ -86,13 +86,6 @@ Result<sqlite::SqliteDb> open_db(const std::string& path, Mode mode) {
   return db;
 }
 
-// The server's writer and point readers read pages through a memory map. Each commit
-// by another connection (another --workers process) empties a connection's page cache,
-// and re-reading the B-tree with pread() was a quarter of the writer's CPU in a
-// 100,000-agent rotation. Not for scans: certmgr -l would count a 1,000,000-row
-// registry's pages as its own resident memory.
-Status map_pages(sqlite::SqliteDb& db) { return db.exec("PRAGMA mmap_size = 1073741824"); }
-
 // A point-read connection with its SELECT prepared once (parsing it cost more than
 // running it).
 struct PointReader {
@@ -102,7 +95,6 @@ struct PointReader {
 
 Result<std::unique_ptr<PointReader>> open_point_reader(const std::string& path, bool read_only) {
   CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, read_only ? Mode::kReadOnly : Mode::kScan));
-  CK_RETURN_IF_ERROR(map_pages(db));
   CK_ASSIGN_OR_RETURN(sqlite::Stmt find,
                       db.prepare(std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = ?1"));
   return std::make_unique<PointReader>(PointReader{std::move(db), std::move(find)});
@@ -305,7 +297,6 @@ Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const st
   if (!exists) CK_RETURN_IF_ERROR(ensure_directory(parent_directory(path), 0700));
   CK_ASSIGN_OR_RETURN(sqlite::SqliteDb db, open_db(path, Mode::kWriter));
   if (!exists) ::chmod(path.c_str(), 0600);
-  CK_RETURN_IF_ERROR(map_pages(db));
   // A registry already at this schema needs no write lock to be opened: under a busy
   // server (group commits back to back) certmgr status/-l would otherwise queue for it.
   bool current = false;
