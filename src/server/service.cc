@@ -214,10 +214,7 @@ Delivered Service::deliver(const std::string& agent_id, Channel& ch) {
   // the agent no longer accepts that key), in the second after it.
   const bool signs_with_pinned = plan->signing_key->fingerprint() == ch.pinned;
   auto push_rotation = [&] {
-    protocol::ChannelRotation frame;
-    frame.current_fingerprint = ring->current_fingerprint;
-    for (auto& link : plan->links) frame.rotations.push_back({link.by_old, link.by_new});
-    ch.sink->push(json::serialize(to_json(frame)));
+    ch.sink->push(rotation_frame(ring, ch.pinned, *plan));
     ch.rotation_sent_to = ring->current_fingerprint;
     deps_.metrics->rotations_pushed_total.fetch_add(1);
     out.rotation = true;
@@ -241,6 +238,20 @@ Delivered Service::deliver(const std::string& agent_id, Channel& ch) {
     ch.hold_messages_until = now() + kHoldAfterRotationSeconds;
   }
   return out;
+}
+
+std::string Service::rotation_frame(const std::shared_ptr<const store::Keyring>& ring, const std::string& pinned,
+                                    const store::RotationPlan& plan) {
+  std::lock_guard lock(frame_mu_);
+  if (frame_ring_ != ring || frame_pinned_ != pinned) {
+    protocol::ChannelRotation frame;
+    frame.current_fingerprint = ring->current_fingerprint;
+    for (const auto& link : plan.links) frame.rotations.push_back({link.by_old, link.by_new});
+    frame_ = json::serialize(to_json(frame));
+    frame_ring_ = ring;
+    frame_pinned_ = pinned;
+  }
+  return frame_;
 }
 
 void Service::maybe_report_pin(const std::string& agent_id, Channel& ch) {

@@ -160,12 +160,20 @@ class Service {
   int64_t now() const { return deps_.clock->now(); }
   // Counts one new binding against max_new_agents_per_second; false when over.
   bool admit_new_agent();
+  // The rotation frame for channels pinning `pinned`, serialized once per (snapshot,
+  // pin): a rotation pushes the same frame to every channel on the old key.
+  std::string rotation_frame(const std::shared_ptr<const store::Keyring>& ring, const std::string& pinned,
+                             const store::RotationPlan& plan);
 
   ServiceDeps deps_;
   std::function<HttpResponse(const std::string& user)> console_login_;
   std::mutex registrations_mu_;
   int64_t registrations_second_ = 0;
   int registrations_this_second_ = 0;
+  std::mutex frame_mu_;
+  std::shared_ptr<const store::Keyring> frame_ring_;  // guarded by frame_mu_, as the two below
+  std::string frame_pinned_;
+  std::string frame_;
 };
 
 }  // namespace ck::server
