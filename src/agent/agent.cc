@@ -54,6 +54,8 @@ Result<std::unique_ptr<Agent>> Agent::open(std::unique_ptr<AgentStateStore> stor
 
   if (!saved->pinned) return make_error(ErrorKind::kCorrupt, "agent state has no pinned certificate");
   agent->state_ = std::move(*saved);
+  // Shared like every certificate a fleet's agents hold (a saved state parses its own).
+  if (agent->options_.cache) agent->state_.pinned = agent->options_.cache->intern(*agent->state_.pinned);
   if (!agent->options_.agent_id.empty() && agent->options_.agent_id != agent->state_.agent_id) {
     AgentState next = agent->state_;
     next.agent_id = agent->options_.agent_id;
@@ -219,6 +221,8 @@ Status Agent::walk_rotations(const std::vector<protocol::RotationLink>& links, C
   for (const auto& link : links) {
     // A link to the key already pinned was delivered twice (pushed on the channel and
     // carried by a check-in that crossed it): nothing to do, and no attack to count.
+    // (Only the header is read: a malformed link naming the pinned key is skipped here
+    // too, and could not have moved the pin either.)
     if (kid_of(link.by_new) == next.pinned_fingerprint()) {
       spdlog::debug("rotation link already followed agent_id={} to={}", state_.agent_id, next.pinned_fingerprint());
       continue;

@@ -112,6 +112,7 @@ FleetProgress Fleet::progress() const {
   p.checkins_failed = shared_->failed;
   // Tallied by certificate (the fleet interns them): no string is copied per agent.
   struct Tally {
+    std::shared_ptr<const crypto::Certificate> cert;  // held: read after the runner's lock
     int pinned = 0;
     int reported = 0;  // pins it and reported it
   };
@@ -119,6 +120,7 @@ FleetProgress Fleet::progress() const {
   for (const auto& r : runners_) {
     r->read_snapshot([&](const AgentRunner::Snapshot& s) {
       Tally& t = by_cert[s.pinned.get()];
+      if (!t.cert) t.cert = s.pinned;
       ++t.pinned;
       if (s.reported && (s.reported == s.pinned || s.reported->fingerprint() == s.pinned->fingerprint())) ++t.reported;
       p.messages_accepted += s.counters.messages_accepted;
@@ -130,8 +132,8 @@ FleetProgress Fleet::progress() const {
     if (r->online()) ++p.online;
     if (r->channel_open()) ++p.channels_open;
   }
-  for (const auto& [cert, t] : by_cert) {
-    const std::string& fp = cert->fingerprint();
+  for (const auto& [ptr, t] : by_cert) {
+    const std::string& fp = t.cert->fingerprint();
     p.pinned[fp] += t.pinned;
     if (t.reported > 0) p.reported[fp] += t.reported;
     if (fp == p.server_current) {

@@ -69,19 +69,9 @@ std::string AgentRunner::pinned_fingerprint() const {
   return snapshot_.pinned->fingerprint();
 }
 
-std::string AgentRunner::reported_fingerprint() const {
-  std::lock_guard lock(snapshot_mu_);
-  return snapshot_.reported ? snapshot_.reported->fingerprint() : std::string();
-}
-
-agent::AgentCounters AgentRunner::counters() const {
-  std::lock_guard lock(snapshot_mu_);
-  return snapshot_.counters;
-}
-
 void AgentRunner::publish() {
   std::lock_guard lock(snapshot_mu_);
-  snapshot_.pinned = agent_->state().pinned;
+  if (snapshot_.pinned != agent_->state().pinned) snapshot_.pinned = agent_->state().pinned;
   snapshot_.counters = agent_->counters();
 }
 

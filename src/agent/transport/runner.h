@@ -86,11 +86,9 @@ class AgentRunner : public std::enable_shared_from_this<AgentRunner> {
     read(static_cast<const Snapshot&>(snapshot_));
   }
   std::string pinned_fingerprint() const;
-  std::string reported_fingerprint() const;
   std::string agent_id() const { return agent_id_; }
   bool online() const { return online_.load(); }
   bool channel_open() const { return channel_open_.load(); }
-  agent::AgentCounters counters() const;
 
  private:
   using Strand = boost::asio::strand<boost::asio::io_context::executor_type>;
