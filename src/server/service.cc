@@ -19,6 +19,13 @@ HttpResponse json_response(const json::object& o) {
   return r;
 }
 
+std::vector<RotationLink> wire_links(const std::vector<crypto::SignedRotation>& links) {
+  std::vector<RotationLink> out;
+  out.reserve(links.size());
+  for (const auto& link : links) out.push_back({link.by_old, link.by_new});
+  return out;
+}
+
 }  // namespace
 
 Service::Service(ServiceDeps deps) : deps_(std::move(deps)) {
@@ -164,7 +171,7 @@ HttpResponse Service::checkin_answer(const protocol::CheckinRequest& req) {
   // not redirect what the channel's messages are signed with (agents send a new hello
   // after they follow a rotation).
   if (plan->trust == store::PinnedTrust::kStale) {
-    for (auto& link : plan->links) resp.rotations.push_back({link.by_old, link.by_new});
+    resp.rotations = wire_links(plan->links);
     deps_.metrics->rotations_served_total.fetch_add(1);
   }
   // An agent with an open channel gets its messages there, in seq order from one
@@ -243,10 +250,10 @@ Delivered Service::deliver(const std::string& agent_id, Channel& ch) {
 std::string Service::rotation_frame(const std::shared_ptr<const store::Keyring>& ring, const std::string& pinned,
                                     const store::RotationPlan& plan) {
   std::lock_guard lock(frame_mu_);
-  if (frame_ring_ != ring || frame_pinned_ != pinned) {
+  if (frame_ring_.lock() != ring || frame_pinned_ != pinned) {
     protocol::ChannelRotation frame;
     frame.current_fingerprint = ring->current_fingerprint;
-    for (const auto& link : plan.links) frame.rotations.push_back({link.by_old, link.by_new});
+    frame.rotations = wire_links(plan.links);
     frame_ = json::serialize(to_json(frame));
     frame_ring_ = ring;
     frame_pinned_ = pinned;

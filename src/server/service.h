@@ -171,7 +171,8 @@ class Service {
   int64_t registrations_second_ = 0;
   int registrations_this_second_ = 0;
   std::mutex frame_mu_;
-  std::shared_ptr<const store::Keyring> frame_ring_;  // guarded by frame_mu_, as the two below
+  // Weak: an old snapshot (its private keys) is not kept alive for the cache's sake.
+  std::weak_ptr<const store::Keyring> frame_ring_;  // guarded by frame_mu_, as the two below
   std::string frame_pinned_;
   std::string frame_;
 };
