@@ -1,14 +1,15 @@
-// A server-side TLS stream over beast::tcp_stream that keeps no buffers while a
-// connection is idle. asio::ssl::stream holds four 17 KiB buffers per connection for
+// A TLS stream over beast::tcp_stream that keeps no buffers while a connection is
+// idle: the server's agent port, and the agent's channel (async_handshake's type picks
+// the side). asio::ssl::stream holds four 17 KiB buffers per connection for
 // its whole life (two in stream_core, two in its BIO pair): 68 KiB of an idle agent's
 // ~88 KiB. Here OpenSSL talks to a small custom BIO whose input and output are
 // std::strings filled and emptied per operation (their memory is returned when they
 // drain), OpenSSL releases its own record buffers (SSL_MODE_RELEASE_BUFFERS), and a
 // pending read holds only kReadChunk bytes.
 //
-// Same surface as beast::ssl_stream for what src/net uses: async_handshake (server),
-// async_read_some, async_write_some, async_shutdown, native_handle, next_layer
-// (timeouts stay those of beast::tcp_stream), and websocket teardown.
+// Same surface as beast::ssl_stream for what src/net and the channel client use:
+// async_handshake, async_read_some, async_write_some, async_shutdown, native_handle,
+// next_layer (timeouts stay those of beast::tcp_stream), and websocket teardown.
 // Concurrency: at most one read and one write operation at a time (Beast's contract),
 // all on the stream's strand. Output produced by a read (a TLS 1.3 KeyUpdate answer)
 // leaves with the next write.
@@ -61,7 +62,8 @@ class LeanTlsStream {
   void wait_before_idle_reads() noexcept { state_->wait_before_read = true; }
 
   template <class Handler>
-  auto async_handshake(boost::asio::ssl::stream_base::handshake_type, Handler&& handler) {
+  auto async_handshake(boost::asio::ssl::stream_base::handshake_type type, Handler&& handler) {
+    if (type == boost::asio::ssl::stream_base::client) SSL_set_connect_state(state_->ssl.get());
     return boost::asio::async_compose<Handler, void(boost::system::error_code)>(HandshakeOp{state_.get()}, handler,
                                                                                  state_->tcp);
   }
