@@ -73,7 +73,7 @@ LeanTlsStream::State::State(boost::asio::ip::tcp::socket&& socket, SSL_CTX* ctx)
 }
 
 LeanTlsStream::LeanTlsStream(boost::asio::ip::tcp::socket&& socket, SSL_CTX* ctx)
-    : state_(std::make_unique<State>(std::move(socket), ctx)) {}
+    : state_(std::make_shared<State>(std::move(socket), ctx)) {}
 
 boost::system::error_code LeanTlsStream::ssl_failure(State* s, int result, bool* want_read) {
   *want_read = false;

@@ -29,6 +29,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,8 +48,14 @@ class LeanTlsStream {
   LeanTlsStream(boost::asio::ip::tcp::socket&& socket, boost::asio::ssl::context& ctx)
       : LeanTlsStream(std::move(socket), ctx.native_handle()) {}
   LeanTlsStream(LeanTlsStream&&) noexcept = default;
-  LeanTlsStream& operator=(LeanTlsStream&&) noexcept = default;
-  ~LeanTlsStream() = default;
+  LeanTlsStream& operator=(LeanTlsStream&& other) noexcept {
+    close_socket();
+    state_ = std::move(other.state_);
+    return *this;
+  }
+  // Closes the socket: an operation still pending (it holds the State) ends with
+  // operation_aborted instead of keeping the connection open.
+  ~LeanTlsStream() { close_socket(); }
 
   executor_type get_executor() noexcept { return state_->tcp.get_executor(); }
   next_layer_type& next_layer() noexcept { return state_->tcp; }
@@ -64,19 +72,19 @@ class LeanTlsStream {
   template <class Handler>
   auto async_handshake(boost::asio::ssl::stream_base::handshake_type type, Handler&& handler) {
     if (type == boost::asio::ssl::stream_base::client) SSL_set_connect_state(state_->ssl.get());
-    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(HandshakeOp{state_.get()}, handler,
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(HandshakeOp{state_.get(), state_}, handler,
                                                                                  state_->tcp);
   }
   template <class MutableBuffers, class Handler>
   auto async_read_some(const MutableBuffers& buffers, Handler&& handler) {
     return boost::asio::async_compose<Handler, void(boost::system::error_code, size_t)>(
-        ReadOp{state_.get(), first_buffer<boost::asio::mutable_buffer>(buffers)}, handler, state_->tcp);
+        ReadOp{state_.get(), state_, first_buffer<boost::asio::mutable_buffer>(buffers)}, handler, state_->tcp);
   }
   template <class ConstBuffers, class Handler>
   auto async_write_some(const ConstBuffers& buffers, Handler&& handler) {
     // The whole sequence (up to one record's worth) goes out in one socket write: an
     // HTTP header and body sent apart would meet Nagle and delayed ACKs (40 ms).
-    WriteOp op{state_.get(), {}};
+    WriteOp op{state_.get(), state_, {}};
     size_t total = 0;
     for (auto it = boost::asio::buffer_sequence_begin(buffers);
          it != boost::asio::buffer_sequence_end(buffers) && total < kMaxPlaintextPerWrite; ++it) {
@@ -91,7 +99,7 @@ class LeanTlsStream {
   }
   template <class Handler>
   auto async_shutdown(Handler&& handler) {
-    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(ShutdownOp{state_.get()}, handler,
+    return boost::asio::async_compose<Handler, void(boost::system::error_code)>(ShutdownOp{state_.get(), state_}, handler,
                                                                                  state_->tcp);
   }
 
@@ -154,8 +162,11 @@ class LeanTlsStream {
     s->in.resize(s->in.size() - kReadChunk + n);
   }
 
+  // Every operation holds the State it works on: a pending write (Beast's keep-alive
+  // ping holds its stream only weakly) may complete after its stream was destroyed.
   struct HandshakeOp {
     State* s;
+    std::shared_ptr<State> keep;
     enum { kStart, kFlushing, kReading } step = kStart;
     boost::system::error_code failed;  // a fatal error whose alert is being sent
     template <class Self>
@@ -163,7 +174,9 @@ class LeanTlsStream {
       const bool did_io = step != kStart;
       if (step == kFlushing) sent(s);
       if (step == kReading) filled(s, ec ? 0 : n);
-      if (ec) return finish(self, did_io, ec);
+      // A failure whose alert could not be sent is still that failure (a certificate
+      // that does not verify, not "broken pipe").
+      if (ec) return finish(self, did_io, failed ? failed : ec);
       if (failed) return finish(self, did_io, failed);
       ERR_clear_error();
       const int r = SSL_do_handshake(s->ssl.get());
@@ -182,6 +195,7 @@ class LeanTlsStream {
 
   struct ReadOp {
     State* s;
+    std::shared_ptr<State> keep;
     boost::asio::mutable_buffer buffer;
     bool reading = false;
     bool waiting = false;
@@ -224,6 +238,7 @@ class LeanTlsStream {
 
   struct WriteOp {
     State* s;
+    std::shared_ptr<State> keep;
     std::vector<boost::asio::const_buffer> buffers;
     size_t written = 0;
     bool flushing = false;
@@ -256,6 +271,7 @@ class LeanTlsStream {
 
   struct ShutdownOp {
     State* s;
+    std::shared_ptr<State> keep;
     bool flushing = false;
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}, size_t = 0) {
@@ -277,7 +293,13 @@ class LeanTlsStream {
     }
   };
 
-  std::unique_ptr<State> state_;
+  void close_socket() noexcept {
+    if (!state_) return;
+    boost::system::error_code ignored;
+    state_->tcp.socket().close(ignored);
+  }
+
+  std::shared_ptr<State> state_;
 };
 
 // WebSocket close over a LeanTlsStream: our close_notify, then the TCP send side.

@@ -75,6 +75,8 @@ Result<std::shared_ptr<ssl::context>> ServerTrust::make_context() const {
                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                    ec);
   if (ec) return make_error(ErrorKind::kCrypto, "TLS options: " + ec.message());
+  // A renegotiation request fails clearly instead of stalling a channel's writes.
+  SSL_CTX_set_options(ctx->native_handle(), SSL_OP_NO_RENEGOTIATION);
   if (!ca_file_.empty()) {
     ctx->load_verify_file(ca_file_, ec);
     if (ec) return make_error(ErrorKind::kCrypto, "cannot load " + ca_file_ + ": " + ec.message());
