@@ -1,9 +1,9 @@
 #include "fleet/checkin_bench.h"
 
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -112,7 +112,9 @@ class BenchConnection : public std::enable_shared_from_this<BenchConnection> {
   }
 
   std::shared_ptr<asio::ssl::context> ctx_;
-  asio::ssl::stream<beast::tcp_stream> stream_;
+  // Beast's ssl_stream, as the agent's own check-in client (transport/https.cc): it
+  // flattens a request into one TLS record, where asio's stream writes one per buffer.
+  beast::ssl_stream<beast::tcp_stream> stream_;
   std::shared_ptr<transport::ServerTrust> trust_;
   std::shared_ptr<const transport::ServerTarget> server_;
   std::shared_ptr<const agent::ClientIdentity> identity_;
