@@ -72,6 +72,8 @@ std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
   return out;
 }
 
+const std::string kFindSql = std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = $1";
+
 std::string upsert_sql(size_t rows) {
   std::string sql = std::string("INSERT INTO endpoints(") + kColumns + ") VALUES ";
   for (size_t r = 0; r < rows; ++r) {
@@ -219,9 +221,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     CK_ASSIGN_OR_RETURN(std::unique_ptr<pg::PgConn> reader, point_readers_.take());
     // On an error the connection is dropped, not pooled.
     CK_ASSIGN_OR_RETURN(pg::Rows rows,
-                        reader->exec_autocommit_retry(std::string("SELECT ") + kColumns +
-                                                          " FROM endpoints WHERE agent_id = $1",
-                                                      {pg::Param::text(agent_id)}));
+                        reader->exec_prepared_autocommit_retry(kFindSql, {pg::Param::text(agent_id)}));
     point_readers_.give_back(std::move(reader));
     if (rows.size() == 0) return std::optional<Endpoint>();
     return std::optional<Endpoint>(to_endpoint(rows, 0));
@@ -239,7 +239,19 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   Status upsert_once_locked(const std::vector<Endpoint>& all, std::vector<std::string>* refused) {
     std::vector<Endpoint> rows, pins;
     for (const Endpoint& e : all) (e.pin_report ? pins : rows).push_back(e);
-    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
+    // A batch that is one statement needs no BEGIN and COMMIT (two round trips more):
+    // a statement is atomic, and running it again after a dropped connection writes the
+    // same (the upsert rule and GREATEST(last_seen) are idempotent).
+    const bool one_statement = (pins.empty() && rows.size() <= kRowsPerStatement) ||
+                               (rows.empty() && pins.size() <= kRowsPerStatement);
+    std::optional<pg::PgTransaction> txn;
+    if (!one_statement) {
+      CK_ASSIGN_OR_RETURN(auto begun, pg::PgTransaction::begin(conn_));
+      txn.emplace(std::move(begun));
+    }
+    auto run = [&](const std::string& sql, const std::vector<pg::Param>& params) {
+      return txn ? conn_.exec_prepared(sql, params) : conn_.exec_prepared_autocommit_retry(sql, params);
+    };
     for (size_t start = 0; start < pins.size(); start += kRowsPerStatement) {
       size_t n = std::min(kRowsPerStatement, pins.size() - start);
       std::vector<pg::Param> params;
@@ -249,7 +261,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
         params.push_back(pg::Param::text(pins[i].pinned_fingerprint));
         params.push_back(pg::Param::int64(pins[i].last_seen));
       }
-      CK_RETURN_IF_ERROR(conn_.exec(update_pins_sql(n), params));
+      CK_RETURN_IF_ERROR(run(update_pins_sql(n), params));
     }
     for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
       size_t n = std::min(kRowsPerStatement, rows.size() - start);
@@ -270,7 +282,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
         params.push_back(pg::Param::text(e.key_fingerprint));
         params.push_back(pg::Param::text(e.enrollment));
       }
-      CK_ASSIGN_OR_RETURN(pg::Rows written, conn_.exec(upsert_sql(n), params));
+      CK_ASSIGN_OR_RETURN(pg::Rows written, run(upsert_sql(n), params));
       if (refused && written.size() < static_cast<int>(n)) {
         std::set<std::string> ok;
         for (int r = 0; r < written.size(); ++r) ok.insert(written.text(r, 0));
@@ -279,7 +291,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
         }
       }
     }
-    return txn.commit();
+    return txn ? txn->commit() : ok_status();
   }
 
   std::mutex mu_;

@@ -78,6 +78,7 @@ Result<PgConn> PgConn::connect(const std::string& url) {
 Status PgConn::ensure_connected() {
   if (PQstatus(conn_.get()) == CONNECTION_OK) return ok_status();
   PQreset(conn_.get());
+  prepared_.clear();  // a new server session has none of them
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     return make_error(ErrorKind::kUnavailable, "lost the connection to PostgreSQL at " +
                                                    redact_url(url_) + ": " +
@@ -87,22 +88,70 @@ Status PgConn::ensure_connected() {
   return ok_status();
 }
 
-Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& params) {
-  std::vector<const char*> values(params.size());
-  std::vector<int> lengths(params.size());
-  std::vector<int> formats(params.size());
-  for (size_t i = 0; i < params.size(); ++i) {
-    const auto& v = params[i].value();
-    values[i] = v ? v->data() : nullptr;
-    lengths[i] = v ? static_cast<int>(v->size()) : 0;
-    formats[i] = params[i].binary() ? 1 : 0;
+namespace {
+
+// libpq's parallel arrays for a statement's parameters (they point into `params`).
+struct WireParams {
+  explicit WireParams(const std::vector<Param>& params)
+      : values(params.size()), lengths(params.size()), formats(params.size()) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& v = params[i].value();
+      values[i] = v ? v->data() : nullptr;
+      lengths[i] = v ? static_cast<int>(v->size()) : 0;
+      formats[i] = params[i].binary() ? 1 : 0;
+    }
   }
-  UniqueResult res(PQexecParams(conn_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr,
-                                values.data(), lengths.data(), formats.data(), /*resultFormat=*/0));
-  ExecStatusType st = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
-    return pg_error(res.get(), conn_.get(), "database error");
+  int count() const { return static_cast<int>(values.size()); }
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+};
+
+bool succeeded(const PGresult* res) {
+  const ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+// invalid_sql_statement_name, duplicate_prepared_statement: the backend is not the one
+// that prepared (a pooler), or already has the name.
+bool lost_prepared_statement(const PGresult* res) {
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  return state && (std::strcmp(state, "26000") == 0 || std::strcmp(state, "42P05") == 0);
+}
+
+}  // namespace
+
+Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& params) {
+  const WireParams wire(params);
+  UniqueResult res(PQexecParams(conn_.get(), sql.c_str(), wire.count(), nullptr, wire.values.data(),
+                                wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0));
+  if (!succeeded(res.get())) return pg_error(res.get(), conn_.get(), "database error");
   return Rows(std::move(res));
+}
+
+Result<Rows> PgConn::exec_prepared(const std::string& sql, const std::vector<Param>& params) {
+  auto found = prepared_.find(sql);
+  if (found == prepared_.end()) {
+    if (prepare_off_ || prepared_.size() >= kMaxPrepared) return exec(sql, params);
+    const std::string name = "ck_stmt_" + std::to_string(prepared_.size());
+    UniqueResult made(PQprepare(conn_.get(), name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
+    if (!succeeded(made.get())) {
+      if (!lost_prepared_statement(made.get())) return pg_error(made.get(), conn_.get(), "database error");
+      prepare_off_ = true;
+      if (in_transaction()) return make_error(ErrorKind::kBusy, "a connection pooler lost a prepared statement; retry");
+      return exec(sql, params);
+    }
+    found = prepared_.emplace(sql, name).first;
+  }
+  const WireParams wire(params);
+  UniqueResult res(PQexecPrepared(conn_.get(), found->second.c_str(), wire.count(), wire.values.data(),
+                                  wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0));
+  if (succeeded(res.get())) return Rows(std::move(res));
+  if (!lost_prepared_statement(res.get())) return pg_error(res.get(), conn_.get(), "database error");
+  prepare_off_ = true;
+  prepared_.clear();
+  if (in_transaction()) return make_error(ErrorKind::kBusy, "a connection pooler lost a prepared statement; retry");
+  return exec(sql, params);
 }
 
 Result<Rows> PgConn::exec_autocommit_retry(const std::string& sql,
@@ -112,6 +161,14 @@ Result<Rows> PgConn::exec_autocommit_retry(const std::string& sql,
   if (rows.ok() || PQstatus(conn_.get()) != CONNECTION_BAD) return rows;
   CK_RETURN_IF_ERROR(ensure_connected());
   return exec(sql, params);
+}
+
+Result<Rows> PgConn::exec_prepared_autocommit_retry(const std::string& sql, const std::vector<Param>& params) {
+  CK_RETURN_IF_ERROR(ensure_connected());
+  auto rows = exec_prepared(sql, params);
+  if (rows.ok() || PQstatus(conn_.get()) != CONNECTION_BAD) return rows;
+  CK_RETURN_IF_ERROR(ensure_connected());
+  return exec_prepared(sql, params);
 }
 
 Status PgConn::exec_script(const std::string& sql) {

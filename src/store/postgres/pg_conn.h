@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/result.h"
@@ -71,6 +72,17 @@ class PgConn {
   // exec() for a statement outside any transaction that is safe to run twice (a read):
   // when the server dropped the connection, reconnects and runs it once more.
   Result<Rows> exec_autocommit_retry(const std::string& sql, const std::vector<Param>& params = {});
+  // The same, through exec_prepared(); also for a write that is safe to run twice.
+  Result<Rows> exec_prepared_autocommit_retry(const std::string& sql, const std::vector<Param>& params);
+  // exec() of a statement this connection runs again and again (a check-in's point
+  // read, a group commit's upsert): parsed and planned once per connection, then only
+  // bound and run (PostgreSQL spent 158 us of CPU per check-in planning them). At most
+  // kMaxPrepared texts are kept; others run as exec() does. Behind a pooler that hands
+  // statements to another backend (pgbouncer's transaction mode), the first miss turns
+  // preparing off for this connection and answers kBusy inside a transaction (retry
+  // it), or runs the statement unprepared outside one.
+  Result<Rows> exec_prepared(const std::string& sql, const std::vector<Param>& params = {});
+  static constexpr size_t kMaxPrepared = 64;
   // Several statements separated by ';', no parameters (schema scripts).
   Status exec_script(const std::string& sql);
   // Reconnects when the server dropped the connection (e.g. after a restart).
@@ -85,6 +97,8 @@ class PgConn {
   PgConn(UniqueConn c, std::string url) : conn_(std::move(c)), url_(std::move(url)) {}
   UniqueConn conn_;
   std::string url_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+  bool prepare_off_ = false;  // a pooler lost a statement: never again on this connection
 };
 
 // BEGIN (with `begin_sql`, e.g. "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ...
