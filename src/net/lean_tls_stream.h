@@ -256,7 +256,9 @@ class LeanTlsStream {
       // ends a cipher setup per piece (SSL_write was 15 % of a check-in's CPU).
       boost::asio::const_buffer whole = buffers.front();
       if (buffers.size() > 1) {
-        thread_local std::string gathered;  // SSL_write copies it into its own record
+        // Used only until SSL_write returns, which copies it into its record: no
+        // callback of ours starts another write on this thread meanwhile.
+        thread_local std::string gathered;
         gathered.clear();
         for (const auto& b : buffers) gathered.append(static_cast<const char*>(b.data()), b.size());
         whole = boost::asio::buffer(gathered);

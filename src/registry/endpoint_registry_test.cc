@@ -101,6 +101,49 @@ TEST_P(RegistryTest, BatchIsOneTransaction) {
   EXPECT_EQ((*registry_->find("keep"))->pinned_fingerprint, "fp1");
 }
 
+// What agents send is theirs to choose: it is stored as sent, whatever it holds (the
+// PostgreSQL registry passes a batch as array literals).
+TEST_P(RegistryTest, ABigBatchOfAwkwardTextIsStoredAsSent) {
+  const std::vector<std::string> awkward = {"a,b", "\"quoted\"", "back\\slash", "NULL", "", "{brace}",
+                                            " spaced ", "\u00e9t\u00e9", "tab\there", "'single'"};
+  std::vector<Endpoint> batch;
+  for (int i = 0; i < 1200; ++i) {
+    Endpoint e = make("awk-" + std::to_string(i), "fp1", 100 + i);
+    e.hostname = awkward[static_cast<size_t>(i) % awkward.size()];
+    e.os = awkward[static_cast<size_t>(i + 3) % awkward.size()];
+    e.last_seq = -5 + i;
+    batch.push_back(e);
+  }
+  ASSERT_TRUE(registry_->upsert_batch(batch).ok());
+  // Pin reports and check-ins in one batch.
+  Endpoint pin;
+  pin.agent_id = "awk-7";
+  pin.pinned_fingerprint = "fp2";
+  pin.last_seen = 5000;
+  pin.pin_report = true;
+  Endpoint again = make("awk-8", "fp3", 6000);
+  again.hostname = "x\",\"y";
+  ASSERT_TRUE(registry_->upsert_batch({pin, again}).ok());
+  for (int i : {0, 1, 2, 3, 4, 5, 6, 9, 1199}) {
+    auto e = registry_->find("awk-" + std::to_string(i));
+    ASSERT_TRUE(e.ok() && e->has_value()) << i;
+    EXPECT_EQ((*e)->hostname, awkward[static_cast<size_t>(i) % awkward.size()]) << i;
+    EXPECT_EQ((*e)->os, awkward[static_cast<size_t>(i + 3) % awkward.size()]) << i;
+    EXPECT_EQ((*e)->last_seq, -5 + i) << i;
+    EXPECT_EQ((*e)->last_seen, 100 + i) << i;
+  }
+  auto pinned = registry_->find("awk-7");
+  ASSERT_TRUE(pinned.ok() && pinned->has_value());
+  EXPECT_EQ((*pinned)->pinned_fingerprint, "fp2");
+  EXPECT_EQ((*pinned)->last_seen, 5000);
+  EXPECT_EQ((*pinned)->hostname, awkward[7]);
+  auto rewritten = registry_->find("awk-8");
+  ASSERT_TRUE(rewritten.ok() && rewritten->has_value());
+  EXPECT_EQ((*rewritten)->hostname, "x\",\"y");
+  EXPECT_EQ((*rewritten)->pinned_fingerprint, "fp3");
+  EXPECT_EQ(registry_->count_by_fingerprint()->at("fp1"), 1198);
+}
+
 TEST_P(RegistryTest, DuplicatesInOneBatchLastWins) {
   Endpoint second = make("dup", "fp2", 20);
   second.hostname = "second";

@@ -36,8 +36,6 @@ ALTER TABLE endpoints ADD COLUMN IF NOT EXISTS enrollment TEXT NOT NULL DEFAULT 
 constexpr const char* kColumns =
     "agent_id, hostname, ip_address, domain, os, agent_version, pinned_fingerprint, last_seq, "
     "first_seen, last_seen, key_fingerprint, enrollment";
-constexpr int kColumnCount = 12;
-constexpr size_t kRowsPerStatement = 500;  // 5,000 parameters per INSERT
 constexpr int kFetchRows = 1000;
 constexpr int kMaxAttempts = 3;
 
@@ -74,34 +72,34 @@ std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
 
 const std::string kFindSql = std::string("SELECT ") + kColumns + " FROM endpoints WHERE agent_id = $1";
 
-std::string upsert_sql(size_t rows) {
-  std::string sql = std::string("INSERT INTO endpoints(") + kColumns + ") VALUES ";
-  for (size_t r = 0; r < rows; ++r) {
-    sql += r ? ",(" : "(";
-    for (int c = 0; c < kColumnCount; ++c) {
-      if (c) sql += ',';
-      sql += '$' + std::to_string(r * kColumnCount + c + 1);
-    }
-    sql += ')';
-  }
-  // Only the key holder (or the first key, on a row with none) writes the row; the
-  // rows written come back, so the others can be refused.
-  sql +=
-      std::string(kOnConflictUpdate) + " RETURNING agent_id";
-  return sql;
-}
+// The whole batch as arrays, one per column (unnest): one statement text whatever the
+// batch size, so it is prepared once. Only the key holder (or the first key, on a row
+// with none) writes the row; the rows written come back, so the others can be refused.
+const std::string kUpsertSql = std::string("INSERT INTO endpoints(") + kColumns +
+                               ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+                               "$5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::bigint[], "
+                               "$11::text[], $12::text[])" +
+                               kOnConflictUpdate + " RETURNING agent_id";
 
-// Pin reports: UPDATE ... FROM (VALUES ...), existing rows only.
-std::string update_pins_sql(size_t rows) {
-  std::string sql = "UPDATE endpoints AS e SET pinned_fingerprint = v.fp, last_seen = GREATEST(e.last_seen, v.ts) "
-                    "FROM (VALUES ";
-  for (size_t r = 0; r < rows; ++r) {
-    sql += r ? ",(" : "(";
-    sql += "$" + std::to_string(r * 3 + 1) + "::text,$" + std::to_string(r * 3 + 2) + "::text,$" +
-           std::to_string(r * 3 + 3) + "::bigint)";
-  }
-  sql += ") AS v(id, fp, ts) WHERE e.agent_id = v.id";
-  return sql;
+// Pin reports: existing rows only.
+constexpr const char* kUpdatePinsSql =
+    "UPDATE endpoints AS e SET pinned_fingerprint = v.fp, last_seen = GREATEST(e.last_seen, v.ts) "
+    "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, fp, ts) WHERE e.agent_id = v.id";
+
+// One text[] or bigint[] parameter: a column of the batch.
+template <class Field>
+pg::Param text_column(const std::vector<Endpoint>& rows, Field field) {
+  std::vector<std::string_view> values;
+  values.reserve(rows.size());
+  for (const Endpoint& e : rows) values.emplace_back(e.*field);
+  return pg::Param::text_array(values);
+}
+template <class Field>
+pg::Param int64_column(const std::vector<Endpoint>& rows, Field field) {
+  std::vector<int64_t> values;
+  values.reserve(rows.size());
+  for (const Endpoint& e : rows) values.push_back(e.*field);
+  return pg::Param::int64_array(values);
 }
 
 class PostgresEndpointRegistry final : public EndpointRegistry {
@@ -239,59 +237,32 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   Status upsert_once_locked(const std::vector<Endpoint>& all, std::vector<std::string>* refused) {
     std::vector<Endpoint> rows, pins;
     for (const Endpoint& e : all) (e.pin_report ? pins : rows).push_back(e);
-    // A batch that is one statement needs no BEGIN and COMMIT (two round trips more):
-    // a statement is atomic, and running it again after a dropped connection writes the
-    // same (the upsert rule and GREATEST(last_seen) are idempotent).
-    const bool one_statement = (pins.empty() && rows.size() <= kRowsPerStatement) ||
-                               (rows.empty() && pins.size() <= kRowsPerStatement);
-    std::optional<pg::PgTransaction> txn;
-    if (!one_statement) {
-      CK_ASSIGN_OR_RETURN(auto begun, pg::PgTransaction::begin(conn_));
-      txn.emplace(std::move(begun));
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
+    if (!pins.empty()) {
+      CK_RETURN_IF_ERROR(conn_.exec_prepared(
+          kUpdatePinsSql, {text_column(pins, &Endpoint::agent_id), text_column(pins, &Endpoint::pinned_fingerprint),
+                           int64_column(pins, &Endpoint::last_seen)}));
     }
-    auto run = [&](const std::string& sql, const std::vector<pg::Param>& params) {
-      return txn ? conn_.exec_prepared(sql, params) : conn_.exec_prepared_autocommit_retry(sql, params);
-    };
-    for (size_t start = 0; start < pins.size(); start += kRowsPerStatement) {
-      size_t n = std::min(kRowsPerStatement, pins.size() - start);
-      std::vector<pg::Param> params;
-      params.reserve(n * 3);
-      for (size_t i = start; i < start + n; ++i) {
-        params.push_back(pg::Param::text(pins[i].agent_id));
-        params.push_back(pg::Param::text(pins[i].pinned_fingerprint));
-        params.push_back(pg::Param::int64(pins[i].last_seen));
-      }
-      CK_RETURN_IF_ERROR(run(update_pins_sql(n), params));
-    }
-    for (size_t start = 0; start < rows.size(); start += kRowsPerStatement) {
-      size_t n = std::min(kRowsPerStatement, rows.size() - start);
-      std::vector<pg::Param> params;
-      params.reserve(n * kColumnCount);
-      for (size_t i = start; i < start + n; ++i) {
-        const Endpoint& e = rows[i];
-        params.push_back(pg::Param::text(e.agent_id));
-        params.push_back(pg::Param::text(e.hostname));
-        params.push_back(pg::Param::text(e.ip_address));
-        params.push_back(pg::Param::text(e.domain));
-        params.push_back(pg::Param::text(e.os));
-        params.push_back(pg::Param::text(e.agent_version));
-        params.push_back(pg::Param::text(e.pinned_fingerprint));
-        params.push_back(pg::Param::int64(e.last_seq));
-        params.push_back(pg::Param::int64(e.first_seen));
-        params.push_back(pg::Param::int64(e.last_seen));
-        params.push_back(pg::Param::text(e.key_fingerprint));
-        params.push_back(pg::Param::text(e.enrollment));
-      }
-      CK_ASSIGN_OR_RETURN(pg::Rows written, run(upsert_sql(n), params));
-      if (refused && written.size() < static_cast<int>(n)) {
+    if (!rows.empty()) {
+      CK_ASSIGN_OR_RETURN(
+          pg::Rows written,
+          conn_.exec_prepared(kUpsertSql, {text_column(rows, &Endpoint::agent_id), text_column(rows, &Endpoint::hostname),
+                                           text_column(rows, &Endpoint::ip_address), text_column(rows, &Endpoint::domain),
+                                           text_column(rows, &Endpoint::os), text_column(rows, &Endpoint::agent_version),
+                                           text_column(rows, &Endpoint::pinned_fingerprint),
+                                           int64_column(rows, &Endpoint::last_seq), int64_column(rows, &Endpoint::first_seen),
+                                           int64_column(rows, &Endpoint::last_seen),
+                                           text_column(rows, &Endpoint::key_fingerprint),
+                                           text_column(rows, &Endpoint::enrollment)}));
+      if (refused && written.size() < static_cast<int>(rows.size())) {
         std::set<std::string> ok;
         for (int r = 0; r < written.size(); ++r) ok.insert(written.text(r, 0));
-        for (size_t i = start; i < start + n; ++i) {
-          if (!ok.count(rows[i].agent_id)) refused->push_back(rows[i].agent_id);
+        for (const Endpoint& e : rows) {
+          if (!ok.count(e.agent_id)) refused->push_back(e.agent_id);
         }
       }
     }
-    return txn ? txn->commit() : ok_status();
+    return txn.commit();
   }
 
   std::mutex mu_;

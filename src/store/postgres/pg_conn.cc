@@ -1,7 +1,9 @@
 #include "store/postgres/pg_conn.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <string_view>
 
 namespace ck::pg {
@@ -35,6 +37,33 @@ Error pg_error(const PGresult* res, PGconn* conn, const std::string& what) {
   if (code == "42501") return Error{ErrorKind::kPermissionDenied, "permission denied: " + detail};
   if (code == "53100") return Error{ErrorKind::kIo, what + ": " + detail};  // disk_full
   return Error{ErrorKind::kInternal, what + ": " + detail};
+}
+
+Param Param::text_array(const std::vector<std::string_view>& values) {
+  // Every element double-quoted, with '"' and '\\' escaped: no element is read as NULL
+  // or split at a comma, whatever it holds.
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return text(std::move(out));
+}
+
+Param Param::int64_array(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(values[i]);
+  }
+  out += '}';
+  return text(std::move(out));
 }
 
 std::string Rows::text(int row, int col) const {
@@ -78,7 +107,7 @@ Result<PgConn> PgConn::connect(const std::string& url) {
 Status PgConn::ensure_connected() {
   if (PQstatus(conn_.get()) == CONNECTION_OK) return ok_status();
   PQreset(conn_.get());
-  prepared_.clear();  // a new server session has none of them
+  new_session();
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
     return make_error(ErrorKind::kUnavailable, "lost the connection to PostgreSQL at " +
                                                    redact_url(url_) + ": " +
@@ -121,6 +150,15 @@ bool lost_prepared_statement(const PGresult* res) {
 
 }  // namespace
 
+void PgConn::new_session() {
+  prepared_.clear();
+  std::random_device rd;
+  const uint64_t nonce = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "ck_%016llx_", static_cast<unsigned long long>(nonce));
+  statement_prefix_ = prefix;
+}
+
 Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& params) {
   const WireParams wire(params);
   UniqueResult res(PQexecParams(conn_.get(), sql.c_str(), wire.count(), nullptr, wire.values.data(),
@@ -133,7 +171,7 @@ Result<Rows> PgConn::exec_prepared(const std::string& sql, const std::vector<Par
   auto found = prepared_.find(sql);
   if (found == prepared_.end()) {
     if (prepare_off_ || prepared_.size() >= kMaxPrepared) return exec(sql, params);
-    const std::string name = "ck_stmt_" + std::to_string(prepared_.size());
+    const std::string name = statement_prefix_ + std::to_string(prepared_.size());
     UniqueResult made(PQprepare(conn_.get(), name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
     if (!succeeded(made.get())) {
       if (!lost_prepared_statement(made.get())) return pg_error(made.get(), conn_.get(), "database error");

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -35,6 +36,10 @@ class Param {
   static Param int64(int64_t v) { return Param(std::to_string(v), false); }
   static Param bytes(std::string v) { return Param(std::move(v), true); }
   static Param null() { return Param(); }
+  // A text[] or bigint[] parameter in PostgreSQL's array literal form, for statements
+  // that take a whole batch as arrays (unnest): one statement text whatever its size.
+  static Param text_array(const std::vector<std::string_view>& values);
+  static Param int64_array(const std::vector<int64_t>& values);
 
   const std::optional<std::string>& value() const { return value_; }
   bool binary() const { return binary_; }
@@ -72,15 +77,17 @@ class PgConn {
   // exec() for a statement outside any transaction that is safe to run twice (a read):
   // when the server dropped the connection, reconnects and runs it once more.
   Result<Rows> exec_autocommit_retry(const std::string& sql, const std::vector<Param>& params = {});
-  // The same, through exec_prepared(); also for a write that is safe to run twice.
+  // The same, through exec_prepared().
   Result<Rows> exec_prepared_autocommit_retry(const std::string& sql, const std::vector<Param>& params);
   // exec() of a statement this connection runs again and again (a check-in's point
   // read, a group commit's upsert): parsed and planned once per connection, then only
   // bound and run (PostgreSQL spent 158 us of CPU per check-in planning them). At most
-  // kMaxPrepared texts are kept; others run as exec() does. Behind a pooler that hands
-  // statements to another backend (pgbouncer's transaction mode), the first miss turns
-  // preparing off for this connection and answers kBusy inside a transaction (retry
-  // it), or runs the statement unprepared outside one.
+  // kMaxPrepared texts are kept; others run as exec() does. Statement names are unique
+  // to the connection's session, so a pooler that hands a statement to another backend
+  // (pgbouncer's transaction mode) can only miss it, never find another client's
+  // statement of that name: the first miss turns preparing off for this connection for
+  // good, and answers kBusy inside a transaction (retry it), or runs the statement
+  // unprepared outside one.
   Result<Rows> exec_prepared(const std::string& sql, const std::vector<Param>& params = {});
   static constexpr size_t kMaxPrepared = 64;
   // Several statements separated by ';', no parameters (schema scripts).
@@ -94,10 +101,12 @@ class PgConn {
   const std::string& url() const { return url_; }
 
  private:
-  PgConn(UniqueConn c, std::string url) : conn_(std::move(c)), url_(std::move(url)) {}
+  PgConn(UniqueConn c, std::string url) : conn_(std::move(c)), url_(std::move(url)) { new_session(); }
   UniqueConn conn_;
   std::string url_;
+  void new_session();  // after (re)connecting: no statement is prepared there yet
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
+  std::string statement_prefix_;  // random per session: names never shared with others
   bool prepare_off_ = false;  // a pooler lost a statement: never again on this connection
 };
 

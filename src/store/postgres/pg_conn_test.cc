@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "store/postgres/pg_test_env.h"
 
@@ -31,6 +33,45 @@ TEST(PgConn, ARepeatedStatementIsPreparedOnceAndRunsWithEachCallsParameters) {
   ASSERT_TRUE(other.ok()) << other.error().message;
   EXPECT_EQ(other->int64(0, 0), 42);
   EXPECT_EQ(prepared_count(*conn), 2);
+}
+
+TEST(PgConn, ArrayParametersCarryEveryValueAsItIs) {
+  CK_REQUIRE_POSTGRES();
+  auto conn = PgConn::connect(testing::server_url());
+  ASSERT_TRUE(conn.ok()) << conn.error().message;
+  const std::vector<std::string_view> texts = {"a,b", "\"q\"", "back\\slash", "NULL", "", "{x}", " s ", "\u00e9"};
+  auto rows = conn->exec("SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, n) ORDER BY n",
+                         {Param::text_array(texts)});
+  ASSERT_TRUE(rows.ok()) << rows.error().message;
+  ASSERT_EQ(rows->size(), static_cast<int>(texts.size()));
+  for (int i = 0; i < rows->size(); ++i) {
+    EXPECT_FALSE(rows->is_null(i, 0)) << i;
+    EXPECT_EQ(rows->text(i, 0), texts[static_cast<size_t>(i)]) << i;
+  }
+  const std::vector<int64_t> numbers = {0, -1, 9223372036854775807LL, -9223372036854775807LL - 1};
+  auto ints = conn->exec("SELECT v FROM unnest($1::bigint[]) WITH ORDINALITY AS t(v, n) ORDER BY n",
+                         {Param::int64_array(numbers)});
+  ASSERT_TRUE(ints.ok()) << ints.error().message;
+  ASSERT_EQ(ints->size(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(ints->int64(i, 0), numbers[static_cast<size_t>(i)]) << i;
+  auto empty = conn->exec("SELECT count(*) FROM unnest($1::text[])", {Param::text_array({})});
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_EQ(empty->int64(0, 0), 0);
+}
+
+TEST(PgConn, StatementNamesAreNotSharedBetweenSessions) {
+  CK_REQUIRE_POSTGRES();
+  auto one = PgConn::connect(testing::server_url());
+  auto two = PgConn::connect(testing::server_url());
+  ASSERT_TRUE(one.ok() && two.ok());
+  ASSERT_TRUE(one->exec_prepared("SELECT 1 + $1::int", {Param::int64(1)}).ok());
+  ASSERT_TRUE(two->exec_prepared("SELECT 2 + $1::int", {Param::int64(1)}).ok());
+  auto name = [](PgConn& c) {
+    auto r = c.exec("SELECT name FROM pg_prepared_statements");
+    return r.ok() && r->size() == 1 ? r->text(0, 0) : std::string("?");
+  };
+  EXPECT_NE(name(*one), "?");
+  EXPECT_NE(name(*one), name(*two));
 }
 
 // What a connection pooler in transaction mode looks like from here: the backend that
