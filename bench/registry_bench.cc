@@ -6,12 +6,17 @@
 //
 // "checkins_per_s" is committed check-ins per second; "avg_batch" the mean number of
 // check-ins per transaction. The ratio group/single is what group commit buys.
+// BM_PinReportsAfterRotation: the registry's share of a 100,000-agent rotation
+// ("pins_per_s"), from one connection and from six (one per --workers process).
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "registry/batching_writer.h"
@@ -88,8 +93,78 @@ void BM_GroupCommit(benchmark::State& state) {
   state.counters["avg_batch"] = s.batches ? static_cast<double>(s.batch_size_sum) / static_cast<double>(s.batches) : 0;
 }
 
+// A rotation's registry load at scale: `agents` endpoints all report their new pin,
+// in random order, through `writers` connections to one file (one per --workers
+// process), each committing batches of `batch` pin reports (what a writer collects
+// during its previous commit in the 100,000-agent run).
+void BM_PinReportsAfterRotation(benchmark::State& state) {
+  const int agents = static_cast<int>(state.range(0));
+  const int writers = static_cast<int>(state.range(1));
+  const int batch = static_cast<int>(state.range(2));
+  auto dir = std::filesystem::temp_directory_path() / ("ck-bench-pins-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string url = "sqlite:" + (dir / "ck.db").string();
+  std::vector<std::unique_ptr<ck::registry::EndpointRegistry>> conns;
+  for (int w = 0; w < writers; ++w) {
+    auto r = ck::registry::open_endpoint_registry(url);
+    if (!r.ok()) return state.SkipWithError(r.error().message.c_str());
+    conns.push_back(std::move(r).value());
+  }
+  std::vector<Endpoint> all;
+  for (int i = 0; i < agents; ++i) all.push_back(endpoint(i));
+  if (!conns[0]->upsert_batch(all).ok()) return state.SkipWithError("seeding failed");
+  std::vector<int> order(static_cast<size_t>(agents));
+  for (int i = 0; i < agents; ++i) order[static_cast<size_t>(i)] = i;
+  std::mt19937 rng(42);
+  char next = 'b';
+  for (auto _ : state) {
+    std::shuffle(order.begin(), order.end(), rng);
+    const std::string fp(64, next);
+    next = next == 'z' ? 'b' : static_cast<char>(next + 1);
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> threads;
+    for (int w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        std::vector<Endpoint> pins;
+        for (size_t k = static_cast<size_t>(w); k < order.size(); k += static_cast<size_t>(writers)) {
+          Endpoint e;
+          e.agent_id = all[static_cast<size_t>(order[k])].agent_id;
+          e.pinned_fingerprint = fp;
+          e.last_seen = 1765000000;
+          e.pin_report = true;
+          pins.push_back(std::move(e));
+          if (pins.size() == static_cast<size_t>(batch) || k + static_cast<size_t>(writers) >= order.size()) {
+            while (true) {  // another writer holds the lock past the busy timeout: again
+              auto s = conns[static_cast<size_t>(w)]->upsert_batch(pins);
+              if (s.ok()) break;
+              if (s.error().kind != ck::ErrorKind::kBusy) {
+                failed = true;
+                return;
+              }
+            }
+            pins.clear();
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    if (failed) return state.SkipWithError("a pin report batch failed");
+  }
+  state.counters["pins_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * agents, benchmark::Counter::kIsRate);
+  conns.clear();
+  std::filesystem::remove_all(dir);
+}
+
 BENCHMARK(BM_OneTransactionPerCheckin)->Unit(benchmark::kMicrosecond)->MinTime(2.0)->UseRealTime();
 BENCHMARK(BM_GroupCommit)->Arg(64)->Arg(512)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK(BM_PinReportsAfterRotation)
+    ->Args({100000, 1, 1000})
+    ->Args({100000, 6, 1000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(2)
+    ->UseRealTime();
 
 }  // namespace
 
