@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <random>
 #include <filesystem>
 #include <thread>
 
 #include "registry/sqlite/sqlite_endpoint_registry.h"
 #include "store/postgres/pg_conn.h"
+#include "store/sqlite/sqlite_db.h"
 #include "store/postgres/pg_test_env.h"
 #include "support/process.h"
 
@@ -275,6 +278,48 @@ TEST_P(RegistryTest, CountByFingerprint) {
   EXPECT_EQ(*counts, (std::map<std::string, int64_t>{{"f1", 2}, {"f2", 1}}));
 }
 
+// The counts (metrics, the console's overview) follow inserts, check-ins that move the
+// pin, pin reports, refused writes and duplicates: always what the rows say.
+TEST_P(RegistryTest, CountsFollowEveryWayARowChanges) {
+  std::mt19937 rng(7);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<std::string> fps = {"f1", "f2", "f3", "f4"};
+  auto truth = [&] {
+    std::map<std::string, int64_t> t;
+    EXPECT_TRUE(registry_->for_each_endpoint([&](const Endpoint& e) {
+                  ++t[e.pinned_fingerprint];
+                  return ok_status();
+                }).ok());
+    return t;
+  };
+  for (int round = 0; round < 120; ++round) {
+    std::vector<Endpoint> batch;
+    for (int k = 0, n = 1 + pick(8); k < n; ++k) {
+      Endpoint e = make("id-" + std::to_string(pick(40)), fps[static_cast<size_t>(pick(4))], 10 + round);
+      switch (pick(4)) {
+        case 0:  // a pin report: moves only an existing row's pin
+          e.pin_report = true;
+          break;
+        case 1:  // bound to a key: only that key's holder moves it later
+          e.key_fingerprint = "key-" + e.agent_id;
+          break;
+        case 2:  // another key than the row's: refused, if the row has one
+          e.key_fingerprint = "intruder";
+          break;
+        default:
+          break;
+      }
+      batch.push_back(e);
+    }
+    std::vector<std::string> refused;
+    ASSERT_TRUE(registry_->upsert_batch(batch, &refused).ok()) << round;
+    auto counts = registry_->count_by_fingerprint();
+    ASSERT_TRUE(counts.ok()) << counts.error().message;
+    ASSERT_EQ(*counts, truth()) << "after round " << round;
+  }
+  EXPECT_GT(truth().size(), 1u);
+}
+
 TEST_P(RegistryTest, HundredThousandEndpointsStreamInOrder) {
   constexpr int kCount = 100000;
   std::vector<Endpoint> batch;
@@ -523,6 +568,60 @@ TEST(SqliteRegistry, ReadOnlyOpenReadsButRefusesWrites) {
   Status w = (*reader)->upsert_batch({make("c", "cur", 2)});
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.error().kind, ErrorKind::kPermissionDenied);
+  std::filesystem::remove_all(dir);
+}
+
+// A registry from before pin_counts (schema 1: an index on pinned_fingerprint) is read
+// as it is by a reader, and recounted once by the first writer, which drops the index.
+TEST(SqliteRegistry, ASchemaOneRegistryIsReadAsItIsAndRecountedByItsFirstWriter) {
+  auto dir = std::filesystem::temp_directory_path() / ("ck-reg-v1-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "registry.db").string();
+  {
+    auto old = sqlite::SqliteDb::open(path, {});
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    ASSERT_TRUE(old->exec(R"sql(
+      PRAGMA journal_mode = WAL;
+      CREATE TABLE endpoints(agent_id TEXT PRIMARY KEY, hostname TEXT NOT NULL, ip_address TEXT NOT NULL,
+        domain TEXT NOT NULL, os TEXT NOT NULL, agent_version TEXT NOT NULL, pinned_fingerprint TEXT NOT NULL,
+        last_seq INTEGER NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+        key_fingerprint TEXT NOT NULL DEFAULT '', enrollment TEXT NOT NULL DEFAULT 'accepted') WITHOUT ROWID;
+      CREATE INDEX endpoints_by_fingerprint ON endpoints(pinned_fingerprint);
+      INSERT INTO endpoints VALUES ('a', 'h', 'i', 'd', 'o', 'v', 'old', 0, 1, 1, '', 'accepted'),
+                                   ('b', 'h', 'i', 'd', 'o', 'v', 'old', 0, 1, 1, '', 'accepted'),
+                                   ('c', 'h', 'i', 'd', 'o', 'v', 'cur', 0, 1, 1, '', 'accepted');
+      PRAGMA user_version = 1;)sql")
+                    .ok());
+  }
+  const std::map<std::string, int64_t> expected{{"old", 2}, {"cur", 1}};
+  {
+    auto reader = open_sqlite_endpoint_registry(path, /*read_only=*/true);
+    ASSERT_TRUE(reader.ok()) << reader.error().message;
+    auto counts = (*reader)->count_by_fingerprint();
+    ASSERT_TRUE(counts.ok()) << counts.error().message;
+    EXPECT_EQ(*counts, expected);
+  }
+  auto writer = open_sqlite_endpoint_registry(path);
+  ASSERT_TRUE(writer.ok()) << writer.error().message;
+  EXPECT_EQ(*(*writer)->count_by_fingerprint(), expected);
+  Endpoint moved;
+  moved.agent_id = "a";
+  moved.pinned_fingerprint = "cur";
+  moved.last_seen = 2;
+  moved.pin_report = true;
+  ASSERT_TRUE((*writer)->upsert_batch({moved}).ok());
+  EXPECT_EQ(*(*writer)->count_by_fingerprint(), (std::map<std::string, int64_t>{{"old", 1}, {"cur", 2}}));
+  auto check = sqlite::SqliteDb::open(path, {});
+  ASSERT_TRUE(check.ok());
+  auto schema = check->prepare(
+      "SELECT (SELECT count(*) FROM sqlite_schema WHERE name = 'endpoints_by_fingerprint'), "
+      "(SELECT user_version FROM pragma_user_version)");
+  ASSERT_TRUE(schema.ok());
+  ASSERT_TRUE(*schema->step());
+  EXPECT_EQ(schema->int64(0), 0) << "the index is dropped";
+  EXPECT_EQ(schema->int64(1), 2);
+  writer->reset();
   std::filesystem::remove_all(dir);
 }
 
