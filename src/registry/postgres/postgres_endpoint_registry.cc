@@ -86,6 +86,29 @@ constexpr const char* kUpdatePinsSql =
     "UPDATE endpoints AS e SET pinned_fingerprint = v.fp, last_seen = GREATEST(e.last_seen, v.ts) "
     "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(id, fp, ts) WHERE e.agent_id = v.id";
 
+// A batch in statements of at most kMaxStatementBytes of parameters (CockroachDB
+// refuses a client message over 16 MiB; ten thousand rows of long, escaped fields
+// would pass that).
+constexpr size_t kMaxStatementBytes = 4 << 20;
+std::vector<std::vector<Endpoint>> in_chunks(const std::vector<Endpoint>& rows) {
+  std::vector<std::vector<Endpoint>> chunks;
+  size_t bytes = 0;
+  for (const Endpoint& e : rows) {
+    // Escaping may double a field; 16 bytes of quotes, commas and numbers per field.
+    const size_t row = 2 * (e.agent_id.size() + e.hostname.size() + e.ip_address.size() + e.domain.size() +
+                            e.os.size() + e.agent_version.size() + e.pinned_fingerprint.size() +
+                            e.key_fingerprint.size() + e.enrollment.size()) +
+                       12 * 16;
+    if (chunks.empty() || bytes + row > kMaxStatementBytes) {
+      chunks.emplace_back();
+      bytes = 0;
+    }
+    chunks.back().push_back(e);
+    bytes += row;
+  }
+  return chunks;
+}
+
 // One text[] or bigint[] parameter: a column of the batch.
 template <class Field>
 pg::Param text_column(const std::vector<Endpoint>& rows, Field field) {
@@ -235,15 +258,15 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
   }
 
   Status upsert_once_locked(const std::vector<Endpoint>& all, std::vector<std::string>* refused) {
-    std::vector<Endpoint> rows, pins;
-    for (const Endpoint& e : all) (e.pin_report ? pins : rows).push_back(e);
+    std::vector<Endpoint> rows_all, pins_all;
+    for (const Endpoint& e : all) (e.pin_report ? pins_all : rows_all).push_back(e);
     CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
-    if (!pins.empty()) {
+    for (const auto& pins : in_chunks(pins_all)) {
       CK_RETURN_IF_ERROR(conn_.exec_prepared(
           kUpdatePinsSql, {text_column(pins, &Endpoint::agent_id), text_column(pins, &Endpoint::pinned_fingerprint),
                            int64_column(pins, &Endpoint::last_seen)}));
     }
-    if (!rows.empty()) {
+    for (const auto& rows : in_chunks(rows_all)) {
       CK_ASSIGN_OR_RETURN(
           pg::Rows written,
           conn_.exec_prepared(kUpsertSql, {text_column(rows, &Endpoint::agent_id), text_column(rows, &Endpoint::hostname),

@@ -60,12 +60,19 @@ CREATE TRIGGER IF NOT EXISTS pin_counts_on_delete AFTER DELETE ON endpoints BEGI
 END;
 )sql";
 
-// Schema 1 -> 2 (and a fresh file, trivially): the counts from the rows themselves.
+// Schema 1 -> 2 (and a fresh file, trivially): the counts from the rows themselves,
+// read through the old index while it is still there.
 constexpr const char* kRecountPins = R"sql(
-DROP INDEX IF EXISTS endpoints_by_fingerprint;
 DELETE FROM pin_counts;
 INSERT INTO pin_counts SELECT pinned_fingerprint, count(*) FROM endpoints GROUP BY pinned_fingerprint;
+DROP INDEX IF EXISTS endpoints_by_fingerprint;
 )sql";
+// A certkeeper from before schema 2 that opened the file again recreates the index;
+// the triggers kept the counts right meanwhile, but every pin report pays for the
+// index until it is gone. (Nothing may write endpoints with REPLACE: its implicit
+// delete fires no trigger, and the counts would drift.)
+constexpr const char* kOldIndexExists =
+    "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'endpoints_by_fingerprint'";
 
 // Registries made before agent identities get the two columns (idempotent).
 constexpr const char* kIdentityColumns[][2] = {
@@ -255,9 +262,13 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
 
   Result<std::map<std::string, int64_t>> count_by_fingerprint() override {
     std::lock_guard lock(mu_);
-    // A registry this process may only read can be older than pin_counts (schema 1).
-    CK_ASSIGN_OR_RETURN(auto has, db_.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'pin_counts'"));
-    CK_ASSIGN_OR_RETURN(bool counted, has.step());
+    // A registry this process may only read can be older than pin_counts (schema 1);
+    // a writer migrated it when it opened.
+    bool counted = true;
+    if (read_only_) {
+      CK_ASSIGN_OR_RETURN(auto has, db_.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'pin_counts'"));
+      CK_ASSIGN_OR_RETURN(counted, has.step());
+    }
     CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(counted ? "SELECT fingerprint, endpoints FROM pin_counts"
                                                        : "SELECT pinned_fingerprint, count(*) FROM endpoints "
                                                          "GROUP BY pinned_fingerprint"));
@@ -333,23 +344,30 @@ Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const st
   if (!exists) ::chmod(path.c_str(), 0600);
   // A registry already at this schema needs no write lock to be opened: under a busy
   // server (group commits back to back) certmgr status/-l would otherwise queue for it.
-  bool current = false;
-  {  // the statement is finalized before any transaction below
+  auto is_current = [&db]() -> Result<bool> {
     CK_ASSIGN_OR_RETURN(auto version, db.prepare("PRAGMA user_version"));
     CK_ASSIGN_OR_RETURN(bool has_version, version.step());
-    current = has_version && version.int64(0) >= kSchemaVersion;
-  }
+    if (!has_version || version.int64(0) < kSchemaVersion) return false;
+    CK_ASSIGN_OR_RETURN(auto index, db.prepare(kOldIndexExists));
+    CK_ASSIGN_OR_RETURN(bool old_index, index.step());
+    return !old_index;
+  };
+  CK_ASSIGN_OR_RETURN(bool current, is_current());
   if (!current) {
     CK_ASSIGN_OR_RETURN(auto txn, sqlite::WriteTransaction::begin(db, true));
-    CK_RETURN_IF_ERROR(db.exec(kSchema));
-    for (const auto& [column, alter] : kIdentityColumns) {
-      CK_ASSIGN_OR_RETURN(auto has, db.prepare("SELECT 1 FROM pragma_table_info('endpoints') WHERE name = ?1"));
-      has.bind(1, column);
-      CK_ASSIGN_OR_RETURN(bool present, has.step());
-      if (!present) CK_RETURN_IF_ERROR(db.exec(alter));
+    // Another opener (a --workers sibling) may have migrated it while we waited.
+    CK_ASSIGN_OR_RETURN(bool migrated, is_current());
+    if (!migrated) {
+      CK_RETURN_IF_ERROR(db.exec(kSchema));
+      for (const auto& [column, alter] : kIdentityColumns) {
+        CK_ASSIGN_OR_RETURN(auto has, db.prepare("SELECT 1 FROM pragma_table_info('endpoints') WHERE name = ?1"));
+        has.bind(1, column);
+        CK_ASSIGN_OR_RETURN(bool present, has.step());
+        if (!present) CK_RETURN_IF_ERROR(db.exec(alter));
+      }
+      CK_RETURN_IF_ERROR(db.exec(kRecountPins));
+      CK_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
     }
-    CK_RETURN_IF_ERROR(db.exec(kRecountPins));
-    CK_RETURN_IF_ERROR(db.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
     CK_RETURN_IF_ERROR(txn.commit());
   }
   return std::unique_ptr<EndpointRegistry>(new SqliteEndpointRegistry(std::move(db), false));

@@ -2,9 +2,10 @@
 // beside the store's database, so registry traffic never contends with certmgr's
 // store transactions.
 //
-// Thread-safety: all methods may be called concurrently. Writes and point reads share
-// one connection behind a mutex; for_each_mismatched opens its own read connection
-// (a WAL snapshot), so a long scan neither blocks check-ins nor is blocked by them.
+// Thread-safety: all methods may be called concurrently. Writes use one connection
+// behind a mutex; point reads a pool of their own (one per concurrent caller);
+// for_each_mismatched opens its own read connection (a WAL snapshot), so a long scan
+// neither blocks check-ins nor is blocked by them.
 #pragma once
 
 #include <memory>
