@@ -6,6 +6,7 @@
 #include <mutex>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "registry/endpoint_query_sql.h"
@@ -90,35 +91,37 @@ constexpr const char* kUpdatePinsSql =
 // refuses a client message over 16 MiB; ten thousand rows of long, escaped fields
 // would pass that).
 constexpr size_t kMaxStatementBytes = 4 << 20;
-std::vector<std::vector<Endpoint>> in_chunks(const std::vector<Endpoint>& rows) {
-  std::vector<std::vector<Endpoint>> chunks;
-  size_t bytes = 0;
-  for (const Endpoint& e : rows) {
+std::vector<std::span<const Endpoint>> in_chunks(const std::vector<Endpoint>& rows) {
+  std::vector<std::span<const Endpoint>> chunks;
+  size_t start = 0, bytes = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Endpoint& e = rows[i];
     // Escaping may double a field; 16 bytes of quotes, commas and numbers per field.
     const size_t row = 2 * (e.agent_id.size() + e.hostname.size() + e.ip_address.size() + e.domain.size() +
                             e.os.size() + e.agent_version.size() + e.pinned_fingerprint.size() +
                             e.key_fingerprint.size() + e.enrollment.size()) +
                        12 * 16;
-    if (chunks.empty() || bytes + row > kMaxStatementBytes) {
-      chunks.emplace_back();
+    if (i > start && bytes + row > kMaxStatementBytes) {
+      chunks.emplace_back(rows.data() + start, i - start);
+      start = i;
       bytes = 0;
     }
-    chunks.back().push_back(e);
     bytes += row;
   }
+  if (start < rows.size()) chunks.emplace_back(rows.data() + start, rows.size() - start);
   return chunks;
 }
 
 // One text[] or bigint[] parameter: a column of the batch.
 template <class Field>
-pg::Param text_column(const std::vector<Endpoint>& rows, Field field) {
+pg::Param text_column(std::span<const Endpoint> rows, Field field) {
   std::vector<std::string_view> values;
   values.reserve(rows.size());
   for (const Endpoint& e : rows) values.emplace_back(e.*field);
   return pg::Param::text_array(values);
 }
 template <class Field>
-pg::Param int64_column(const std::vector<Endpoint>& rows, Field field) {
+pg::Param int64_column(std::span<const Endpoint> rows, Field field) {
   std::vector<int64_t> values;
   values.reserve(rows.size());
   for (const Endpoint& e : rows) values.push_back(e.*field);

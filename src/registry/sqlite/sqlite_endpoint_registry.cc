@@ -67,12 +67,15 @@ DELETE FROM pin_counts;
 INSERT INTO pin_counts SELECT pinned_fingerprint, count(*) FROM endpoints GROUP BY pinned_fingerprint;
 DROP INDEX IF EXISTS endpoints_by_fingerprint;
 )sql";
-// A certkeeper from before schema 2 that opened the file again recreates the index;
-// the triggers kept the counts right meanwhile, but every pin report pays for the
-// index until it is gone. (Nothing may write endpoints with REPLACE: its implicit
-// delete fires no trigger, and the counts would drift.)
-constexpr const char* kOldIndexExists =
-    "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'endpoints_by_fingerprint'";
+// (Nothing may write endpoints with REPLACE: its implicit delete fires no trigger, and
+// the counts would drift.)
+
+// Whether the file has this table or index.
+Result<bool> has_schema_object(sqlite::SqliteDb& db, const char* type, const char* name) {
+  CK_ASSIGN_OR_RETURN(auto probe, db.prepare("SELECT 1 FROM sqlite_schema WHERE type = ?1 AND name = ?2"));
+  probe.bind(1, type).bind(2, name);
+  return probe.step();
+}
 
 // Registries made before agent identities get the two columns (idempotent).
 constexpr const char* kIdentityColumns[][2] = {
@@ -266,8 +269,7 @@ class SqliteEndpointRegistry final : public EndpointRegistry {
     // a writer migrated it when it opened.
     bool counted = true;
     if (read_only_) {
-      CK_ASSIGN_OR_RETURN(auto has, db_.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'pin_counts'"));
-      CK_ASSIGN_OR_RETURN(counted, has.step());
+      CK_ASSIGN_OR_RETURN(counted, has_schema_object(db_, "table", "pin_counts"));
     }
     CK_ASSIGN_OR_RETURN(auto stmt, db_.prepare(counted ? "SELECT fingerprint, endpoints FROM pin_counts"
                                                        : "SELECT pinned_fingerprint, count(*) FROM endpoints "
@@ -348,8 +350,9 @@ Result<std::unique_ptr<EndpointRegistry>> open_sqlite_endpoint_registry(const st
     CK_ASSIGN_OR_RETURN(auto version, db.prepare("PRAGMA user_version"));
     CK_ASSIGN_OR_RETURN(bool has_version, version.step());
     if (!has_version || version.int64(0) < kSchemaVersion) return false;
-    CK_ASSIGN_OR_RETURN(auto index, db.prepare(kOldIndexExists));
-    CK_ASSIGN_OR_RETURN(bool old_index, index.step());
+    // A certkeeper from before schema 2 that opened the file again recreated the index;
+    // the triggers kept the counts right, but every pin report pays for it until it goes.
+    CK_ASSIGN_OR_RETURN(bool old_index, has_schema_object(db, "index", "endpoints_by_fingerprint"));
     return !old_index;
   };
   CK_ASSIGN_OR_RETURN(bool current, is_current());

@@ -39,31 +39,37 @@ Error pg_error(const PGresult* res, PGconn* conn, const std::string& what) {
   return Error{ErrorKind::kInternal, what + ": " + detail};
 }
 
-Param Param::text_array(const std::vector<std::string_view>& values) {
-  // Every element double-quoted, with '"' and '\\' escaped: no element is read as NULL
-  // or split at a comma, whatever it holds.
+namespace {
+
+// PostgreSQL's array literal: "{e1,e2,...}", each element written by `append`.
+template <class Values, class Append>
+Param array_literal(const Values& values, Append append) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) out += ',';
+    append(out, values[i]);
+  }
+  out += '}';
+  return Param::text(std::move(out));
+}
+
+}  // namespace
+
+Param Param::text_array(const std::vector<std::string_view>& values) {
+  // Every element double-quoted, with '"' and '\\' escaped: no element is read as NULL
+  // or split at a comma, whatever it holds.
+  return array_literal(values, [](std::string& out, std::string_view v) {
     out += '"';
-    for (char c : values[i]) {
+    for (char c : v) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
     out += '"';
-  }
-  out += '}';
-  return text(std::move(out));
+  });
 }
 
 Param Param::int64_array(const std::vector<int64_t>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(values[i]);
-  }
-  out += '}';
-  return text(std::move(out));
+  return array_literal(values, [](std::string& out, int64_t v) { out += std::to_string(v); });
 }
 
 std::string Rows::text(int row, int col) const {
@@ -168,16 +174,21 @@ Result<Rows> PgConn::exec(const std::string& sql, const std::vector<Param>& para
 }
 
 Result<Rows> PgConn::exec_prepared(const std::string& sql, const std::vector<Param>& params) {
+  // A pooler gave us a backend without our statement: prepare no more on this connection.
+  auto unprepared = [&]() -> Result<Rows> {
+    prepare_off_ = true;
+    prepared_.clear();
+    if (in_transaction()) return make_error(ErrorKind::kBusy, "a connection pooler lost a prepared statement; retry");
+    return exec(sql, params);
+  };
   auto found = prepared_.find(sql);
   if (found == prepared_.end()) {
     if (prepare_off_ || prepared_.size() >= kMaxPrepared) return exec(sql, params);
     const std::string name = statement_prefix_ + std::to_string(prepared_.size());
     UniqueResult made(PQprepare(conn_.get(), name.c_str(), sql.c_str(), static_cast<int>(params.size()), nullptr));
     if (!succeeded(made.get())) {
-      if (!lost_prepared_statement(made.get())) return pg_error(made.get(), conn_.get(), "database error");
-      prepare_off_ = true;
-      if (in_transaction()) return make_error(ErrorKind::kBusy, "a connection pooler lost a prepared statement; retry");
-      return exec(sql, params);
+      if (lost_prepared_statement(made.get())) return unprepared();
+      return pg_error(made.get(), conn_.get(), "database error");
     }
     found = prepared_.emplace(sql, name).first;
   }
@@ -185,28 +196,25 @@ Result<Rows> PgConn::exec_prepared(const std::string& sql, const std::vector<Par
   UniqueResult res(PQexecPrepared(conn_.get(), found->second.c_str(), wire.count(), wire.values.data(),
                                   wire.lengths.data(), wire.formats.data(), /*resultFormat=*/0));
   if (succeeded(res.get())) return Rows(std::move(res));
-  if (!lost_prepared_statement(res.get())) return pg_error(res.get(), conn_.get(), "database error");
-  prepare_off_ = true;
-  prepared_.clear();
-  if (in_transaction()) return make_error(ErrorKind::kBusy, "a connection pooler lost a prepared statement; retry");
-  return exec(sql, params);
+  if (lost_prepared_statement(res.get())) return unprepared();
+  return pg_error(res.get(), conn_.get(), "database error");
 }
 
-Result<Rows> PgConn::exec_autocommit_retry(const std::string& sql,
-                                           const std::vector<Param>& params) {
+template <class Run>
+Result<Rows> PgConn::retry_after_drop(Run run) {
   CK_RETURN_IF_ERROR(ensure_connected());
-  auto rows = exec(sql, params);
+  auto rows = run();
   if (rows.ok() || PQstatus(conn_.get()) != CONNECTION_BAD) return rows;
   CK_RETURN_IF_ERROR(ensure_connected());
-  return exec(sql, params);
+  return run();
+}
+
+Result<Rows> PgConn::exec_autocommit_retry(const std::string& sql, const std::vector<Param>& params) {
+  return retry_after_drop([&] { return exec(sql, params); });
 }
 
 Result<Rows> PgConn::exec_prepared_autocommit_retry(const std::string& sql, const std::vector<Param>& params) {
-  CK_RETURN_IF_ERROR(ensure_connected());
-  auto rows = exec_prepared(sql, params);
-  if (rows.ok() || PQstatus(conn_.get()) != CONNECTION_BAD) return rows;
-  CK_RETURN_IF_ERROR(ensure_connected());
-  return exec_prepared(sql, params);
+  return retry_after_drop([&] { return exec_prepared(sql, params); });
 }
 
 Status PgConn::exec_script(const std::string& sql) {

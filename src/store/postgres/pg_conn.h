@@ -105,6 +105,9 @@ class PgConn {
   UniqueConn conn_;
   std::string url_;
   void new_session();  // after (re)connecting: no statement is prepared there yet
+  // run(), and once more after reconnecting when the server had dropped the connection.
+  template <class Run>
+  Result<Rows> retry_after_drop(Run run);
   std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
   std::string statement_prefix_;  // random per session: names never shared with others
   bool prepare_off_ = false;  // a pooler lost a statement: never again on this connection
