@@ -159,6 +159,24 @@ TEST_P(RegistryTest, DuplicatesInOneBatchLastWins) {
   EXPECT_EQ(registry_->count_by_fingerprint()->size(), 1u);
 }
 
+// A channel's pin report can reach the writer before the agent's first check-in, in
+// the same batch: the report (which carries no first_seen) must not leave the new row
+// with first_seen 0.
+TEST_P(RegistryTest, APinReportBeforeTheFirstCheckinInOneBatchKeepsItsFirstSeen) {
+  Endpoint report;
+  report.agent_id = "early";
+  report.pinned_fingerprint = "fp-reported";
+  report.last_seen = 40;
+  report.pin_report = true;
+  ASSERT_TRUE(registry_->upsert_batch({report, make("early", "fp1", 30)}).ok());
+  auto e = registry_->find("early");
+  ASSERT_TRUE(e.ok() && e->has_value());
+  EXPECT_EQ((*e)->first_seen, 30);
+  EXPECT_EQ((*e)->last_seen, 30);
+  EXPECT_EQ((*e)->pinned_fingerprint, "fp1");  // the check-in came later
+  EXPECT_EQ((*e)->hostname, "host-early");
+}
+
 TEST_P(RegistryTest, MismatchedAreFilteredAndOrderedByAgentId) {
   ASSERT_TRUE(registry_
                   ->upsert_batch({make("c", "old", 1), make("a", "cur", 1), make("b", "", 1),

@@ -50,7 +50,9 @@ Endpoint to_endpoint(const pg::Rows& r, int i) {
 
 // One statement may not touch a row twice (ON CONFLICT DO UPDATE), so duplicates in a
 // batch collapse to their last occurrence, keeping the earliest first_seen. Sorting by
-// agent_id also gives every server the same lock order (no deadlocks between batches).
+// agent_id gives every server the same lock order within a statement; a batch's pin
+// updates and upserts are two statements, so two servers can still deadlock across
+// them: PostgreSQL aborts one (kBusy), and upsert_batch retries it.
 std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
   std::map<std::string, Endpoint> by_id;
   for (const Endpoint& e : endpoints) {
@@ -60,7 +62,8 @@ std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
       it->second.pinned_fingerprint = e.pinned_fingerprint;
       it->second.last_seen = std::max(it->second.last_seen, e.last_seen);
     } else if (!inserted) {
-      int64_t first = std::min(it->second.first_seen, e.first_seen);
+      // A pin report carries no first_seen (0): it must not become the row's.
+      int64_t first = it->second.pin_report ? e.first_seen : std::min(it->second.first_seen, e.first_seen);
       it->second = e;
       it->second.first_seen = first;
     }
