@@ -1,0 +1,235 @@
+// The channel client's trust in the server with --server-ca (ServerTrust::from_ca_file):
+// the real ChannelClient against a TLS WebSocket listener on 127.0.0.1, both on the
+// test's io_context. A certificate from the configured CA, for the name the agent
+// dialled, opens the channel and its frames arrive; one from another CA (same names),
+// or from the right CA for another address or host name, fails the TLS handshake:
+// no upgrade, no byte of the agent's hello sent, no frame handed on, one clear error.
+#include "agent/transport/channel.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/transport/tls.h"
+#include "support/process.h"
+
+namespace ck::transport {
+namespace {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using ck::testing::run;
+
+constexpr const char* kHello = R"({"agent_id":"a1","pinned_fingerprint":"00"})";
+constexpr const char* kPushed = "pushed.by.server";
+constexpr const char* kHostName = "server.certkeeper.test";
+
+// Accepts one connection: TLS, WebSocket upgrade, reads the client's first frame,
+// pushes kPushed, then reads until the connection ends. Records what happened.
+class OneChannelServer {
+ public:
+  OneChannelServer(asio::io_context& io, const std::string& cert_file, const std::string& key_file)
+      : ctx_(asio::ssl::context::tls_server), acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    ctx_.use_certificate_chain_file(cert_file);
+    ctx_.use_private_key_file(key_file, asio::ssl::context::pem);
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return end();
+      ws_.emplace(std::move(socket), ctx_);
+      ws_->next_layer().async_handshake(asio::ssl::stream_base::server, [this](beast::error_code ec2) {
+        if (ec2) {
+          tls_error = ec2;
+          return end();
+        }
+        ws_->async_accept([this](beast::error_code ec3) { on_upgraded(ec3); });
+      });
+    });
+  }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  bool done() const { return done_; }
+
+  beast::error_code tls_error;          // the server side of a failed TLS handshake
+  bool upgraded = false;
+  std::vector<std::string> received;    // text frames from the client
+
+ private:
+  void on_upgraded(beast::error_code ec) {
+    if (ec) return end();
+    upgraded = true;
+    ws_->async_read(buffer_, [this](beast::error_code ec2, size_t) {
+      if (ec2) return end();
+      received.push_back(beast::buffers_to_string(buffer_.data()));
+      buffer_.consume(buffer_.size());
+      ws_->text(true);
+      ws_->async_write(asio::buffer(std::string_view(kPushed)), [this](beast::error_code ec3, size_t) {
+        if (ec3) return end();
+        read_until_closed();
+      });
+    });
+  }
+  void read_until_closed() {
+    ws_->async_read(buffer_, [this](beast::error_code ec, size_t) {
+      if (ec) return end();
+      received.push_back(beast::buffers_to_string(buffer_.data()));
+      buffer_.consume(buffer_.size());
+      read_until_closed();
+    });
+  }
+  void end() { done_ = true; }
+
+  asio::ssl::context ctx_;
+  tcp::acceptor acceptor_;
+  std::optional<websocket::stream<beast::ssl_stream<tcp::socket>>> ws_;
+  beast::flat_buffer buffer_;
+  bool done_ = false;
+};
+
+// What the agent's side of one channel saw.
+struct Seen {
+  bool opened = false;
+  std::vector<std::string> frames;
+  std::optional<Error> closed;
+};
+
+class ChannelTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ck::testing::temp_dir();
+    // The CA the agent is given, and an impostor with the same name.
+    make_ca("ca");
+    make_ca("other-ca");
+    const std::string right_names = "subjectAltName=IP:127.0.0.1,DNS:" + std::string(kHostName);
+    make_leaf("server", "ca", right_names);
+    make_leaf("impostor", "other-ca", right_names);
+    make_leaf("elsewhere", "ca", "subjectAltName=IP:127.0.0.2,DNS:elsewhere.certkeeper.test");
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  void openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                               "ec_paramgen_curve:P-256", "-nodes", "-days", "2"});
+    auto r = run(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  void make_ca(const std::string& name) {
+    openssl({"-keyout", dir_ + "/" + name + ".key", "-out", dir_ + "/" + name + ".crt", "-subj",
+             "/CN=certkeeper test CA"});
+  }
+  void make_leaf(const std::string& name, const std::string& ca, const std::string& names) {
+    openssl({"-keyout", dir_ + "/" + name + ".key", "-out", dir_ + "/" + name + ".crt", "-subj",
+             "/CN=certkeeper server", "-CA", dir_ + "/" + ca + ".crt", "-CAkey", dir_ + "/" + ca + ".key",
+             "-addext", "basicConstraints=critical,CA:FALSE", "-addext", names});
+  }
+
+  // Runs the io_context until `done` holds, at most `limit` (never hangs).
+  bool run_until(const std::function<bool()>& done, std::chrono::seconds limit = 5s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (io_.run_one_until(deadline) == 0 && io_.stopped()) break;
+    }
+    return done();
+  }
+
+  // The real channel client, trusting only ca.crt, dials `host` (any name: the socket
+  // goes to the listener on 127.0.0.1) where `server_cert` is presented. On the first
+  // frame it closes the channel. Returns when both ends are finished.
+  Seen open_channel(const std::string& server_cert, const std::string& host) {
+    server_.emplace(io_, dir_ + "/" + server_cert + ".crt", dir_ + "/" + server_cert + ".key");
+    Seen seen;
+    auto trust = ServerTrust::from_ca_file(dir_ + "/ca.crt");
+    auto ctx = trust.ok() ? (*trust)->make_context() : Result<std::shared_ptr<asio::ssl::context>>(trust.error());
+    if (!ctx.ok()) {
+      ADD_FAILURE() << ctx.error().message;
+      return seen;
+    }
+    auto target = std::make_shared<ServerTarget>();
+    target->url = ServerUrl{host, std::to_string(server_->port()), ""};
+    target->endpoints = {tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port())};
+
+    std::shared_ptr<ChannelClient> channel;
+    ChannelClient::Callbacks cb;
+    cb.on_open = [&] { seen.opened = true; };
+    cb.on_frame = [&](std::string frame) {
+      seen.frames.push_back(std::move(frame));
+      channel->close();
+    };
+    cb.on_closed = [&](Error why) { seen.closed = std::move(why); };
+    channel = ChannelClient::create(io_.get_executor(), *ctx, *trust, target, std::move(cb));
+    channel->start(kHello);
+    EXPECT_TRUE(run_until([&] { return seen.closed.has_value() && server_->done(); }))
+        << "client closed: " << seen.closed.has_value() << ", server done: " << server_->done();
+    return seen;
+  }
+
+  void expect_opened(const Seen& seen) {
+    EXPECT_TRUE(seen.opened);
+    EXPECT_EQ(seen.frames, std::vector<std::string>{kPushed});
+    EXPECT_FALSE(server_->tls_error) << server_->tls_error.message();
+    EXPECT_TRUE(server_->upgraded);
+    ASSERT_FALSE(server_->received.empty());
+    EXPECT_EQ(server_->received.front(), kHello);
+  }
+
+  void expect_refused(const Seen& seen) {
+    ASSERT_TRUE(seen.closed.has_value());
+    EXPECT_EQ(seen.closed->kind, ErrorKind::kCrypto) << seen.closed->message;
+    EXPECT_NE(seen.closed->message.find("channel TLS handshake"), std::string::npos) << seen.closed->message;
+    EXPECT_NE(seen.closed->message.find("certificate verify failed"), std::string::npos) << seen.closed->message;
+    EXPECT_FALSE(seen.opened);
+    EXPECT_TRUE(seen.frames.empty());
+    // The agent ended the handshake: the server never completed it, so it could neither
+    // read the hello nor push anything.
+    EXPECT_TRUE(server_->tls_error);
+    EXPECT_FALSE(server_->upgraded);
+    EXPECT_TRUE(server_->received.empty());
+  }
+
+  asio::io_context io_{1};
+  std::string dir_;
+  std::optional<OneChannelServer> server_;
+};
+
+// Positive controls: the same listener and CA file, with the certificate the CA issued
+// for the dialled address or name, connect; the refusals below are about trust alone.
+TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaOpensTheChannelByAddress) {
+  expect_opened(open_channel("server", "127.0.0.1"));
+}
+
+TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaOpensTheChannelByHostName) {
+  expect_opened(open_channel("server", kHostName));
+}
+
+TEST_F(ChannelTlsTest, CertificateFromAnotherCaIsRefused) {
+  // Same subject, same issuer name, same addresses: only the signature differs.
+  expect_refused(open_channel("impostor", "127.0.0.1"));
+}
+
+TEST_F(ChannelTlsTest, CertificateFromAnotherCaIsRefusedByHostName) {
+  expect_refused(open_channel("impostor", kHostName));
+}
+
+TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaForAnotherAddressIsRefused) {
+  expect_refused(open_channel("elsewhere", "127.0.0.1"));
+}
+
+TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaForAnotherHostNameIsRefused) {
+  expect_refused(open_channel("elsewhere", kHostName));
+}
+
+}  // namespace
+}  // namespace ck::transport
