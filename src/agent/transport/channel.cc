@@ -83,7 +83,7 @@ class ChannelClientImpl final : public ChannelClient {
   }
 
   void on_tls(beast::error_code ec) {
-    if (ec) return fail(ErrorKind::kCrypto, "TLS handshake", ec);
+    if (ec) return fail(ErrorKind::kCrypto, "TLS handshake", handshake_failure(ws_.next_layer().native_handle(), ec));
     if (auto st = trust_->check_peer(ws_.next_layer().native_handle()); !st.ok()) return finish(st.error());
     // The websocket stream has its own timeouts from here on, so an idle read may wait
     // for the socket before it takes a buffer.
@@ -132,8 +132,9 @@ class ChannelClientImpl final : public ChannelClient {
     });
   }
 
-  void fail(ErrorKind kind, const char* what, beast::error_code ec) {
-    finish(make_error(kind, std::string("channel ") + what + ": " + ec.message()));
+  void fail(ErrorKind kind, const char* what, beast::error_code ec) { fail(kind, what, ec.message()); }
+  void fail(ErrorKind kind, const char* what, const std::string& why) {
+    finish(make_error(kind, std::string("channel ") + what + ": " + why));
   }
 
   void finish(Error why) {

@@ -48,7 +48,7 @@ class HttpsCall : public std::enable_shared_from_this<HttpsCall> {
   }
 
   void on_handshake(beast::error_code ec) {
-    if (ec) return fail(ErrorKind::kCrypto, "TLS handshake", ec);
+    if (ec) return fail(ErrorKind::kCrypto, "TLS handshake", handshake_failure(stream_.native_handle(), ec));
     if (auto st = trust_->check_peer(stream_.native_handle()); !st.ok()) return finish(st.error());
     beast::error_code lec;
     auto local = beast::get_lowest_layer(stream_).socket().local_endpoint(lec);
@@ -82,9 +82,9 @@ class HttpsCall : public std::enable_shared_from_this<HttpsCall> {
     stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
   }
 
-  void fail(ErrorKind kind, const char* what, beast::error_code ec) {
-    finish(make_error(kind, std::string(what) + " " + server_->url.host + ":" + server_->url.port +
-                                ": " + ec.message()));
+  void fail(ErrorKind kind, const char* what, beast::error_code ec) { fail(kind, what, ec.message()); }
+  void fail(ErrorKind kind, const char* what, const std::string& why) {
+    finish(make_error(kind, std::string(what) + " " + server_->url.host + ":" + server_->url.port + ": " + why));
   }
 
   void finish(Result<HttpReply> r) {

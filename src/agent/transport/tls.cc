@@ -130,6 +130,13 @@ Status ServerTrust::check_peer(SSL* ssl) {
   return ok_status();
 }
 
+std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
+  std::string text = ec.message();
+  const long verdict = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+  if (verdict != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(verdict));
+  return text;
+}
+
 Status present_client_identity(SSL* ssl, const agent::ClientIdentity& identity) {
   if (SSL_use_certificate(ssl, identity.cert.get()) != 1 || SSL_use_PrivateKey(ssl, identity.key.get()) != 1) {
     return make_error(ErrorKind::kCrypto, "cannot present the agent key in the TLS handshake");

@@ -51,6 +51,11 @@ class ServerTrust {
   std::string pinned_sha256_;
 };
 
+// Why a client handshake on `ssl` failed with `ec`: the error, and when the server's
+// certificate was refused, the verifier's reason ("hostname mismatch", "unable to get
+// local issuer certificate"), so an operator can tell a wrong CA from a wrong name.
+std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec);
+
 // Presents the agent's own key (a self-signed certificate of it) on `ssl` before the
 // handshake: the server binds the agent id to that key. Errors: kCrypto.
 Status present_client_identity(SSL* ssl, const agent::ClientIdentity& identity);

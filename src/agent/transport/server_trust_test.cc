@@ -1,9 +1,10 @@
-// The channel client's trust in the server with --server-ca (ServerTrust::from_ca_file):
-// the real ChannelClient against a TLS WebSocket listener on 127.0.0.1, both on the
-// test's io_context. A certificate from the configured CA, for the name the agent
-// dialled, opens the channel and its frames arrive; one from another CA (same names),
-// or from the right CA for another address or host name, fails the TLS handshake:
-// no upgrade, no byte of the agent's hello sent, no frame handed on, one clear error.
+// The agent's trust in the server with --server-ca (ServerTrust::from_ca_file), on its
+// two paths: the real ChannelClient and the check-in call (async_https), against a TLS
+// listener on 127.0.0.1 on the test's io_context. A certificate from the configured CA,
+// for the name the agent dialled, opens the channel (its frames arrive) or gets the
+// check-in answered; one from another CA (same names), or from the right CA for another
+// address or host name, fails the TLS handshake: no upgrade, no byte of the agent's
+// hello sent, no frame handed on, one error naming the verifier's reason.
 #include "agent/transport/channel.h"
 
 #include <gtest/gtest.h>
@@ -22,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/transport/https.h"
 #include "agent/transport/tls.h"
 #include "support/process.h"
 
@@ -67,7 +69,14 @@ class OneChannelServer {
 
  private:
   void on_upgraded(beast::error_code ec) {
-    if (ec) return end();
+    if (ec) {
+      // Not a WebSocket upgrade (a check-in): a plain HTTP answer, then the end.
+      static constexpr std::string_view kAnswer = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+      return asio::async_write(ws_->next_layer(), asio::buffer(kAnswer), [this](beast::error_code, size_t) {
+        beast::get_lowest_layer(*ws_).close();
+        end();
+      });
+    }
     upgraded = true;
     ws_->async_read(buffer_, [this](beast::error_code ec2, size_t) {
       if (ec2) return end();
@@ -104,7 +113,7 @@ struct Seen {
   std::optional<Error> closed;
 };
 
-class ChannelTlsTest : public ::testing::Test {
+class ServerTrustTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = ck::testing::temp_dir();
@@ -145,6 +154,34 @@ class ChannelTlsTest : public ::testing::Test {
     return done();
   }
 
+  // `host` (whatever name the agent dialled) at the listener on 127.0.0.1.
+  std::shared_ptr<ServerTarget> listener_target(const std::string& host) {
+    auto target = std::make_shared<ServerTarget>();
+    target->url = ServerUrl{host, std::to_string(server_->port()), ""};
+    target->endpoints = {tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port())};
+    return target;
+  }
+
+  // One check-in call (async_https, trusting only ca.crt) to the listener presenting
+  // `server_cert`, which answers anything but a WebSocket upgrade with 204.
+  Result<HttpReply> checkin(const std::string& server_cert, const std::string& host) {
+    server_.emplace(io_, dir_ + "/" + server_cert + ".crt", dir_ + "/" + server_cert + ".key");
+    auto trust = ServerTrust::from_ca_file(dir_ + "/ca.crt");
+    if (!trust.ok()) return trust.error();
+    auto ctx = (*trust)->make_context();
+    if (!ctx.ok()) return ctx.error();
+    HttpsRequest req;
+    req.target = "/v1/checkin";
+    req.body = [](const std::string&) { return std::string(kHello); };
+    req.timeout = 5000ms;
+    std::optional<Result<HttpReply>> reply;
+    async_https(io_.get_executor(), *ctx, *trust, listener_target(host), std::move(req),
+                [&](Result<HttpReply> r) { reply = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return reply.has_value() && server_->done(); }));
+    if (!reply) return make_error(ErrorKind::kUnavailable, "no answer");
+    return std::move(*reply);
+  }
+
   // The real channel client, trusting only ca.crt, dials `host` (any name: the socket
   // goes to the listener on 127.0.0.1) where `server_cert` is presented. On the first
   // frame it closes the channel. Returns when both ends are finished.
@@ -157,9 +194,7 @@ class ChannelTlsTest : public ::testing::Test {
       ADD_FAILURE() << ctx.error().message;
       return seen;
     }
-    auto target = std::make_shared<ServerTarget>();
-    target->url = ServerUrl{host, std::to_string(server_->port()), ""};
-    target->endpoints = {tcp::endpoint(asio::ip::make_address("127.0.0.1"), server_->port())};
+    auto target = listener_target(host);
 
     std::shared_ptr<ChannelClient> channel;
     ChannelClient::Callbacks cb;
@@ -185,11 +220,14 @@ class ChannelTlsTest : public ::testing::Test {
     EXPECT_EQ(server_->received.front(), kHello);
   }
 
-  void expect_refused(const Seen& seen) {
+  // `reason`: the verifier's, which the error names (a wrong CA and a wrong name read
+  // differently to the operator).
+  void expect_refused(const Seen& seen, const std::string& reason) {
     ASSERT_TRUE(seen.closed.has_value());
     EXPECT_EQ(seen.closed->kind, ErrorKind::kCrypto) << seen.closed->message;
     EXPECT_NE(seen.closed->message.find("channel TLS handshake"), std::string::npos) << seen.closed->message;
     EXPECT_NE(seen.closed->message.find("certificate verify failed"), std::string::npos) << seen.closed->message;
+    EXPECT_NE(seen.closed->message.find(reason), std::string::npos) << seen.closed->message;
     EXPECT_FALSE(seen.opened);
     EXPECT_TRUE(seen.frames.empty());
     // The agent ended the handshake: the server never completed it, so it could neither
@@ -206,29 +244,56 @@ class ChannelTlsTest : public ::testing::Test {
 
 // Positive controls: the same listener and CA file, with the certificate the CA issued
 // for the dialled address or name, connect; the refusals below are about trust alone.
-TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaOpensTheChannelByAddress) {
+TEST_F(ServerTrustTest, CertificateFromTheConfiguredCaOpensTheChannelByAddress) {
   expect_opened(open_channel("server", "127.0.0.1"));
 }
 
-TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaOpensTheChannelByHostName) {
+TEST_F(ServerTrustTest, CertificateFromTheConfiguredCaOpensTheChannelByHostName) {
   expect_opened(open_channel("server", kHostName));
 }
 
-TEST_F(ChannelTlsTest, CertificateFromAnotherCaIsRefused) {
+TEST_F(ServerTrustTest, CertificateFromAnotherCaIsRefused) {
   // Same subject, same issuer name, same addresses: only the signature differs.
-  expect_refused(open_channel("impostor", "127.0.0.1"));
+  expect_refused(open_channel("impostor", "127.0.0.1"), "unable to get local issuer certificate");
 }
 
-TEST_F(ChannelTlsTest, CertificateFromAnotherCaIsRefusedByHostName) {
-  expect_refused(open_channel("impostor", kHostName));
+TEST_F(ServerTrustTest, CertificateFromAnotherCaIsRefusedByHostName) {
+  expect_refused(open_channel("impostor", kHostName), "unable to get local issuer certificate");
 }
 
-TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaForAnotherAddressIsRefused) {
-  expect_refused(open_channel("elsewhere", "127.0.0.1"));
+TEST_F(ServerTrustTest, CertificateFromTheConfiguredCaForAnotherAddressIsRefused) {
+  expect_refused(open_channel("elsewhere", "127.0.0.1"), "IP address mismatch");
 }
 
-TEST_F(ChannelTlsTest, CertificateFromTheConfiguredCaForAnotherHostNameIsRefused) {
-  expect_refused(open_channel("elsewhere", kHostName));
+TEST_F(ServerTrustTest, CertificateFromTheConfiguredCaForAnotherHostNameIsRefused) {
+  expect_refused(open_channel("elsewhere", kHostName), "hostname mismatch");
+}
+
+// The check-in path shares the trust: the same refusals, with the same reasons.
+TEST_F(ServerTrustTest, CheckinWithTheConfiguredCaReachesTheServer) {
+  auto reply = checkin("server", kHostName);
+  ASSERT_TRUE(reply.ok()) << reply.error().message;
+  EXPECT_EQ(reply->status, 204);
+  EXPECT_FALSE(server_->tls_error) << server_->tls_error.message();
+}
+
+TEST_F(ServerTrustTest, CheckinRefusesACertificateFromAnotherCa) {
+  auto reply = checkin("impostor", kHostName);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().kind, ErrorKind::kCrypto) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("TLS handshake"), std::string::npos) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("unable to get local issuer certificate"), std::string::npos)
+      << reply.error().message;
+  EXPECT_TRUE(server_->tls_error);
+  EXPECT_TRUE(server_->received.empty());
+}
+
+TEST_F(ServerTrustTest, CheckinRefusesACertificateForAnotherHostName) {
+  auto reply = checkin("elsewhere", kHostName);
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.error().kind, ErrorKind::kCrypto) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("hostname mismatch"), std::string::npos) << reply.error().message;
+  EXPECT_TRUE(server_->tls_error);
 }
 
 }  // namespace
