@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -40,8 +41,9 @@ constexpr const char* kHello = R"({"agent_id":"a1","pinned_fingerprint":"00"})";
 constexpr const char* kPushed = "pushed.by.server";
 constexpr const char* kHostName = "server.certkeeper.test";
 
-// Accepts one connection: TLS, WebSocket upgrade, reads the client's first frame,
-// pushes kPushed, then reads until the connection ends. Records what happened.
+// Accepts one connection: TLS, then the request. A WebSocket upgrade is accepted: it
+// reads the client's first frame, pushes kPushed, then reads until the connection ends.
+// Anything else (a check-in) is answered 204. Records what happened.
 class OneChannelServer {
  public:
   OneChannelServer(asio::io_context& io, const std::string& cert_file, const std::string& key_file)
@@ -56,7 +58,11 @@ class OneChannelServer {
           tls_error = ec2;
           return end();
         }
-        ws_->async_accept([this](beast::error_code ec3) { on_upgraded(ec3); });
+        beast::http::async_read(ws_->next_layer(), buffer_, request_, [this](beast::error_code ec3, size_t) {
+          if (ec3) return end();
+          if (!websocket::is_upgrade(request_)) return answer_http();
+          ws_->async_accept(request_, [this](beast::error_code ec4) { on_upgraded(ec4); });
+        });
       });
     });
   }
@@ -64,19 +70,21 @@ class OneChannelServer {
   bool done() const { return done_; }
 
   beast::error_code tls_error;          // the server side of a failed TLS handshake
+  bool http_request = false;            // a request other than an upgrade arrived
   bool upgraded = false;
   std::vector<std::string> received;    // text frames from the client
 
  private:
+  void answer_http() {
+    http_request = true;
+    static constexpr std::string_view kAnswer = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    asio::async_write(ws_->next_layer(), asio::buffer(kAnswer), [this](beast::error_code, size_t) {
+      beast::get_lowest_layer(*ws_).close();
+      end();
+    });
+  }
   void on_upgraded(beast::error_code ec) {
-    if (ec) {
-      // Not a WebSocket upgrade (a check-in): a plain HTTP answer, then the end.
-      static constexpr std::string_view kAnswer = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-      return asio::async_write(ws_->next_layer(), asio::buffer(kAnswer), [this](beast::error_code, size_t) {
-        beast::get_lowest_layer(*ws_).close();
-        end();
-      });
-    }
+    if (ec) return end();
     upgraded = true;
     ws_->async_read(buffer_, [this](beast::error_code ec2, size_t) {
       if (ec2) return end();
@@ -103,6 +111,7 @@ class OneChannelServer {
   tcp::acceptor acceptor_;
   std::optional<websocket::stream<beast::ssl_stream<tcp::socket>>> ws_;
   beast::flat_buffer buffer_;
+  beast::http::request<beast::http::string_body> request_;
   bool done_ = false;
 };
 
@@ -118,12 +127,12 @@ class ServerTrustTest : public ::testing::Test {
   void SetUp() override {
     dir_ = ck::testing::temp_dir();
     // The CA the agent is given, and an impostor with the same name.
-    make_ca("ca");
-    make_ca("other-ca");
+    ASSERT_NO_FATAL_FAILURE(make_ca("ca"));
+    ASSERT_NO_FATAL_FAILURE(make_ca("other-ca"));
     const std::string right_names = "subjectAltName=IP:127.0.0.1,DNS:" + std::string(kHostName);
-    make_leaf("server", "ca", right_names);
-    make_leaf("impostor", "other-ca", right_names);
-    make_leaf("elsewhere", "ca", "subjectAltName=IP:127.0.0.2,DNS:elsewhere.certkeeper.test");
+    ASSERT_NO_FATAL_FAILURE(make_leaf("server", "ca", right_names));
+    ASSERT_NO_FATAL_FAILURE(make_leaf("impostor", "other-ca", right_names));
+    ASSERT_NO_FATAL_FAILURE(make_leaf("elsewhere", "ca", "subjectAltName=IP:127.0.0.2,DNS:elsewhere.certkeeper.test"));
   }
   void TearDown() override {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
@@ -142,7 +151,8 @@ class ServerTrustTest : public ::testing::Test {
   void make_leaf(const std::string& name, const std::string& ca, const std::string& names) {
     openssl({"-keyout", dir_ + "/" + name + ".key", "-out", dir_ + "/" + name + ".crt", "-subj",
              "/CN=certkeeper server", "-CA", dir_ + "/" + ca + ".crt", "-CAkey", dir_ + "/" + ca + ".key",
-             "-addext", "basicConstraints=critical,CA:FALSE", "-addext", names});
+             "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "subjectKeyIdentifier=hash", "-addext",
+             "authorityKeyIdentifier=keyid:always", "-addext", names});
   }
 
   // Runs the io_context until `done` holds, at most `limit` (never hangs).
@@ -253,7 +263,8 @@ TEST_F(ServerTrustTest, CertificateFromTheConfiguredCaOpensTheChannelByHostName)
 }
 
 TEST_F(ServerTrustTest, CertificateFromAnotherCaIsRefused) {
-  // Same subject, same issuer name, same addresses: only the signature differs.
+  // Same subject, issuer name and addresses; its authority key id names the other CA's
+  // key, so the verifier finds no issuer among the trusted certificates.
   expect_refused(open_channel("impostor", "127.0.0.1"), "unable to get local issuer certificate");
 }
 
@@ -274,6 +285,7 @@ TEST_F(ServerTrustTest, CheckinWithTheConfiguredCaReachesTheServer) {
   auto reply = checkin("server", kHostName);
   ASSERT_TRUE(reply.ok()) << reply.error().message;
   EXPECT_EQ(reply->status, 204);
+  EXPECT_TRUE(server_->http_request);
   EXPECT_FALSE(server_->tls_error) << server_->tls_error.message();
 }
 
@@ -285,15 +297,39 @@ TEST_F(ServerTrustTest, CheckinRefusesACertificateFromAnotherCa) {
   EXPECT_NE(reply.error().message.find("unable to get local issuer certificate"), std::string::npos)
       << reply.error().message;
   EXPECT_TRUE(server_->tls_error);
-  EXPECT_TRUE(server_->received.empty());
+  EXPECT_FALSE(server_->http_request);
 }
 
 TEST_F(ServerTrustTest, CheckinRefusesACertificateForAnotherHostName) {
   auto reply = checkin("elsewhere", kHostName);
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.error().kind, ErrorKind::kCrypto) << reply.error().message;
+  EXPECT_NE(reply.error().message.find("certificate verify failed"), std::string::npos) << reply.error().message;
   EXPECT_NE(reply.error().message.find("hostname mismatch"), std::string::npos) << reply.error().message;
   EXPECT_TRUE(server_->tls_error);
+  EXPECT_FALSE(server_->http_request);
+}
+
+// The reason is the verifier's only when verification refused the handshake: a verdict
+// OpenSSL recorded without acting on it (trust on first use: the server is self-signed),
+// or one a resumed session brought along, must not explain a timeout or a closed socket.
+TEST(HandshakeFailureTest, NamesTheVerifiersReasonOnlyWhenVerificationRefused) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()), &SSL_CTX_free);
+  ASSERT_TRUE(ctx);
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
+  ASSERT_TRUE(ssl);
+  SSL_set_verify_result(ssl.get(), X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+  const beast::error_code refused(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_CERTIFICATE_VERIFY_FAILED)),
+                                  asio::error::get_ssl_category());
+  const beast::error_code truncated = asio::ssl::error::stream_truncated;
+
+  SSL_set_verify(ssl.get(), SSL_VERIFY_NONE, nullptr);  // trust on first use
+  EXPECT_EQ(handshake_failure(ssl.get(), truncated), truncated.message());
+  EXPECT_EQ(handshake_failure(ssl.get(), refused).find("self-signed"), std::string::npos);
+
+  SSL_set_verify(ssl.get(), SSL_VERIFY_PEER, nullptr);  // --server-ca
+  EXPECT_EQ(handshake_failure(ssl.get(), truncated), truncated.message());
+  EXPECT_EQ(handshake_failure(ssl.get(), refused), refused.message() + ": self-signed certificate");
 }
 
 }  // namespace

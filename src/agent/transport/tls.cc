@@ -1,10 +1,12 @@
 #include "agent/transport/tls_session.h"
 #include "agent/transport/tls.h"
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <spdlog/spdlog.h>
 
 #include "common/file_util.h"
@@ -132,7 +134,14 @@ Status ServerTrust::check_peer(SSL* ssl) {
 
 std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
   std::string text = ec.message();
-  const long verdict = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+  // Only a verification that refused the handshake has a reason to give: without
+  // --server-ca (trust on first use) OpenSSL still records a verdict it did not act on
+  // (a self-signed server), and a resumed session brings its old one along.
+  if (!ssl || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return text;
+  if (ec.category() != boost::asio::error::get_ssl_category() ||
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) != SSL_R_CERTIFICATE_VERIFY_FAILED)
+    return text;
+  const long verdict = SSL_get_verify_result(ssl);
   if (verdict != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(verdict));
   return text;
 }

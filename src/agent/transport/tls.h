@@ -51,9 +51,10 @@ class ServerTrust {
   std::string pinned_sha256_;
 };
 
-// Why a client handshake on `ssl` failed with `ec`: the error, and when the server's
-// certificate was refused, the verifier's reason ("hostname mismatch", "unable to get
-// local issuer certificate"), so an operator can tell a wrong CA from a wrong name.
+// Why a client handshake on `ssl` failed with `ec`: the error, and when verification
+// (--server-ca) refused the server's certificate, the verifier's reason ("hostname
+// mismatch", "unable to get local issuer certificate"), so an operator can tell a wrong
+// CA from a wrong name. Other failures (timeouts, closed connections) get no reason.
 std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec);
 
 // Presents the agent's own key (a self-signed certificate of it) on `ssl` before the
