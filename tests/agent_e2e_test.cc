@@ -371,6 +371,20 @@ TEST_F(AgentE2eTest, TrustOnFirstUseRefusesADifferentServerCertificate) {
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
+// docs/runbooks.md (a leaked server TLS key): agents whose --server-ca is the server's
+// previous self-signed certificate refuse the new one, and say why.
+TEST_F(AgentE2eTest, ServerCaThatIsAnotherSelfSignedCertificateIsRefusedWithTheReason) {
+  std::string a = install("c1");
+  ASSERT_EQ(run_once("c1", a, {"--server-ca", dir_ + "/server/server-tls.crt"}).exit_code, 0);
+  std::string state_before = slurp(a + "/agent_state.json");
+  // Another self-signed certificate (the authentication certificate) stands for the old one.
+  auto r = run_once("c1", a, {"--server-ca", dir_ + "/OfcNTCer.dat"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("certificate verify failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("self-signed certificate"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(a + "/agent_state.json"), state_before);
+}
+
 TEST_F(AgentE2eTest, FleetConvergesAndOfflineShareCatchesUp) {
   const std::string online_flag = dir_ + "/online";
   ChildProcess fleet({bin("certkeeper-fleet"), "--server", url_, "-n", "40", "--memory", "--agent-key",
