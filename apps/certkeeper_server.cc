@@ -371,7 +371,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(10, 60000));
   app.add_option("--deliveries-per-second", f.deliveries_per_second,
-                 "pace of key deployment and broadcasts over open channels")
+                 "pace of key deployment and broadcasts over open channels, per server process")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   app.add_option("--max-connections", f.max_connections,
