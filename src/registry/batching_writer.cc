@@ -131,9 +131,12 @@ void BatchingWriter::run() {
       }
       continue;
     }
+    // Refusals are of check-ins (another key's); a pin report of the same id, from the
+    // agent's own channel, was written all the same.
     const std::unordered_set<std::string> not_written(refused.begin(), refused.end());
     for (Item& item : batch) {
-      item.done(status.ok() && not_written.count(item.endpoint.agent_id) ? bound_elsewhere(item.endpoint) : status);
+      const bool was_refused = !item.endpoint.pin_report && not_written.count(item.endpoint.agent_id);
+      item.done(status.ok() && was_refused ? bound_elsewhere(item.endpoint) : status);
     }
   }
 }

@@ -61,7 +61,7 @@ class GatedRegistry final : public EndpointRegistry {
     }
     // "impostor" stands for a row bound to another key: not written, not an error.
     for (const auto& e : endpoints) {
-      if (e.agent_id == "impostor" && refused) refused->push_back(e.agent_id);
+      if (e.agent_id == "impostor" && !e.pin_report && refused) refused->push_back(e.agent_id);
     }
     return ok_status();
   }
@@ -322,7 +322,8 @@ TEST(BatchingWriter, OneBadRowFailsAloneNotItsWholeBatch) {
 }
 
 // A row the registry did not write because its agent id is bound to another key:
-// that check-in alone gets kPermissionDenied, its batch neighbours are fine.
+// that check-in alone gets kPermissionDenied, its batch neighbours are fine, and so is
+// a pin report of the same id (the agent's own channel: written).
 TEST(BatchingWriter, RowBoundToAnotherKeyIsRefusedAlone) {
   GatedRegistry registry;
   BatchingWriter writer(registry);
@@ -335,12 +336,15 @@ TEST(BatchingWriter, RowBoundToAnotherKeyIsRefusedAlone) {
   ASSERT_TRUE(registry.wait_entered(1));
   writer.submit(make("good1"), done);
   writer.submit(make("impostor"), done);
+  Endpoint pin = make("impostor");
+  pin.pin_report = true;
+  writer.submit(pin, done);
   writer.submit(make("good2"), done);
   registry.open();
   writer.shutdown();
-  EXPECT_EQ(ok.load(), 3);
+  EXPECT_EQ(ok.load(), 4);
   EXPECT_EQ(denied.load(), 1);
-  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 4}));
 }
 
 TEST(BatchingWriter, FullQueueAnswersBusyAtOnce) {

@@ -177,6 +177,68 @@ TEST_P(RegistryTest, APinReportBeforeTheFirstCheckinInOneBatchKeepsItsFirstSeen)
   EXPECT_EQ((*e)->hostname, "host-early");
 }
 
+// An impostor's check-in (another key) in the same batch as the agent's own pin report,
+// in either order: the check-in is refused, the pin report is written (on SQLite each
+// runs on its own; PostgreSQL merges a batch per id and must keep them apart).
+TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
+  const std::string key(64, 'a'), other(64, 'b');
+  Endpoint bound = make("v", "fp-old", 10);
+  bound.key_fingerprint = key;
+  ASSERT_TRUE(registry_->upsert_batch({bound}).ok());
+  auto report = [](const std::string& fp, int64_t at) {
+    Endpoint e;
+    e.agent_id = "v";
+    e.pinned_fingerprint = fp;
+    e.last_seen = at;
+    e.pin_report = true;
+    return e;
+  };
+  Endpoint impostor = make("v", "fp-impostor", 20);
+  impostor.key_fingerprint = other;
+  impostor.hostname = "impostor";
+  for (bool report_first : {true, false}) {
+    SCOPED_TRACE(report_first ? "pin report first" : "check-in first");
+    const std::string fp = report_first ? "fp-new-1" : "fp-new-2";
+    const int64_t at = report_first ? 30 : 40;
+    std::vector<std::string> refused;
+    auto batch = report_first ? std::vector<Endpoint>{report(fp, at), impostor}
+                              : std::vector<Endpoint>{impostor, report(fp, at)};
+    ASSERT_TRUE(registry_->upsert_batch(batch, &refused).ok());
+    EXPECT_EQ(std::set<std::string>(refused.begin(), refused.end()), std::set<std::string>{"v"});
+    auto e = registry_->find("v");
+    ASSERT_TRUE(e.ok() && e->has_value());
+    EXPECT_EQ((*e)->pinned_fingerprint, fp);
+    EXPECT_EQ((*e)->last_seen, at);
+    EXPECT_EQ((*e)->hostname, "host-v");
+    EXPECT_EQ((*e)->key_fingerprint, key);
+    EXPECT_EQ((*e)->first_seen, 10);
+  }
+}
+
+// Pin reports around check-ins of the same id keep the order they came in: the last
+// word on the pin is whichever came last.
+TEST_P(RegistryTest, PinReportsAndCheckinsOfOneIdApplyInBatchOrder) {
+  auto report = [](const std::string& fp, int64_t at) {
+    Endpoint e;
+    e.agent_id = "o";
+    e.pinned_fingerprint = fp;
+    e.last_seen = at;
+    e.pin_report = true;
+    return e;
+  };
+  ASSERT_TRUE(registry_->upsert_batch({make("o", "fp0", 5)}).ok());
+  ASSERT_TRUE(
+      registry_->upsert_batch({report("p1", 6), make("o", "c1", 7), report("p2", 8), make("o", "c2", 9)}).ok());
+  EXPECT_EQ((*registry_->find("o"))->pinned_fingerprint, "c2");
+  ASSERT_TRUE(
+      registry_->upsert_batch({make("o", "c3", 10), report("p3", 11), make("o", "c4", 12), report("p4", 13)}).ok());
+  auto e = registry_->find("o");
+  ASSERT_TRUE(e.ok() && e->has_value());
+  EXPECT_EQ((*e)->pinned_fingerprint, "p4");
+  EXPECT_EQ((*e)->last_seen, 13);
+  EXPECT_EQ((*e)->first_seen, 5);
+}
+
 TEST_P(RegistryTest, MismatchedAreFilteredAndOrderedByAgentId) {
   ASSERT_TRUE(registry_
                   ->upsert_batch({make("c", "old", 1), make("a", "cur", 1), make("b", "", 1),

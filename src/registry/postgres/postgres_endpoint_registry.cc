@@ -48,29 +48,49 @@ Endpoint to_endpoint(const pg::Rows& r, int i) {
   return e;
 }
 
-// One statement may not touch a row twice (ON CONFLICT DO UPDATE), so duplicates in a
-// batch collapse to their last occurrence, keeping the earliest first_seen. Sorting by
-// agent_id gives every server the same lock order within a statement; a batch's pin
-// updates and upserts are two statements, so two servers can still deadlock across
-// them: PostgreSQL aborts one (kBusy), and upsert_batch retries it.
-std::vector<Endpoint> dedupe_sorted(const std::vector<Endpoint>& endpoints) {
-  std::map<std::string, Endpoint> by_id;
+// A batch as three statements: pin reports, check-ins, pin reports. One statement may
+// not touch a row twice (ON CONFLICT DO UPDATE), so per agent id only what a run of the
+// batch in order would leave is kept: its last check-in (with the earliest first_seen
+// of its check-ins), the last pin report before that check-in, and the last one after
+// it. The pin before the check-in still counts when the check-in is refused (another
+// key's): the pin report came over the agent's own channel, as on SQLite.
+// Sorted by agent_id: usually the same lock order on every server; a deadlock (also
+// across the statements) aborts one batch (kBusy), which upsert_batch retries.
+struct BatchStatements {
+  std::vector<Endpoint> pins_before, checkins, pins_after;
+};
+
+BatchStatements dedupe_sorted(const std::vector<Endpoint>& endpoints) {
+  struct Latest {
+    std::optional<Endpoint> pin_before, checkin, pin_after;
+  };
+  // A later pin report moves the pin; last_seen only ever grows.
+  auto take_pin = [](std::optional<Endpoint>& slot, const Endpoint& e) {
+    const int64_t seen = slot ? std::max(slot->last_seen, e.last_seen) : e.last_seen;
+    slot = e;
+    slot->last_seen = seen;
+  };
+  std::map<std::string, Latest> by_id;
   for (const Endpoint& e : endpoints) {
-    auto [it, inserted] = by_id.try_emplace(e.agent_id, e);
-    if (!inserted && e.pin_report) {
-      // A later pin report changes only the pin of what is already there.
-      it->second.pinned_fingerprint = e.pinned_fingerprint;
-      it->second.last_seen = std::max(it->second.last_seen, e.last_seen);
-    } else if (!inserted) {
-      // A pin report carries no first_seen (0): it must not become the row's.
-      int64_t first = it->second.pin_report ? e.first_seen : std::min(it->second.first_seen, e.first_seen);
-      it->second = e;
-      it->second.first_seen = first;
+    Latest& l = by_id[e.agent_id];
+    if (e.pin_report) {
+      take_pin(l.checkin ? l.pin_after : l.pin_before, e);
+      continue;
     }
+    if (l.pin_after) {  // it now comes before the latest check-in
+      take_pin(l.pin_before, *l.pin_after);
+      l.pin_after.reset();
+    }
+    const int64_t first = l.checkin ? std::min(l.checkin->first_seen, e.first_seen) : e.first_seen;
+    l.checkin = e;
+    l.checkin->first_seen = first;
   }
-  std::vector<Endpoint> out;
-  out.reserve(by_id.size());
-  for (auto& [id, e] : by_id) out.push_back(std::move(e));
+  BatchStatements out;
+  for (auto& [id, l] : by_id) {
+    if (l.pin_before) out.pins_before.push_back(std::move(*l.pin_before));
+    if (l.checkin) out.checkins.push_back(std::move(*l.checkin));
+    if (l.pin_after) out.pins_after.push_back(std::move(*l.pin_after));
+  }
   return out;
 }
 
@@ -141,13 +161,13 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
 
   Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused) override {
     if (endpoints.empty()) return ok_status();
-    std::vector<Endpoint> rows = dedupe_sorted(endpoints);
+    const BatchStatements batch = dedupe_sorted(endpoints);
     std::lock_guard lock(mu_);
     // Serialization failures and deadlocks (kBusy) are retried: CockroachDB in
     // particular asks clients to retry contended transactions.
     for (int attempt = 1;; ++attempt) {
       if (refused) refused->clear();
-      Status s = upsert_once_locked(rows, refused);
+      Status s = upsert_once_locked(batch, refused);
       if (s.ok() || s.error().kind != ErrorKind::kBusy || attempt == kMaxAttempts) return s;
     }
   }
@@ -263,16 +283,19 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
     return ok_status();
   }
 
-  Status upsert_once_locked(const std::vector<Endpoint>& all, std::vector<std::string>* refused) {
-    std::vector<Endpoint> rows_all, pins_all;
-    for (const Endpoint& e : all) (e.pin_report ? pins_all : rows_all).push_back(e);
-    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
+  Status update_pins_locked(const std::vector<Endpoint>& pins_all) {
     for (const auto& pins : in_chunks(pins_all)) {
       CK_RETURN_IF_ERROR(conn_.exec_prepared(
           kUpdatePinsSql, {text_column(pins, &Endpoint::agent_id), text_column(pins, &Endpoint::pinned_fingerprint),
                            int64_column(pins, &Endpoint::last_seen)}));
     }
-    for (const auto& rows : in_chunks(rows_all)) {
+    return ok_status();
+  }
+
+  Status upsert_once_locked(const BatchStatements& batch, std::vector<std::string>* refused) {
+    CK_ASSIGN_OR_RETURN(auto txn, pg::PgTransaction::begin(conn_));
+    CK_RETURN_IF_ERROR(update_pins_locked(batch.pins_before));
+    for (const auto& rows : in_chunks(batch.checkins)) {
       CK_ASSIGN_OR_RETURN(
           pg::Rows written,
           conn_.exec_prepared(kUpsertSql, {text_column(rows, &Endpoint::agent_id), text_column(rows, &Endpoint::hostname),
@@ -291,6 +314,7 @@ class PostgresEndpointRegistry final : public EndpointRegistry {
         }
       }
     }
+    CK_RETURN_IF_ERROR(update_pins_locked(batch.pins_after));
     return txn.commit();
   }
 
