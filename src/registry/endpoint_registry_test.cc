@@ -28,6 +28,16 @@ Endpoint make(const std::string& id, const std::string& fp, int64_t seen) {
   return Endpoint{id, "host-" + id, "10.0.0.1", "corp.example", "linux", "1.0", fp, 7, seen, seen};
 }
 
+// What a channel's hello reports: only the pin, and when.
+Endpoint pin_report(const std::string& id, const std::string& fp, int64_t at) {
+  Endpoint e;
+  e.agent_id = id;
+  e.pinned_fingerprint = fp;
+  e.last_seen = at;
+  e.pin_report = true;
+  return e;
+}
+
 class RegistryTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -119,11 +129,7 @@ TEST_P(RegistryTest, ABigBatchOfAwkwardTextIsStoredAsSent) {
   }
   ASSERT_TRUE(registry_->upsert_batch(batch).ok());
   // Pin reports and check-ins in one batch.
-  Endpoint pin;
-  pin.agent_id = "awk-7";
-  pin.pinned_fingerprint = "fp2";
-  pin.last_seen = 5000;
-  pin.pin_report = true;
+  Endpoint pin = pin_report("awk-7", "fp2", 5000);
   Endpoint again = make("awk-8", "fp3", 6000);
   again.hostname = "x\",\"y";
   ASSERT_TRUE(registry_->upsert_batch({pin, again}).ok());
@@ -163,12 +169,7 @@ TEST_P(RegistryTest, DuplicatesInOneBatchLastWins) {
 // the same batch: the report (which carries no first_seen) must not leave the new row
 // with first_seen 0.
 TEST_P(RegistryTest, APinReportBeforeTheFirstCheckinInOneBatchKeepsItsFirstSeen) {
-  Endpoint report;
-  report.agent_id = "early";
-  report.pinned_fingerprint = "fp-reported";
-  report.last_seen = 40;
-  report.pin_report = true;
-  ASSERT_TRUE(registry_->upsert_batch({report, make("early", "fp1", 30)}).ok());
+  ASSERT_TRUE(registry_->upsert_batch({pin_report("early", "fp-reported", 40), make("early", "fp1", 30)}).ok());
   auto e = registry_->find("early");
   ASSERT_TRUE(e.ok() && e->has_value());
   EXPECT_EQ((*e)->first_seen, 30);
@@ -185,14 +186,6 @@ TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
   Endpoint bound = make("v", "fp-old", 10);
   bound.key_fingerprint = key;
   ASSERT_TRUE(registry_->upsert_batch({bound}).ok());
-  auto report = [](const std::string& fp, int64_t at) {
-    Endpoint e;
-    e.agent_id = "v";
-    e.pinned_fingerprint = fp;
-    e.last_seen = at;
-    e.pin_report = true;
-    return e;
-  };
   Endpoint impostor = make("v", "fp-impostor", 20);
   impostor.key_fingerprint = other;
   impostor.hostname = "impostor";
@@ -201,8 +194,8 @@ TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
     const std::string fp = report_first ? "fp-new-1" : "fp-new-2";
     const int64_t at = report_first ? 30 : 40;
     std::vector<std::string> refused;
-    auto batch = report_first ? std::vector<Endpoint>{report(fp, at), impostor}
-                              : std::vector<Endpoint>{impostor, report(fp, at)};
+    auto batch = report_first ? std::vector<Endpoint>{pin_report("v", fp, at), impostor}
+                              : std::vector<Endpoint>{impostor, pin_report("v", fp, at)};
     ASSERT_TRUE(registry_->upsert_batch(batch, &refused).ok());
     EXPECT_EQ(std::set<std::string>(refused.begin(), refused.end()), std::set<std::string>{"v"});
     auto e = registry_->find("v");
@@ -218,20 +211,14 @@ TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
 // Pin reports around check-ins of the same id keep the order they came in: the last
 // word on the pin is whichever came last.
 TEST_P(RegistryTest, PinReportsAndCheckinsOfOneIdApplyInBatchOrder) {
-  auto report = [](const std::string& fp, int64_t at) {
-    Endpoint e;
-    e.agent_id = "o";
-    e.pinned_fingerprint = fp;
-    e.last_seen = at;
-    e.pin_report = true;
-    return e;
-  };
   ASSERT_TRUE(registry_->upsert_batch({make("o", "fp0", 5)}).ok());
   ASSERT_TRUE(
-      registry_->upsert_batch({report("p1", 6), make("o", "c1", 7), report("p2", 8), make("o", "c2", 9)}).ok());
+      registry_->upsert_batch({pin_report("o", "p1", 6), make("o", "c1", 7), pin_report("o", "p2", 8), make("o", "c2", 9)})
+          .ok());
   EXPECT_EQ((*registry_->find("o"))->pinned_fingerprint, "c2");
   ASSERT_TRUE(
-      registry_->upsert_batch({make("o", "c3", 10), report("p3", 11), make("o", "c4", 12), report("p4", 13)}).ok());
+      registry_->upsert_batch({make("o", "c3", 10), pin_report("o", "p3", 11), make("o", "c4", 12), pin_report("o", "p4", 13)})
+          .ok());
   auto e = registry_->find("o");
   ASSERT_TRUE(e.ok() && e->has_value());
   EXPECT_EQ((*e)->pinned_fingerprint, "p4");
