@@ -80,18 +80,26 @@ void BatchingWriter::run() {
       if (queue_.empty()) return;  // stopping, and everything queued was written
       size_t n = std::min(queue_.size(), options_.max_batch);
       // Two different keys for one agent id never share a batch: the registry decides
-      // between them one transaction at a time (the later one waits for the next batch).
+      // between them one transaction at a time (the later one waits for the next batch,
+      // and so does everything of that id after it, pin reports too: order per id holds).
       std::unordered_map<std::string, std::string> keys;
+      std::unordered_set<std::string> held;
       std::deque<Item> later;
       for (size_t taken = 0; taken < n && !queue_.empty(); ++taken) {
         Item item = std::move(queue_.front());
         queue_.pop_front();
+        const std::string& id = item.endpoint.agent_id;
+        if (held.count(id)) {
+          later.push_back(std::move(item));
+          continue;
+        }
         if (item.endpoint.pin_report) {
           batch.push_back(std::move(item));
           continue;
         }
-        auto [it, fresh] = keys.emplace(item.endpoint.agent_id, item.endpoint.key_fingerprint);
+        auto [it, fresh] = keys.emplace(id, item.endpoint.key_fingerprint);
         if (!fresh && it->second != item.endpoint.key_fingerprint) {
+          held.insert(id);
           later.push_back(std::move(item));
         } else {
           batch.push_back(std::move(item));

@@ -347,6 +347,34 @@ TEST(BatchingWriter, RowBoundToAnotherKeyIsRefusedAlone) {
   EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 4}));
 }
 
+// Two keys for one agent id never share a transaction (the registry decides between
+// them one at a time), and nothing of that id overtakes the check-in held back: its pin
+// report follows it into the next batch, while other ids go on.
+TEST(BatchingWriter, TwoKeysForOneIdGoInTurnAndItsLaterItemsWait) {
+  GatedRegistry registry;
+  BatchingWriter writer(registry);
+  std::atomic<int> ok{0};
+  auto done = [&](Status s) { ok += s.ok(); };
+  auto with_key = [](const std::string& id, const std::string& key) {
+    Endpoint e = make(id);
+    e.key_fingerprint = key;
+    return e;
+  };
+  writer.submit(make("first"), done);
+  ASSERT_TRUE(registry.wait_entered(1));
+  writer.submit(with_key("dup", "key-b"), done);
+  writer.submit(with_key("dup", "key-a"), done);
+  Endpoint pin = make("dup");
+  pin.pin_report = true;
+  writer.submit(pin, done);
+  writer.submit(make("other"), done);
+  registry.open();
+  writer.shutdown();
+  EXPECT_EQ(ok.load(), 5);
+  EXPECT_EQ(registry.batches(), (std::vector<size_t>{1, 2, 2}));
+  EXPECT_EQ(registry.committed(), (std::vector<std::string>{"first", "dup", "other", "dup", "dup"}));
+}
+
 TEST(BatchingWriter, FullQueueAnswersBusyAtOnce) {
   GatedRegistry registry;
   BatchingWriter::Options options;

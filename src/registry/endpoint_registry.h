@@ -73,7 +73,10 @@ class EndpointRegistry {
   // A row bound to a key is written only by a check-in presenting that key; a row
   // without a key yet is bound to the key this check-in presents. The agent ids of
   // the rows not written for that reason go to `refused` (when given); they are not
-  // an error of the batch.
+  // an error of the batch. Callers keep the check-ins of one agent id in a batch to one
+  // key (BatchingWriter does): the PostgreSQL registry merges a batch per id and writes
+  // only its last check-in, which matches a run in order only when all of them are
+  // accepted or all refused.
   virtual Status upsert_batch(const std::vector<Endpoint>& endpoints, std::vector<std::string>* refused = nullptr) = 0;
 
   // Every endpoint, ordered by agent_id (certmgr agents list).

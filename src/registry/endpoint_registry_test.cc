@@ -208,6 +208,31 @@ TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
   }
 }
 
+// The same with the impostor's check-ins between several pin reports: the last pin
+// stands, last_seen is the latest report's.
+TEST_P(RegistryTest, PinReportsAroundRefusedCheckinsLeaveTheLastPin) {
+  const std::string key(64, 'a'), other(64, 'b');
+  Endpoint bound = make("w", "fp0", 10);
+  bound.key_fingerprint = key;
+  ASSERT_TRUE(registry_->upsert_batch({bound}).ok());
+  Endpoint impostor = make("w", "fp-impostor", 20);
+  impostor.key_fingerprint = other;
+  Endpoint impostor2 = impostor;
+  impostor2.last_seen = 25;
+  std::vector<std::string> refused;
+  ASSERT_TRUE(registry_
+                  ->upsert_batch({pin_report("w", "p1", 50), impostor, pin_report("w", "p2", 30), impostor2,
+                                  pin_report("w", "p3", 40)},
+                                 &refused)
+                  .ok());
+  EXPECT_EQ(std::set<std::string>(refused.begin(), refused.end()), std::set<std::string>{"w"});
+  auto e = registry_->find("w");
+  ASSERT_TRUE(e.ok() && e->has_value());
+  EXPECT_EQ((*e)->pinned_fingerprint, "p3");
+  EXPECT_EQ((*e)->last_seen, 50);
+  EXPECT_EQ((*e)->key_fingerprint, key);
+}
+
 // Pin reports around check-ins of the same id keep the order they came in: the last
 // word on the pin is whichever came last.
 TEST_P(RegistryTest, PinReportsAndCheckinsOfOneIdApplyInBatchOrder) {
