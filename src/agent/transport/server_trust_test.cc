@@ -329,6 +329,10 @@ TEST(HandshakeFailureTest, NamesTheVerifiersReasonOnlyWhenVerificationRefused) {
 
   SSL_set_verify(ssl.get(), SSL_VERIFY_PEER, nullptr);  // --server-ca
   EXPECT_EQ(handshake_failure(ssl.get(), truncated), truncated.message());
+  // Another TLS failure (the server refused our certificate) is not the verifier's.
+  const beast::error_code alert(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_TLSV1_ALERT_UNKNOWN_CA)),
+                                asio::error::get_ssl_category());
+  EXPECT_EQ(handshake_failure(ssl.get(), alert), alert.message());
   EXPECT_EQ(handshake_failure(ssl.get(), refused), refused.message() + ": self-signed certificate");
 }
 

@@ -138,8 +138,9 @@ std::string handshake_failure(SSL* ssl, const boost::system::error_code& ec) {
   // --server-ca (trust on first use) OpenSSL still records a verdict it did not act on
   // (a self-signed server), and a resumed session brings its old one along.
   if (!ssl || SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return text;
-  if (ec.category() != boost::asio::error::get_ssl_category() ||
-      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) != SSL_R_CERTIFICATE_VERIFY_FAILED)
+  const auto packed = static_cast<unsigned long>(ec.value());
+  if (ec.category() != boost::asio::error::get_ssl_category() || ERR_GET_LIB(packed) != ERR_LIB_SSL ||
+      ERR_GET_REASON(packed) != SSL_R_CERTIFICATE_VERIFY_FAILED)
     return text;
   const long verdict = SSL_get_verify_result(ssl);
   if (verdict != X509_V_OK) text += ": " + std::string(X509_verify_cert_error_string(verdict));
