@@ -22,6 +22,12 @@ Endpoint make(const std::string& id) {
   return Endpoint{id, "h", "127.0.0.1", "d", "linux", "1.0", "fp", 1, 1, 1};
 }
 
+Endpoint make_pin_report(const std::string& id) {
+  Endpoint e = make(id);
+  e.pin_report = true;
+  return e;
+}
+
 // Counts down to zero; wait() returns false on timeout (a test failure, never a hang).
 class Latch {
  public:
@@ -336,9 +342,7 @@ TEST(BatchingWriter, RowBoundToAnotherKeyIsRefusedAlone) {
   ASSERT_TRUE(registry.wait_entered(1));
   writer.submit(make("good1"), done);
   writer.submit(make("impostor"), done);
-  Endpoint pin = make("impostor");
-  pin.pin_report = true;
-  writer.submit(pin, done);
+  writer.submit(make_pin_report("impostor"), done);
   writer.submit(make("good2"), done);
   registry.open();
   writer.shutdown();
@@ -364,9 +368,7 @@ TEST(BatchingWriter, TwoKeysForOneIdGoInTurnAndItsLaterItemsWait) {
   ASSERT_TRUE(registry.wait_entered(1));
   writer.submit(with_key("dup", "key-b"), done);
   writer.submit(with_key("dup", "key-a"), done);
-  Endpoint pin = make("dup");
-  pin.pin_report = true;
-  writer.submit(pin, done);
+  writer.submit(make_pin_report("dup"), done);
   writer.submit(make("other"), done);
   registry.open();
   writer.shutdown();

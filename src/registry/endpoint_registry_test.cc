@@ -28,6 +28,12 @@ Endpoint make(const std::string& id, const std::string& fp, int64_t seen) {
   return Endpoint{id, "host-" + id, "10.0.0.1", "corp.example", "linux", "1.0", fp, 7, seen, seen};
 }
 
+// `e` as presented with the client key `key` (SHA-256 hex of its SPKI).
+Endpoint keyed(Endpoint e, const std::string& key) {
+  e.key_fingerprint = key;
+  return e;
+}
+
 // What a channel's hello reports: only the pin, and when.
 Endpoint pin_report(const std::string& id, const std::string& fp, int64_t at) {
   Endpoint e;
@@ -183,11 +189,8 @@ TEST_P(RegistryTest, APinReportBeforeTheFirstCheckinInOneBatchKeepsItsFirstSeen)
 // runs on its own; PostgreSQL merges a batch per id and must keep them apart).
 TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
   const std::string key(64, 'a'), other(64, 'b');
-  Endpoint bound = make("v", "fp-old", 10);
-  bound.key_fingerprint = key;
-  ASSERT_TRUE(registry_->upsert_batch({bound}).ok());
-  Endpoint impostor = make("v", "fp-impostor", 20);
-  impostor.key_fingerprint = other;
+  ASSERT_TRUE(registry_->upsert_batch({keyed(make("v", "fp-old", 10), key)}).ok());
+  Endpoint impostor = keyed(make("v", "fp-impostor", 20), other);
   impostor.hostname = "impostor";
   for (bool report_first : {true, false}) {
     SCOPED_TRACE(report_first ? "pin report first" : "check-in first");
@@ -212,11 +215,8 @@ TEST_P(RegistryTest, APinReportIsWrittenBesideARefusedCheckinOfTheSameId) {
 // stands, last_seen is the latest report's.
 TEST_P(RegistryTest, PinReportsAroundRefusedCheckinsLeaveTheLastPin) {
   const std::string key(64, 'a'), other(64, 'b');
-  Endpoint bound = make("w", "fp0", 10);
-  bound.key_fingerprint = key;
-  ASSERT_TRUE(registry_->upsert_batch({bound}).ok());
-  Endpoint impostor = make("w", "fp-impostor", 20);
-  impostor.key_fingerprint = other;
+  ASSERT_TRUE(registry_->upsert_batch({keyed(make("w", "fp0", 10), key)}).ok());
+  const Endpoint impostor = keyed(make("w", "fp-impostor", 20), other);
   Endpoint impostor2 = impostor;
   impostor2.last_seen = 25;
   std::vector<std::string> refused;
@@ -455,9 +455,8 @@ TEST_P(RegistryTest, HundredThousandEndpointsStreamInOrder) {
 // rejected agent stays rejected when a key binds after a forget.
 TEST_P(RegistryTest, KeyBindingIsEnforcedByTheUpsert) {
   auto with_key = [](const std::string& id, const std::string& key, const std::string& host) {
-    Endpoint e = make(id, "fp", 1);
+    Endpoint e = keyed(make(id, "fp", 1), key);
     e.hostname = host;
-    e.key_fingerprint = key;
     return e;
   };
   const std::string a(64, 'a'), b(64, 'b');
